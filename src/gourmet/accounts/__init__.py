@@ -1,0 +1,1 @@
+"""Who may do what. For now: the staff bearer token; accounts and roles come later."""

@@ -1,0 +1,66 @@
+"""create_app(settings) and the lifespan: pool, menu cache and its listener."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+
+from gourmet.config import Settings
+from gourmet.db.embedded import resolve_database_url
+from gourmet.db.pool import create_pool
+from gourmet.kitchen.endpoints import router as staff_router
+from gourmet.menu.endpoints import get_menu
+from gourmet.menu.service import MenuCache
+from gourmet.observability import health
+from gourmet.ordering import endpoints as ordering_endpoints
+from gourmet.ordering.service import OrderingService
+from gourmet.problems import EXCEPTION_HANDLERS
+
+MENU_WARM_TIMEOUT_S = 5.0
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings()
+    conninfo = resolve_database_url(settings.database_url, settings.data_dir, settings.database_name)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        pool = create_pool(settings, conninfo)
+        # Do not wait for the database: the process must start (and stay live) while it is down.
+        await pool.open(wait=False)
+        menu_cache = MenuCache(pool, conninfo)
+        app.state.pool = pool
+        app.state.menu_cache = menu_cache
+        app.state.ordering = OrderingService(
+            pool, tz=settings.tz, slot_days_ahead=settings.slot_days_ahead
+        )
+        listener = asyncio.create_task(menu_cache.listen(), name="menu-listener")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(menu_cache.loaded.wait(), MENU_WARM_TIMEOUT_S)
+        try:
+            yield
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+            await pool.close()
+
+    return Litestar(
+        route_handlers=[get_menu, *ordering_endpoints.ROUTES, staff_router, *health.ROUTES],
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Gourmet",
+            version="0.1.0",
+            path="/api/schema",
+            render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
+        ),
+        state=State({"settings": settings, "staff_token": settings.resolved_staff_token()}),
+    )

@@ -1,0 +1,17 @@
+"""The ``gourmet`` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from gourmet.cli import db, seed, serve
+
+app = typer.Typer(
+    help="Gourmet: online ordering for Gourmet Delights.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command("run")(serve.run)
+app.command("serve")(serve.serve)
+app.add_typer(db.app, name="db")
+app.add_typer(seed.app, name="seed")

@@ -1,0 +1,75 @@
+"""``gourmet serve`` and ``gourmet run`` (everything ``make run`` needs, in one process tree)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import typer
+from granian import Granian
+from granian.constants import Interfaces
+from rich.console import Console
+
+from gourmet.cli.seed import seed_demo
+from gourmet.config import Settings
+from gourmet.db import migrate
+from gourmet.db.embedded import ensure_database, start_embedded
+
+console = Console()
+
+
+def _granian(settings: Settings) -> Granian:
+    return Granian(
+        "gourmet.app:create_app",
+        factory=True,
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        workers=settings.workers,
+    )
+
+
+def serve() -> None:
+    """Serve the app with granian (settings from GOURMET_* variables; no migrations, no seeding)."""
+    settings = Settings()
+    settings.resolved_staff_token()  # create the development token once, before workers start
+    _granian(settings).serve()
+
+
+def run() -> None:
+    """Start the embedded PostgreSQL (unless GOURMET_DATABASE_URL is set), migrate, load the demo
+    menu when empty, print the URLs and serve. Ctrl-C stops the server and the embedded database."""
+    settings = Settings()
+    embedded = None
+    if settings.database_url:
+        url = settings.database_url
+    else:
+        embedded = start_embedded(settings.data_dir / "pgdata")
+        ensure_database(embedded.admin_url, settings.database_name)
+        url = embedded.url_for(settings.database_name)
+        os.environ["GOURMET_DATABASE_URL"] = url  # workers connect without starting anything
+    try:
+        applied = migrate.upgrade(url)
+        console.print(f"migrations: {len(applied)} applied" if applied else "migrations: up to date")
+        seeded = asyncio.run(seed_demo(url, only_if_empty=True))
+        if seeded.loaded:
+            console.print(f"demo menu: loaded {seeded.items} items")
+        token = settings.resolved_staff_token()
+        base = f"http://{settings.host}:{settings.port}"
+        console.print(
+            f"\n[bold]Gourmet is starting[/bold]\n"
+            f"  menu (JSON)   {base}/api/menu\n"
+            f"  time slots    {base}/api/slots?fulfilment=pickup\n"
+            f"  staff orders  {base}/api/staff/orders  (Authorization: Bearer {token})\n"
+            f"  API docs      {base}/api/schema/swagger\n"
+            f"  health        {base}/healthz  {base}/readyz\n"
+            f"  database      {url}\n"
+            f"Ctrl-C stops the server{' and the embedded database' if embedded else ''}.\n"
+        )
+        _granian(settings).serve()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if embedded is not None:
+            embedded.stop()
+            console.print("embedded PostgreSQL stopped; data kept in " + str(embedded.pgdata))

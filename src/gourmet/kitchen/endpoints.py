@@ -1,0 +1,28 @@
+"""HTTP for staff: open orders and status changes. Every route needs the staff credential."""
+
+from __future__ import annotations
+
+from litestar import Router, get, post
+from litestar.datastructures import State
+
+from gourmet.accounts.guards import require_staff
+from gourmet.ordering.endpoints import ordering
+from gourmet.ordering.schemas import OrderView, StatusUpdate
+
+
+@get("/orders", summary="Open orders, oldest first")
+async def list_open_orders(state: State) -> list[OrderView]:
+    return await ordering(state).open_orders()
+
+
+@post("/orders/{order_id:int}/status", summary="Move an order to its next status", status_code=200)
+async def change_order_status(state: State, order_id: int, data: StatusUpdate) -> OrderView:
+    return await ordering(state).change_status(order_id, data, actor="staff")
+
+
+router = Router(
+    path="/api/staff",
+    route_handlers=[list_open_orders, change_order_status],
+    guards=[require_staff],
+    tags=["staff"],
+)

@@ -1,0 +1,1 @@
+"""The menu: categories, items, modifiers; served from an in-process cache."""

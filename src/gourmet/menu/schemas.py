@@ -1,0 +1,45 @@
+"""The menu as customers see it."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Option(msgspec.Struct, frozen=True):
+    id: int
+    name: str
+    price_delta_cents: int
+    available: bool
+
+
+class ModifierGroup(msgspec.Struct, frozen=True):
+    id: int
+    name: str
+    min_choices: int
+    max_choices: int
+    options: list[Option]
+
+
+class Item(msgspec.Struct, frozen=True):
+    id: int
+    category_id: int
+    name: str
+    description: str
+    price_cents: int
+    allergens: list[str]
+    dietary: list[str]
+    available: bool
+    modifier_groups: list[ModifierGroup]
+
+
+class Category(msgspec.Struct, frozen=True):
+    id: int
+    name: str
+    items: list[Item]
+
+
+class Menu(msgspec.Struct, frozen=True):
+    restaurant: str
+    ordering_paused: bool
+    pause_message: str
+    categories: list[Category]

@@ -1,0 +1,29 @@
+"""Liveness and readiness, as Kubernetes expects them."""
+
+from __future__ import annotations
+
+import asyncio
+
+from litestar import Response, get
+from litestar.datastructures import State
+
+READINESS_TIMEOUT_S = 1.0
+
+
+@get("/healthz", summary="Liveness: the process answers", sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/readyz", summary="Readiness: the database answers quickly")
+async def readyz(state: State) -> Response[dict[str, str]]:
+    try:
+        async with asyncio.timeout(READINESS_TIMEOUT_S):
+            async with state.pool.connection(timeout=READINESS_TIMEOUT_S) as conn:
+                await conn.execute("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the database means not ready
+        return Response({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
+    return Response({"status": "ready"})
+
+
+ROUTES = [healthz, readyz]

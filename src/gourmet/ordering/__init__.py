@@ -1,0 +1,1 @@
+"""Checkout, slots, orders and their status workflow."""

@@ -1,0 +1,58 @@
+"""HTTP for customers' ordering: slots, checkout, order tracking."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Response, get, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+
+from gourmet.ordering.schemas import CheckoutRequest, Fulfilment, OrderView, SlotList
+from gourmet.ordering.service import OrderingService
+from gourmet.problems import Problem
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def ordering(state: State) -> OrderingService:
+    service: OrderingService = state.ordering
+    return service
+
+
+@get("/api/slots", summary="Time slots with their remaining capacity")
+async def list_slots(
+    state: State, fulfilment: Annotated[Fulfilment, Parameter(query="fulfilment")] = "pickup"
+) -> SlotList:
+    return SlotList(fulfilment=fulfilment, slots=await ordering(state).slots(fulfilment))
+
+
+@post(
+    "/api/orders",
+    summary="Place an order (checkout)",
+    description=(
+        "Prices are computed on the server; any price in the request is ignored. Send an "
+        "Idempotency-Key header to make retries safe: the same key and body return the same order."
+    ),
+)
+async def place_order(
+    state: State,
+    data: CheckoutRequest,
+    idempotency_key: Annotated[str | None, Parameter(header="Idempotency-Key")] = None,
+) -> Response[OrderView]:
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+        raise Problem(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters long.")
+    view, created = await ordering(state).checkout(data, idempotency_key)
+    return Response(
+        view,
+        status_code=201 if created else 200,
+        headers={"Location": f"/api/orders/{view.token}"},
+    )
+
+
+@get("/api/orders/{token:str}", summary="Track an order by its tracking token")
+async def get_order(state: State, token: str) -> OrderView:
+    return await ordering(state).order(token)
+
+
+ROUTES = [list_slots, place_order, get_order]

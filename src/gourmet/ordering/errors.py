@@ -1,0 +1,86 @@
+"""What can go wrong with an order, each with the status and words a customer can act on."""
+
+from __future__ import annotations
+
+from gourmet.problems import Problem
+
+
+class InvalidCart(Problem):
+    status = 422
+    slug = "invalid-cart"
+    title = "The cart cannot be ordered as it is"
+
+
+class UnknownItem(InvalidCart):
+    slug = "unknown-item"
+    title = "Unknown menu item"
+
+
+class OptionRulesBroken(InvalidCart):
+    slug = "option-rules"
+    title = "Options do not fit the item"
+
+
+class QuantityOutOfRange(InvalidCart):
+    slug = "quantity-out-of-range"
+    title = "Quantity out of range"
+
+
+class ItemUnavailable(Problem):
+    status = 409
+    slug = "item-unavailable"
+    title = "Item not available right now"
+
+
+class SlotFull(Problem):
+    status = 409
+    slug = "slot-full"
+    title = "That time slot is full"
+
+
+class OutsideOpeningHours(Problem):
+    status = 422
+    slug = "outside-opening-hours"
+    title = "Outside opening hours"
+
+
+class AddressRequired(Problem):
+    status = 422
+    slug = "address-required"
+    title = "A delivery address is needed"
+
+
+class OutsideDeliveryZone(Problem):
+    status = 422
+    slug = "outside-delivery-zone"
+    title = "We do not deliver to this address"
+
+
+class BelowMinimumOrder(Problem):
+    status = 422
+    slug = "below-minimum-order"
+    title = "Below the minimum order for delivery"
+
+
+class OrderingPaused(Problem):
+    status = 409
+    slug = "ordering-paused"
+    title = "Online ordering is paused"
+
+
+class IdempotencyKeyReused(Problem):
+    status = 422
+    slug = "idempotency-key-reused"
+    title = "Idempotency-Key already used for a different order"
+
+
+class InvalidTransition(Problem):
+    status = 409
+    slug = "invalid-transition"
+    title = "Status change not allowed"
+
+
+class ReasonRequired(Problem):
+    status = 422
+    slug = "reason-required"
+    title = "A reason is required"

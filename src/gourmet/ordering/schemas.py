@@ -1,0 +1,126 @@
+"""Request and response shapes of the ordering API.
+
+Unknown fields are ignored on purpose: a client may send prices, and they are never read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+Fulfilment = Literal["pickup", "delivery"]
+PaymentMethod = Literal["pay_at_pickup", "card"]
+OrderStatus = Literal[
+    "received",
+    "accepted",
+    "preparing",
+    "ready",
+    "out_for_delivery",
+    "completed",
+    "delivered",
+    "rejected",
+    "cancelled",
+]
+
+MAX_LINES = 50
+MAX_QUANTITY = 50
+
+
+class CartLine(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
+    item_id: int
+    quantity: int = 1
+    option_ids: list[int] = msgspec.field(default_factory=list)
+    notes: Annotated[str, msgspec.Meta(max_length=200)] = ""
+
+
+class Customer(msgspec.Struct, frozen=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    phone: Annotated[str, msgspec.Meta(min_length=5, max_length=32)]
+    email: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class Address(msgspec.Struct, frozen=True):
+    line1: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    postcode: Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
+    city: Annotated[str, msgspec.Meta(max_length=100)] = ""
+
+
+class CheckoutRequest(msgspec.Struct, frozen=True):
+    fulfilment: Fulfilment
+    customer: Customer
+    lines: list[CartLine]
+    slot: datetime | None = None  # None: as soon as possible
+    address: Address | None = None
+    notes: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    payment: PaymentMethod = "pay_at_pickup"
+
+
+class LineOption(msgspec.Struct, frozen=True):
+    option_id: int
+    group: str
+    name: str
+    price_delta_cents: int
+
+
+class OrderLine(msgspec.Struct, frozen=True):
+    item_id: int
+    name: str
+    quantity: int
+    unit_price_cents: int
+    line_total_cents: int
+    notes: str
+    options: list[LineOption]
+
+
+class StatusChange(msgspec.Struct, frozen=True):
+    status: OrderStatus
+    at: datetime
+    actor: str
+    reason: str | None = None
+
+
+class Totals(msgspec.Struct, frozen=True):
+    subtotal_cents: int
+    delivery_fee_cents: int
+    tax_cents: int
+    total_cents: int
+
+
+class OrderView(msgspec.Struct, frozen=True):
+    number: int
+    token: str
+    status: OrderStatus
+    fulfilment: Fulfilment
+    asap: bool
+    slot_start: datetime
+    estimated_ready_at: datetime
+    customer_name: str
+    phone: str
+    address: Address | None
+    notes: str
+    payment: PaymentMethod
+    totals: Totals
+    lines: list[OrderLine]
+    history: list[StatusChange]
+    rejection_reason: str | None
+    created_at: datetime
+
+
+class Slot(msgspec.Struct, frozen=True):
+    start: datetime
+    end: datetime
+    capacity: int
+    remaining: int
+    available: bool
+
+
+class SlotList(msgspec.Struct, frozen=True):
+    fulfilment: Fulfilment
+    slots: list[Slot]
+
+
+class StatusUpdate(msgspec.Struct, frozen=True):
+    status: OrderStatus
+    reason: Annotated[str, msgspec.Meta(max_length=300)] | None = None
