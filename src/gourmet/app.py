@@ -27,7 +27,9 @@ MENU_WARM_TIMEOUT_S = 5.0
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings()
-    conninfo = resolve_database_url(settings.database_url, settings.data_dir, settings.database_name)
+    conninfo = resolve_database_url(
+        settings.database_url, settings.data_dir, settings.database_name
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -138,7 +139,7 @@ def _clean(error: Any) -> Any:
     return str(error)
 
 
-EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     Problem: handle_problem,
     ValidationException: handle_validation,
     HTTPException: handle_http,

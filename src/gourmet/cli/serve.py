@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+from typing import Any
 
-import typer
 from granian import Granian
 from granian.constants import Interfaces
 from rich.console import Console
@@ -18,7 +18,7 @@ from gourmet.db.embedded import ensure_database, start_embedded
 console = Console()
 
 
-def _granian(settings: Settings) -> Granian:
+def _granian(settings: Settings) -> Any:  # granian picks its server class at import time
     return Granian(
         "gourmet.app:create_app",
         factory=True,
@@ -50,7 +50,9 @@ def run() -> None:
         os.environ["GOURMET_DATABASE_URL"] = url  # workers connect without starting anything
     try:
         applied = migrate.upgrade(url)
-        console.print(f"migrations: {len(applied)} applied" if applied else "migrations: up to date")
+        console.print(
+            f"migrations: {len(applied)} applied" if applied else "migrations: up to date"
+        )
         seeded = asyncio.run(seed_demo(url, only_if_empty=True))
         if seeded.loaded:
             console.print(f"demo menu: loaded {seeded.items} items")

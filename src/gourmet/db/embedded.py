@@ -60,11 +60,11 @@ class EmbeddedPostgres:
 
 def start_embedded(pgdata: Path) -> EmbeddedPostgres:
     """Start (or find running) the cluster in ``pgdata``; it keeps running until ``stop()``."""
-    import pgserver  # imported late: only the embedded mode needs it
+    from pgserver.postgres_server import get_server  # late: only the embedded mode needs it
 
     pgdata = pgdata.resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    server = get_server(pgdata, cleanup_mode=None)
     return EmbeddedPostgres(pgdata=pgdata, admin_url=server.get_uri())
 
 
@@ -78,7 +78,9 @@ def ensure_database(admin_url: str, name: str) -> None:
 
 def drop_database(admin_url: str, name: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def resolve_database_url(database_url: str | None, data_dir: Path, database: str) -> str:

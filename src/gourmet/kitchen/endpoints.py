@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Router, get, post
 from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody
 
 from gourmet.accounts.guards import require_staff
 from gourmet.ordering.endpoints import ordering
@@ -16,7 +17,9 @@ async def list_open_orders(state: State) -> list[OrderView]:
 
 
 @post("/orders/{order_id:int}/status", summary="Move an order to its next status", status_code=200)
-async def change_order_status(state: State, order_id: int, data: StatusUpdate) -> OrderView:
+async def change_order_status(
+    state: State, order_id: FromPath[int], data: JSONBody[StatusUpdate]
+) -> OrderView:
     return await ordering(state).change_status(order_id, data, actor="staff")
 
 

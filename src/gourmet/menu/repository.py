@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from gourmet.db.types import Conn
 from gourmet.menu.schemas import Category, Item, Menu, ModifierGroup, Option
@@ -31,7 +31,7 @@ ORDER BY g.item_id, g.position, g.id
 """
 
 
-async def fetch_items(conn: Conn, item_ids: Sequence[int] | None = None) -> list[Item]:
+async def fetch_items(conn: Conn, item_ids: Collection[int] | None = None) -> list[Item]:
     """Items with their modifier groups; all of them, or only ``item_ids``."""
     if item_ids is None:
         items = await conn.execute(_ITEMS_SQL.format(where=""))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from litestar import Response, get, post
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from gourmet.ordering.schemas import CheckoutRequest, Fulfilment, OrderView, SlotList
 from gourmet.ordering.service import OrderingService
@@ -22,7 +22,7 @@ def ordering(state: State) -> OrderingService:
 
 @get("/api/slots", summary="Time slots with their remaining capacity")
 async def list_slots(
-    state: State, fulfilment: Annotated[Fulfilment, Parameter(query="fulfilment")] = "pickup"
+    state: State, fulfilment: Annotated[Fulfilment, QueryParameter()] = "pickup"
 ) -> SlotList:
     return SlotList(fulfilment=fulfilment, slots=await ordering(state).slots(fulfilment))
 
@@ -37,8 +37,8 @@ async def list_slots(
 )
 async def place_order(
     state: State,
-    data: CheckoutRequest,
-    idempotency_key: Annotated[str | None, Parameter(header="Idempotency-Key")] = None,
+    data: JSONBody[CheckoutRequest],
+    idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
 ) -> Response[OrderView]:
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         raise Problem(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters long.")
@@ -51,7 +51,7 @@ async def place_order(
 
 
 @get("/api/orders/{token:str}", summary="Track an order by its tracking token")
-async def get_order(state: State, token: str) -> OrderView:
+async def get_order(state: State, token: FromPath[str]) -> OrderView:
     return await ordering(state).order(token)
 
 

@@ -101,7 +101,9 @@ def _price_line(index: int, line: CartLine, items: Mapping[int, Item]) -> Priced
                 raise ItemUnavailable(
                     f"{item.name}: {option.name} is not available right now.", line=index
                 )
-            options.append(PricedOption(option.id, group.name, option.name, option.price_delta_cents))
+            options.append(
+                PricedOption(option.id, group.name, option.name, option.price_delta_cents)
+            )
     if unknown := chosen - known:
         raise OptionRulesBroken(
             f"{item.name} has no option {min(unknown)}; choose from its own groups.", line=index

@@ -81,7 +81,9 @@ async def slot_capacity(conn: Conn, fulfilment: Fulfilment) -> int:
     return int(row["max_orders"]) if row else 0
 
 
-async def bookings(conn: Conn, fulfilment: Fulfilment, starts: Sequence[datetime]) -> dict[datetime, int]:
+async def bookings(
+    conn: Conn, fulfilment: Fulfilment, starts: Sequence[datetime]
+) -> dict[datetime, int]:
     rows = await (
         await conn.execute(
             "SELECT slot_start, booked FROM slot_booking"
@@ -127,7 +129,9 @@ async def delivery_zones(conn: Conn) -> list[Zone]:
         )
     ).fetchall()
     return [
-        Zone(r["id"], r["name"], tuple(r["postcode_prefixes"]), r["fee_cents"], r["min_order_cents"])
+        Zone(
+            r["id"], r["name"], tuple(r["postcode_prefixes"]), r["fee_cents"], r["min_order_cents"]
+        )
         for r in rows
     ]
 
@@ -354,8 +358,7 @@ async def order_view_row(conn: Conn, token: str) -> dict[str, Any] | None:
 async def open_order_rows(conn: Conn, limit: int) -> list[dict[str, Any]]:
     return await (
         await conn.execute(
-            ORDER_VIEW_SQL
-            + " WHERE o.status IN ('received', 'accepted', 'preparing', 'ready',"
+            ORDER_VIEW_SQL + " WHERE o.status IN ('received', 'accepted', 'preparing', 'ready',"
             " 'out_for_delivery') ORDER BY o.created_at LIMIT %s",
             (limit,),
         )

@@ -59,7 +59,7 @@ class OrderingService:
     async def checkout(
         self, request: CheckoutRequest, idempotency_key: str | None
     ) -> tuple[OrderView, bool]:
-        """Place an order; return it and whether it was created now (False: an idempotent replay)."""
+        """Place an order; return it and whether it is new (False: an idempotent replay)."""
         fingerprint = hashlib.sha256(msgspec.json.encode(request)).hexdigest()
         async with self._pool.connection() as conn:
             async with conn.transaction():
@@ -181,7 +181,7 @@ class OrderingService:
             nxt = await self._next_free(conn, fulfilment, later, capacity)
             raise SlotFull(
                 "That time slot is full."
-                + (f" The next free slot starts at {nxt.isoformat()}." if nxt else ""),
+                + (f" The next free slot starts at {self._local(nxt)}." if nxt else ""),
                 next_free_slot=nxt,
             )
         if not slot_rules.is_open(now):
@@ -200,6 +200,9 @@ class OrderingService:
             ):
                 return start
         raise SlotFull("Every slot in the next hours is full; please try again later.")
+
+    def _local(self, moment: datetime) -> str:
+        return moment.astimezone(self._tz).strftime("%H:%M on %A %d %B")
 
     async def _slot_rules(self, conn: Conn, slot_minutes: int, lead_minutes: int) -> SlotRules:
         periods = await repo.opening_periods(conn)
@@ -254,7 +257,9 @@ class OrderingService:
                 await repo.set_status(
                     conn, order_id, update.status, reason if update.status == "rejected" else None
                 )
-                await repo.record_status(conn, order_id, row["status"], update.status, reason, actor)
+                await repo.record_status(
+                    conn, order_id, row["status"], update.status, reason, actor
+                )
                 if update.status in RELEASING_STATUSES:
                     await repo.release_slot(conn, row["fulfilment"], row["slot_start"])
                     if await repo.return_stock(conn, order_id):
@@ -265,7 +270,9 @@ class OrderingService:
     async def _view(self, conn: Conn, token: str) -> OrderView:
         row = await repo.order_view_row(conn, token)
         if row is None:
-            raise NotFound("There is no order with this tracking link. Check the link you were sent.")
+            raise NotFound(
+                "There is no order with this tracking link. Check the link you were sent."
+            )
         return order_view(row)
 
 

@@ -1,0 +1,1 @@
+"""Gourmet: online ordering for Gourmet Delights."""

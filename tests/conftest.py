@@ -1,0 +1,149 @@
+"""Test fixtures: a real PostgreSQL (embedded unless GOURMET_DATABASE_URL is set), migrated once
+per session, emptied and refilled with a small fixture menu before every test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from psycopg.rows import dict_row
+
+from gourmet.app import create_app
+from gourmet.config import Settings
+from gourmet.db import migrate
+from gourmet.db.embedded import drop_database, ensure_database, start_embedded
+from gourmet.db.types import Conn
+from gourmet.menu import repository as menu_repo
+from gourmet.ordering import repository as ordering_repo
+from gourmet.ordering.slots import OpeningPeriod
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DATABASE = "gourmet_test"
+STAFF_TOKEN = "test-staff-token-0123456789"
+TABLES = (
+    "restaurant, category, item, modifier_group, modifier_option, opening_hours, slot_capacity,"
+    " slot_booking, delivery_zone, orders, order_line, order_line_option, order_status_history,"
+    " checkout_request"
+)
+
+
+@dataclass(frozen=True)
+class FixtureMenu:
+    pizza: int
+    size_small: int
+    size_large: int
+    extra_cheese: int
+    extra_olives: int
+    extra_basil: int
+    soup: int  # stock 3
+    salad: int  # unavailable
+    cake: int
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _admin_url() -> tuple[str, str]:
+    """(admin URL, URL of the test database) on the configured or the embedded server."""
+    configured = os.environ.get("GOURMET_DATABASE_URL")
+    if configured:
+        conninfo = psycopg.conninfo.conninfo_to_dict(configured)
+        conninfo["dbname"] = TEST_DATABASE
+        return configured, psycopg.conninfo.make_conninfo(**conninfo)  # type: ignore[arg-type]
+    embedded = start_embedded(ROOT / "var" / "test-pgdata")
+    return embedded.admin_url, embedded.url_for(TEST_DATABASE)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    admin_url, url = _admin_url()
+    drop_database(admin_url, TEST_DATABASE)
+    ensure_database(admin_url, TEST_DATABASE)
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        staff_token=STAFF_TOKEN,
+        pool_min_size=1,
+        pool_max_size=8,
+        max_body_bytes=16 * 1024,
+    )
+
+
+async def load_fixture_menu(conn: Conn) -> FixtureMenu:
+    await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    await ordering_repo.configure_restaurant(
+        conn,
+        name="Test Kitchen",
+        tax_rate_bp=1000,
+        slot_minutes=15,
+        lead_minutes=10,
+        opening=[OpeningPeriod(day, 0, 1440) for day in range(7)],
+        capacity={"pickup": 10, "delivery": 5},
+        zones=[("Centre", ["AB1"], 300, 1500)],
+    )
+    mains = await menu_repo.insert_category(conn, "Mains", 0)
+    pizza = await menu_repo.insert_item(
+        conn,
+        category_id=mains,
+        name="Pizza",
+        description="",
+        price_cents=1000,
+        allergens=["gluten"],
+    )
+    small, large = await menu_repo.insert_modifier_group(
+        conn, pizza, "Size", 1, 1, [("Small", 0), ("Large", 300)]
+    )
+    cheese, olives, basil = await menu_repo.insert_modifier_group(
+        conn, pizza, "Extras", 0, 2, [("Cheese", 100), ("Olives", 50), ("Basil", 0)], 1
+    )
+    soup = await menu_repo.insert_item(
+        conn, category_id=mains, name="Soup", description="", price_cents=500, stock=3
+    )
+    salad = await menu_repo.insert_item(
+        conn, category_id=mains, name="Salad", description="", price_cents=700, available=False
+    )
+    cake = await menu_repo.insert_item(
+        conn, category_id=mains, name="Cake", description="", price_cents=400
+    )
+    return FixtureMenu(pizza, small, large, cheese, olives, basil, soup, salad, cake)
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[Conn]:
+    async with await psycopg.AsyncConnection.connect(
+        database_url, autocommit=True, row_factory=dict_row
+    ) as connection:
+        yield connection
+
+
+@pytest.fixture
+async def menu(conn: Conn) -> FixtureMenu:
+    return await load_fixture_menu(conn)
+
+
+@pytest.fixture
+def app(settings: Settings, menu: FixtureMenu) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app) as test_client:
+        yield test_client
+
+
+STAFF_HEADERS = {"Authorization": f"Bearer {STAFF_TOKEN}"}
