@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import psycopg
 import pytest
@@ -14,7 +15,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from psycopg.rows import dict_row
 
-from gourmet.app import create_app
+from gourmet.app import asgi_stack, create_app
 from gourmet.config import Settings
 from gourmet.db import migrate
 from gourmet.db.embedded import drop_database, ensure_database, start_embedded
@@ -142,8 +143,9 @@ def app(settings: Settings, menu: FixtureMenu) -> Litestar:
 
 @pytest.fixture
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app) as test_client:
-        yield test_client
+    """A client for the whole stack the server runs (ASGI layers included)."""
+    async with AsyncTestClient(asgi_stack(app)) as test_client:
+        yield cast("AsyncTestClient[Litestar]", test_client)
 
 
 STAFF_HEADERS = {"Authorization": f"Bearer {STAFF_TOKEN}"}

@@ -1,4 +1,8 @@
-"""create_app(settings) and the lifespan: pool, menu cache and its listener."""
+"""create_app(settings) and the lifespan: pool, menu cache and its listener.
+
+``create_app`` builds the Litestar application; ``create_server_app`` wraps it in the plain ASGI
+layers that must run before routing (the menu fast path) and is what the server runs.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,12 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 
+from gourmet.asgi import ASGIApp
 from gourmet.config import Settings
 from gourmet.db.embedded import resolve_database_url
 from gourmet.db.pool import create_pool
 from gourmet.kitchen.endpoints import router as staff_router
-from gourmet.menu.endpoints import get_menu
+from gourmet.menu.endpoints import MenuFastPath, get_menu
 from gourmet.menu.service import MenuCache
 from gourmet.observability import health
 from gourmet.ordering import endpoints as ordering_endpoints
@@ -66,3 +71,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         state=State({"settings": settings, "staff_token": settings.resolved_staff_token()}),
     )
+
+
+def asgi_stack(app: Litestar) -> ASGIApp:
+    """The layers in front of Litestar, outermost first."""
+    return MenuFastPath(app)
+
+
+def create_server_app(settings: Settings | None = None) -> ASGIApp:
+    """The granian factory target: the Litestar app behind its ASGI layers."""
+    return asgi_stack(create_app(settings))

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     pool_timeout_s: float = Field(default=2.0, gt=0, description="longest wait for a connection")
     pool_max_waiting: int = Field(default=64, ge=0, description="0 means unbounded")
     pool_max_lifetime_s: float = Field(default=1800.0, gt=0)
+    pool_check_idle_s: float = Field(
+        default=1.0, ge=0, description="check connections idle longer than this before use"
+    )
     statement_timeout_ms: int = Field(default=2000, ge=0)
     idle_in_transaction_timeout_ms: int = Field(default=5000, ge=0)
     lock_timeout_ms: int = Field(default=1000, ge=0)

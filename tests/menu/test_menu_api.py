@@ -66,3 +66,16 @@ async def test_menu_is_served_without_the_pool(client: Client, app: Litestar) ->
         assert response.status_code == 200
     assert items_by_name(response.json())["Pizza"]["price_cents"] == 1000
     assert app.state.pool.get_stats().get("requests_num", 0) == before
+
+
+async def test_fast_path_and_handler_serve_the_same_menu(client: Client, app: Litestar) -> None:
+    fast = await client.get("/api/menu")
+    async with AsyncTestClient(app) as direct:  # Litestar alone, without the ASGI layers
+        handled = await direct.get("/api/menu")
+        not_modified = await direct.get(
+            "/api/menu", headers={"If-None-Match": fast.headers["etag"]}
+        )
+    assert handled.status_code == 200
+    assert handled.content == fast.content
+    assert handled.headers["etag"] == fast.headers["etag"]
+    assert not_modified.status_code == 304

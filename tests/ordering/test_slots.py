@@ -42,3 +42,18 @@ def test_is_open() -> None:
     assert schedule.is_open(datetime(2026, 11, 24, 19, 0, tzinfo=UTC))
     assert not schedule.is_open(datetime(2026, 11, 24, 15, 0, tzinfo=UTC))  # 10:00 local
     assert not schedule.is_open(datetime(2026, 11, 25, 19, 0, tzinfo=UTC))  # Wednesday
+
+
+def test_limit_and_is_start_agree_with_the_full_list() -> None:
+    schedule = rules(
+        OpeningPeriod(1, 660, 900), OpeningPeriod(1, 1020, 1380), OpeningPeriod(2, 0, 1440)
+    )
+    now = datetime(2026, 11, 24, 17, 7, tzinfo=UTC)  # Tuesday 12:07 local
+    everything = schedule.starts(now, days=2)
+    assert schedule.starts(now, days=2, limit=5) == everything[:5]
+    assert all(schedule.is_start(s, now, days=2) for s in everything)
+    not_starts = [s + (everything[1] - everything[0]) / 3 for s in everything] + [
+        datetime(2026, 11, 24, 17, 0, tzinfo=UTC),  # before now + lead
+        datetime(2026, 11, 24, 21, 0, tzinfo=UTC),  # 16:00 local: between the two periods
+    ]
+    assert not any(schedule.is_start(s, now, days=2) for s in not_starts)

@@ -20,7 +20,7 @@ console = Console()
 
 def _granian(settings: Settings) -> Any:  # granian picks its server class at import time
     return Granian(
-        "gourmet.app:create_app",
+        "gourmet.app:create_server_app",
         factory=True,
         address=settings.host,
         port=settings.port,

@@ -1,28 +1,75 @@
-"""HTTP for the menu: one cached response with an ETag."""
+"""HTTP for the menu: one cached response with an ETag.
+
+The menu is the most requested resource and its bytes are ready in the cache, so ``GET``
+requests are answered by :class:`MenuFastPath`, a plain ASGI layer in front of Litestar that
+skips routing and response building (it doubles menu throughput, see ``make bench``). The
+Litestar handler documents the route in OpenAPI and serves what the fast path passes on.
+"""
 
 from __future__ import annotations
 
-from litestar import Request, Response, get
+from typing import Any
+
+from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.openapi import ResponseSpec
 
+from gourmet.asgi import ASGIApp, Receive, Scope, Send
 from gourmet.menu.schemas import Menu
-from gourmet.menu.service import MenuCache
+from gourmet.menu.service import CachedMenu, MenuCache
 from gourmet.problems import ServiceUnavailable
+
+MENU_PATH = "/api/menu"
+
+
+def _current(cache: MenuCache) -> CachedMenu:
+    cached = cache.current
+    if cached is None:
+        raise ServiceUnavailable("The menu is loading; please retry in a moment.", retry_after_s=2)
+    return cached
+
+
+def _not_modified(cached: CachedMenu, if_none_match: str | None) -> bool:
+    return bool(if_none_match) and cached.etag in (if_none_match or "")
 
 
 @get(
-    "/api/menu",
+    MENU_PATH,
     summary="The full menu",
     responses={200: ResponseSpec(data_container=Menu, description="The menu")},
     sync_to_thread=False,
 )
-def get_menu(request: Request, state: State) -> Response[bytes]:  # type: ignore[type-arg]
-    cache: MenuCache = state.menu_cache
-    cached = cache.current
-    if cached is None:
-        raise ServiceUnavailable("The menu is loading; please retry in a moment.", retry_after_s=2)
+def get_menu(request: Request[Any, Any, Any], state: State) -> Response[bytes]:
+    cached = _current(state.menu_cache)
     headers = {"ETag": cached.etag, "Cache-Control": "no-cache"}
-    if cached.etag in request.headers.get("if-none-match", ""):
+    if _not_modified(cached, request.headers.get("if-none-match")):
         return Response(content=b"", status_code=304, headers=headers)
     return Response(content=cached.body, media_type="application/json", headers=headers)
+
+
+class MenuFastPath:
+    """Answer ``GET /api/menu`` from the cache before Litestar sees the request."""
+
+    def __init__(self, app: Litestar) -> None:
+        self.app: ASGIApp = app
+        self.state = app.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != MENU_PATH or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        cached = self.state.menu_cache.current if "menu_cache" in self.state else None
+        if cached is None:  # not loaded yet: let the handler answer with a problem
+            await self.app(scope, receive, send)
+            return
+        etag = cached.etag.encode()
+        headers = [(b"etag", etag), (b"cache-control", b"no-cache")]
+        if_none_match = next((v for k, v in scope["headers"] if k == b"if-none-match"), b"")
+        if if_none_match and etag in if_none_match:
+            status, body = 304, b""
+        else:
+            status, body = 200, cached.body
+            headers.append((b"content-type", b"application/json"))
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

@@ -5,56 +5,53 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 
+import msgspec
+
 from gourmet.db.types import Conn
-from gourmet.menu.schemas import Category, Item, Menu, ModifierGroup, Option
+from gourmet.menu.schemas import Category, Item, Menu
 
-# An item is orderable when switched on and, if its stock is tracked, not sold out.
+# One round trip: items with their groups and options nested as JSON. An item is orderable when
+# switched on and, if its stock is tracked, not sold out.
 _ITEMS_SQL = """
-SELECT id, category_id, name, description, price_cents, allergens, dietary,
-       available AND coalesce(stock > 0, true) AS available
-FROM item
+SELECT i.id, i.category_id, i.name, i.description, i.price_cents, i.allergens, i.dietary,
+    i.available AND coalesce(i.stock > 0, true) AS available,
+    i.stock IS NOT NULL AS stock_tracked,
+    coalesce((
+        SELECT json_agg(json_build_object(
+            'id', g.id, 'name', g.name, 'min_choices', g.min_choices,
+            'max_choices', g.max_choices,
+            'options', coalesce((
+                SELECT json_agg(json_build_object(
+                    'id', o.id, 'name', o.name, 'price_delta_cents', o.price_delta_cents,
+                    'available', o.available) ORDER BY o.position, o.id)
+                FROM modifier_option o WHERE o.group_id = g.id), '[]')
+        ) ORDER BY g.position, g.id)
+        FROM modifier_group g WHERE g.item_id = i.id), '[]') AS modifier_groups
+FROM item i
 {where}
-ORDER BY category_id, position, id
-"""
-
-_GROUPS_SQL = """
-SELECT g.id, g.item_id, g.name, g.min_choices, g.max_choices,
-       coalesce(json_agg(json_build_object(
-           'id', o.id, 'name', o.name, 'price_delta_cents', o.price_delta_cents,
-           'available', o.available) ORDER BY o.position, o.id)
-         FILTER (WHERE o.id IS NOT NULL), '[]') AS options
-FROM modifier_group g
-LEFT JOIN modifier_option o ON o.group_id = g.id
-{where}
-GROUP BY g.id
-ORDER BY g.item_id, g.position, g.id
+ORDER BY i.category_id, i.position, i.id
 """
 
 
 async def fetch_items(conn: Conn, item_ids: Collection[int] | None = None) -> list[Item]:
     """Items with their modifier groups; all of them, or only ``item_ids``."""
+    items, _ = await fetch_items_and_tracking(conn, item_ids)
+    return items
+
+
+async def fetch_items_and_tracking(
+    conn: Conn, item_ids: Collection[int] | None = None
+) -> tuple[list[Item], set[int]]:
+    """Items, and the ids of those whose stock is counted."""
     if item_ids is None:
-        items = await conn.execute(_ITEMS_SQL.format(where=""))
-        groups = await conn.execute(_GROUPS_SQL.format(where=""))
+        cursor = await conn.execute(_ITEMS_SQL.format(where=""))
     else:
-        ids = list(item_ids)
-        items = await conn.execute(_ITEMS_SQL.format(where="WHERE id = ANY(%s)"), (ids,))
-        groups = await conn.execute(_GROUPS_SQL.format(where="WHERE g.item_id = ANY(%s)"), (ids,))
-    groups_by_item: dict[int, list[ModifierGroup]] = defaultdict(list)
-    for row in await groups.fetchall():
-        groups_by_item[row["item_id"]].append(
-            ModifierGroup(
-                id=row["id"],
-                name=row["name"],
-                min_choices=row["min_choices"],
-                max_choices=row["max_choices"],
-                options=[Option(**option) for option in row["options"]],
-            )
+        cursor = await conn.execute(
+            _ITEMS_SQL.format(where="WHERE i.id = ANY(%s)"), (list(item_ids),)
         )
-    return [
-        Item(**row, modifier_groups=groups_by_item.get(row["id"], []))
-        for row in await items.fetchall()
-    ]
+    rows = await cursor.fetchall()
+    tracked = {row["id"] for row in rows if row.pop("stock_tracked")}
+    return [msgspec.convert(row, Item) for row in rows], tracked
 
 
 async def fetch_menu(conn: Conn) -> Menu:

@@ -53,32 +53,49 @@ class NewOrder:
     tax_cents: int
 
 
-async def restaurant_rules(conn: Conn) -> RestaurantRules:
-    row = await (
-        await conn.execute(
-            "SELECT tax_rate_bp, slot_minutes, lead_minutes, ordering_paused, pause_message"
-            " FROM restaurant"
-        )
-    ).fetchone()
+@dataclass(frozen=True)
+class OrderingContext:
+    """Everything checkout and the slot list need to know about the restaurant, in one read."""
+
+    rules: RestaurantRules
+    periods: tuple[OpeningPeriod, ...]
+    capacity: int
+    zones: tuple[Zone, ...]
+
+
+_CONTEXT_SQL = """
+SELECT r.tax_rate_bp, r.slot_minutes, r.lead_minutes, r.ordering_paused, r.pause_message,
+    coalesce((SELECT json_agg(json_build_object('weekday', h.weekday,
+        'opens_minute', h.opens_minute, 'closes_minute', h.closes_minute))
+        FROM opening_hours h), '[]') AS periods,
+    coalesce((SELECT c.max_orders FROM slot_capacity c WHERE c.fulfilment = %s), 0) AS capacity,
+    coalesce((SELECT json_agg(json_build_object('id', z.id, 'name', z.name,
+        'prefixes', z.postcode_prefixes, 'fee_cents', z.fee_cents,
+        'min_order_cents', z.min_order_cents)) FROM delivery_zone z), '[]') AS zones
+FROM restaurant r
+"""
+
+
+async def ordering_context(conn: Conn, fulfilment: Fulfilment) -> OrderingContext:
+    row = await (await conn.execute(_CONTEXT_SQL, (fulfilment,))).fetchone()
     if row is None:
-        return RestaurantRules(0, 15, 20, True, "The restaurant is not set up yet.")
-    return RestaurantRules(**row)
-
-
-async def opening_periods(conn: Conn) -> tuple[OpeningPeriod, ...]:
-    rows = await (
-        await conn.execute("SELECT weekday, opens_minute, closes_minute FROM opening_hours")
-    ).fetchall()
-    return tuple(OpeningPeriod(**row) for row in rows)
-
-
-async def slot_capacity(conn: Conn, fulfilment: Fulfilment) -> int:
-    row = await (
-        await conn.execute(
-            "SELECT max_orders FROM slot_capacity WHERE fulfilment = %s", (fulfilment,)
-        )
-    ).fetchone()
-    return int(row["max_orders"]) if row else 0
+        rules = RestaurantRules(0, 15, 20, True, "The restaurant is not set up yet.")
+        return OrderingContext(rules, (), 0, ())
+    return OrderingContext(
+        rules=RestaurantRules(
+            tax_rate_bp=row["tax_rate_bp"],
+            slot_minutes=row["slot_minutes"],
+            lead_minutes=row["lead_minutes"],
+            ordering_paused=row["ordering_paused"],
+            pause_message=row["pause_message"],
+        ),
+        periods=tuple(OpeningPeriod(**p) for p in row["periods"]),
+        capacity=row["capacity"],
+        zones=tuple(
+            Zone(z["id"], z["name"], tuple(z["prefixes"]), z["fee_cents"], z["min_order_cents"])
+            for z in row["zones"]
+        ),
+    )
 
 
 async def bookings(
@@ -114,6 +131,32 @@ async def reserve_slot(conn: Conn, fulfilment: Fulfilment, start: datetime, capa
     return row is not None
 
 
+async def reserve_first_free(
+    conn: Conn, fulfilment: Fulfilment, starts: Sequence[datetime], capacity: int
+) -> datetime | None:
+    """Take a place in the first of ``starts`` that has room, in one round trip.
+
+    The candidate is picked from a snapshot; the upsert's guarded update then re-checks it under
+    the row lock, so a racing checkout that filled it meanwhile makes this return None (the
+    caller retries) rather than overbook.
+    """
+    if capacity <= 0 or not starts:
+        return None
+    row = await (
+        await conn.execute(
+            "INSERT INTO slot_booking AS b (fulfilment, slot_start, booked)"
+            " SELECT %(f)s, c.start, 1 FROM unnest(%(starts)s::timestamptz[])"
+            "   WITH ORDINALITY AS c(start, n)"
+            " LEFT JOIN slot_booking s ON s.fulfilment = %(f)s AND s.slot_start = c.start"
+            " WHERE coalesce(s.booked, 0) < %(cap)s ORDER BY c.n LIMIT 1"
+            " ON CONFLICT (fulfilment, slot_start) DO UPDATE SET booked = b.booked + 1"
+            " WHERE b.booked < %(cap)s RETURNING slot_start",
+            {"f": fulfilment, "starts": list(starts), "cap": capacity},
+        )
+    ).fetchone()
+    return row["slot_start"] if row else None
+
+
 async def release_slot(conn: Conn, fulfilment: Fulfilment, start: datetime) -> None:
     await conn.execute(
         "UPDATE slot_booking SET booked = booked - 1"
@@ -122,22 +165,8 @@ async def release_slot(conn: Conn, fulfilment: Fulfilment, start: datetime) -> N
     )
 
 
-async def delivery_zones(conn: Conn) -> list[Zone]:
-    rows = await (
-        await conn.execute(
-            "SELECT id, name, postcode_prefixes, fee_cents, min_order_cents FROM delivery_zone"
-        )
-    ).fetchall()
-    return [
-        Zone(
-            r["id"], r["name"], tuple(r["postcode_prefixes"]), r["fee_cents"], r["min_order_cents"]
-        )
-        for r in rows
-    ]
-
-
 async def take_stock(conn: Conn, quantities: dict[int, int]) -> tuple[list[int], bool]:
-    """Decrement tracked stock; return (items short of stock, whether any item sold out).
+    """Decrement the stock of these (tracked) items; return (items short, whether any sold out).
 
     Rows are locked in id order so that concurrent checkouts cannot deadlock on each other.
     """
@@ -147,17 +176,12 @@ async def take_stock(conn: Conn, quantities: dict[int, int]) -> tuple[list[int],
         row = await (
             await conn.execute(
                 "UPDATE item SET stock = stock - %(qty)s, updated_at = now()"
-                " WHERE id = %(id)s AND stock IS NOT NULL AND stock >= %(qty)s"
-                " RETURNING stock",
+                " WHERE id = %(id)s AND stock >= %(qty)s RETURNING stock",
                 {"id": item_id, "qty": quantities[item_id]},
             )
         ).fetchone()
         if row is None:
-            tracked = await (
-                await conn.execute("SELECT stock FROM item WHERE id = %s", (item_id,))
-            ).fetchone()
-            if tracked is not None and tracked["stock"] is not None:
-                short.append(item_id)
+            short.append(item_id)
         elif row["stock"] == 0:
             sold_out = True
     return short, sold_out
@@ -202,26 +226,82 @@ async def claimed_request(conn: Conn, key: str) -> tuple[str, str | None] | None
     return (row["fingerprint"], row["token"]) if row else None
 
 
-async def attach_idempotency_key(conn: Conn, key: str, order_id: int) -> None:
-    await conn.execute(
-        "UPDATE checkout_request SET order_id = %s WHERE idempotency_key = %s", (order_id, key)
-    )
+# The order, its lines and options, its first history entry, the idempotency key's link and the
+# notification, in one statement (one round trip). Every CTE that writes runs exactly once.
+_INSERT_ORDER_SQL = """
+WITH new_order AS (
+    INSERT INTO orders (token, fulfilment, asap, slot_start, customer_name, phone, email,
+        address_line, city, postcode, zone_id, notes, payment_method, subtotal_cents,
+        delivery_fee_cents, tax_cents, total_cents)
+    VALUES (%(token)s, %(fulfilment)s, %(asap)s, %(slot_start)s, %(customer_name)s,
+        %(phone)s, %(email)s, %(address_line)s, %(city)s, %(postcode)s, %(zone_id)s,
+        %(notes)s, %(payment_method)s, %(subtotal)s, %(fee)s, %(tax)s, %(total)s)
+    RETURNING id, created_at
+),
+doc AS (SELECT value AS line FROM jsonb_array_elements(%(lines)s::jsonb)),
+new_lines AS (
+    INSERT INTO order_line (order_id, position, item_id, name, quantity, unit_price_cents,
+        line_total_cents, notes)
+    SELECT (SELECT id FROM new_order), (line->>'position')::int, (line->>'item_id')::bigint,
+        line->>'name', (line->>'quantity')::int, (line->>'unit_price_cents')::int,
+        (line->>'line_total_cents')::int, line->>'notes'
+    FROM doc
+    RETURNING id, position
+),
+new_options AS (
+    INSERT INTO order_line_option (line_id, option_id, group_name, name, price_delta_cents)
+    SELECT l.id, (o->>'option_id')::bigint, o->>'group', o->>'name',
+        (o->>'price_delta_cents')::int
+    FROM new_lines l
+    JOIN doc d ON (d.line->>'position')::int = l.position
+    CROSS JOIN LATERAL jsonb_array_elements(d.line->'options') AS o
+),
+first_status AS (
+    INSERT INTO order_status_history (order_id, from_status, to_status, actor, at)
+    SELECT id, NULL, 'received', %(actor)s, created_at FROM new_order
+),
+linked_key AS (
+    UPDATE checkout_request SET order_id = (SELECT id FROM new_order)
+    WHERE idempotency_key = %(key)s
+),
+notified AS (SELECT pg_notify('order_changed', %(token)s) AS sent)
+SELECT id, created_at FROM new_order, notified
+"""
 
 
-async def insert_order(conn: Conn, order: NewOrder, actor: str) -> int:
-    cart = order.cart
-    subtotal = cart.subtotal_cents
+def line_documents(cart: PricedCart) -> list[dict[str, Any]]:
+    """The cart's lines in the shape the order view uses (options ordered by id)."""
+    return [
+        {
+            "position": position,
+            "item_id": line.item_id,
+            "name": line.name,
+            "quantity": line.quantity,
+            "unit_price_cents": line.unit_price_cents,
+            "line_total_cents": line.line_total_cents,
+            "notes": line.notes,
+            "options": [
+                {
+                    "option_id": o.option_id,
+                    "group": o.group,
+                    "name": o.name,
+                    "price_delta_cents": o.price_delta_cents,
+                }
+                for o in sorted(line.options, key=lambda o: o.option_id)
+            ],
+        }
+        for position, line in enumerate(cart.lines)
+    ]
+
+
+async def insert_order(
+    conn: Conn, order: NewOrder, lines: list[dict[str, Any]], key: str | None, actor: str
+) -> tuple[int, datetime]:
+    """Store the order; return its number and creation time."""
+    subtotal = order.cart.subtotal_cents
     row = await (
         await conn.execute(
-            """
-            INSERT INTO orders (token, fulfilment, asap, slot_start, customer_name, phone, email,
-                address_line, city, postcode, zone_id, notes, payment_method, subtotal_cents,
-                delivery_fee_cents, tax_cents, total_cents)
-            VALUES (%(token)s, %(fulfilment)s, %(asap)s, %(slot_start)s, %(customer_name)s,
-                %(phone)s, %(email)s, %(address_line)s, %(city)s, %(postcode)s, %(zone_id)s,
-                %(notes)s, %(payment_method)s, %(subtotal)s, %(fee)s, %(tax)s, %(total)s)
-            RETURNING id
-            """,
+            _INSERT_ORDER_SQL,
             {
                 "token": order.token,
                 "fulfilment": order.fulfilment,
@@ -240,56 +320,14 @@ async def insert_order(conn: Conn, order: NewOrder, actor: str) -> int:
                 "fee": order.delivery_fee_cents,
                 "tax": order.tax_cents,
                 "total": subtotal + order.delivery_fee_cents + order.tax_cents,
+                "lines": Jsonb(lines),
+                "key": key,
+                "actor": actor,
             },
         )
     ).fetchone()
     assert row is not None
-    order_id: int = row["id"]
-    lines = [
-        {
-            "position": position,
-            "item_id": line.item_id,
-            "name": line.name,
-            "quantity": line.quantity,
-            "unit_price_cents": line.unit_price_cents,
-            "line_total_cents": line.line_total_cents,
-            "notes": line.notes,
-            "options": [
-                {
-                    "option_id": o.option_id,
-                    "group_name": o.group,
-                    "name": o.name,
-                    "price_delta_cents": o.price_delta_cents,
-                }
-                for o in line.options
-            ],
-        }
-        for position, line in enumerate(cart.lines)
-    ]
-    # Lines and their options in one round trip, from a JSON document.
-    await conn.execute(
-        """
-        WITH doc AS (SELECT value AS line FROM jsonb_array_elements(%(lines)s::jsonb)),
-        inserted AS (
-            INSERT INTO order_line (order_id, position, item_id, name, quantity,
-                unit_price_cents, line_total_cents, notes)
-            SELECT %(order_id)s, (line->>'position')::int, (line->>'item_id')::bigint,
-                line->>'name', (line->>'quantity')::int, (line->>'unit_price_cents')::int,
-                (line->>'line_total_cents')::int, line->>'notes'
-            FROM doc
-            RETURNING id, position
-        )
-        INSERT INTO order_line_option (line_id, option_id, group_name, name, price_delta_cents)
-        SELECT i.id, (o->>'option_id')::bigint, o->>'group_name', o->>'name',
-            (o->>'price_delta_cents')::int
-        FROM inserted i
-        JOIN doc d ON (d.line->>'position')::int = i.position
-        CROSS JOIN LATERAL jsonb_array_elements(d.line->'options') AS o
-        """,
-        {"lines": Jsonb(lines), "order_id": order_id},
-    )
-    await record_status(conn, order_id, None, "received", None, actor)
-    return order_id
+    return row["id"], row["created_at"]
 
 
 async def record_status(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -37,6 +37,7 @@ from gourmet.problems import NotFound, Problem
 
 TOKEN_BYTES = 18  # 144 random bits: unguessable, and 24 URL-safe characters
 ASAP_CANDIDATES = 48  # how many upcoming slots an ASAP order may fall into
+ASAP_RETRIES = 5  # a lost race for a slot's last place retries with the next slots
 OPEN_ORDERS_LIMIT = 500
 
 
@@ -61,18 +62,14 @@ class OrderingService:
     ) -> tuple[OrderView, bool]:
         """Place an order; return it and whether it is new (False: an idempotent replay)."""
         fingerprint = hashlib.sha256(msgspec.json.encode(request)).hexdigest()
-        async with self._pool.connection() as conn:
-            async with conn.transaction():
-                if idempotency_key is not None and not await repo.claim_idempotency_key(
-                    conn, idempotency_key, fingerprint
-                ):
-                    token = await self._replayed_token(conn, idempotency_key, fingerprint)
-                    created = False
-                else:
-                    token = await self._place(conn, request, idempotency_key)
-                    created = True
-            view = await self._view(conn, token)
-        return view, created
+        async with self._pool.connection() as conn, conn.transaction():
+            if idempotency_key is not None and not await repo.claim_idempotency_key(
+                conn, idempotency_key, fingerprint
+            ):
+                token = await self._replayed_token(conn, idempotency_key, fingerprint)
+                return await self._view(conn, token), False
+            row = await self._place(conn, request, idempotency_key)
+        return order_view(row), True
 
     async def _replayed_token(self, conn: Conn, key: str, fingerprint: str) -> str:
         claimed = await repo.claimed_request(conn, key)
@@ -85,17 +82,24 @@ class OrderingService:
             )
         return claimed[1]
 
-    async def _place(self, conn: Conn, request: CheckoutRequest, key: str | None) -> str:
-        rules = await repo.restaurant_rules(conn)
+    async def _place(self, conn: Conn, request: CheckoutRequest, key: str | None) -> dict[str, Any]:
+        """Validate, price, reserve and store; return the new order as a view row."""
+        context = await repo.ordering_context(conn, request.fulfilment)
+        rules = context.rules
         if rules.ordering_paused:
             raise OrderingPaused(
                 rules.pause_message or "We are not taking online orders right now."
             )
-        items = await menu_repository.fetch_items(conn, {line.item_id for line in request.lines})
+        items, tracked = await menu_repository.fetch_items_and_tracking(
+            conn, {line.item_id for line in request.lines}
+        )
         cart = price_cart(request.lines, {item.id: item for item in items})
-        zone_id, fee = await self._delivery_terms(conn, request, cart)
-        slot_start = await self._reserve_slot(conn, request, rules.slot_minutes, rules.lead_minutes)
-        short, sold_out = await repo.take_stock(conn, cart.quantities_by_item())
+        zone, fee = self._delivery_terms(request, cart, context.zones)
+        slot_start = await self._reserve_slot(conn, request, context)
+        quantities = cart.quantities_by_item()
+        short, sold_out = await repo.take_stock(
+            conn, {item_id: qty for item_id, qty in quantities.items() if item_id in tracked}
+        )
         if short:
             names = ", ".join(line.name for line in cart.lines if line.item_id in short)
             raise ItemUnavailable(
@@ -103,46 +107,38 @@ class OrderingService:
                 item_ids=short,
             )
         address = request.address if request.fulfilment == "delivery" else None
-        token = secrets.token_urlsafe(TOKEN_BYTES)
-        order_id = await repo.insert_order(
-            conn,
-            repo.NewOrder(
-                token=token,
-                fulfilment=request.fulfilment,
-                asap=request.slot is None,
-                slot_start=slot_start,
-                customer_name=request.customer.name.strip(),
-                phone=request.customer.phone.strip(),
-                email=request.customer.email,
-                address_line=address.line1 if address else None,
-                city=address.city if address else None,
-                postcode=normalize_postcode(address.postcode) if address else None,
-                zone_id=zone_id,
-                notes=request.notes,
-                payment_method=request.payment,
-                cart=cart,
-                delivery_fee_cents=fee,
-                tax_cents=tax_cents(cart.subtotal_cents + fee, rules.tax_rate_bp),
-            ),
-            actor="customer",
+        new_order = repo.NewOrder(
+            token=secrets.token_urlsafe(TOKEN_BYTES),
+            fulfilment=request.fulfilment,
+            asap=request.slot is None,
+            slot_start=slot_start,
+            customer_name=request.customer.name.strip(),
+            phone=request.customer.phone.strip(),
+            email=request.customer.email,
+            address_line=address.line1 if address else None,
+            city=address.city if address else None,
+            postcode=normalize_postcode(address.postcode) if address else None,
+            zone_id=zone.id if zone else None,
+            notes=request.notes,
+            payment_method=request.payment,
+            cart=cart,
+            delivery_fee_cents=fee,
+            tax_cents=tax_cents(cart.subtotal_cents + fee, rules.tax_rate_bp),
         )
-        if key is not None:
-            await repo.attach_idempotency_key(conn, key, order_id)
+        lines = repo.line_documents(cart)
+        number, created_at = await repo.insert_order(conn, new_order, lines, key, "customer")
         if sold_out:
             await menu_repository.notify_menu_changed(conn)
-        await repo.notify_order_changed(conn, token)
-        return token
+        return new_order_row(new_order, number, created_at, lines)
 
-    async def _delivery_terms(
-        self, conn: Conn, request: CheckoutRequest, cart: PricedCart
-    ) -> tuple[int | None, int]:
+    def _delivery_terms(
+        self, request: CheckoutRequest, cart: PricedCart, zones: Sequence[repo.Zone]
+    ) -> tuple[repo.Zone | None, int]:
         if request.fulfilment == "pickup":
             return None, 0
         if request.address is None:
             raise AddressRequired("Delivery needs an address with a postcode.", field="address")
-        postcode = normalize_postcode(request.address.postcode)
-        zones = await repo.delivery_zones(conn)
-        zone = match_zone(postcode, zones)
+        zone = match_zone(normalize_postcode(request.address.postcode), zones)
         if zone is None:
             raise OutsideDeliveryZone(
                 f"We do not deliver to {request.address.postcode}. Pickup is always possible.",
@@ -156,19 +152,19 @@ class OrderingService:
                 min_order_cents=zone.min_order_cents,
                 missing_cents=missing,
             )
-        return zone.id, zone.fee_cents
+        return zone, zone.fee_cents
 
     async def _reserve_slot(
-        self, conn: Conn, request: CheckoutRequest, slot_minutes: int, lead_minutes: int
+        self, conn: Conn, request: CheckoutRequest, context: repo.OrderingContext
     ) -> datetime:
         now = self._clock()
-        slot_rules = await self._slot_rules(conn, slot_minutes, lead_minutes)
-        starts = slot_rules.starts(now, self._slot_days_ahead)
-        fulfilment = request.fulfilment
-        capacity = await repo.slot_capacity(conn, fulfilment)
+        slot_rules = self._slot_rules(context)
+        days = self._slot_days_ahead
+        fulfilment, capacity = request.fulfilment, context.capacity
         if request.slot is not None:
             wanted = request.slot.astimezone(UTC) if request.slot.tzinfo else None
-            if wanted is None or wanted not in starts:
+            if wanted is None or not slot_rules.is_start(wanted, now, days):
+                starts = slot_rules.starts(now, days, limit=ASAP_CANDIDATES)
                 nxt = await self._next_free(conn, fulfilment, starts, capacity)
                 raise OutsideOpeningHours(
                     "That time is not one of our slots (outside opening hours, too soon, or not "
@@ -177,13 +173,14 @@ class OrderingService:
                 )
             if await repo.reserve_slot(conn, fulfilment, wanted, capacity):
                 return wanted
-            later = [s for s in starts if s > wanted]
+            later = slot_rules.starts(wanted + timedelta(seconds=1), days, limit=ASAP_CANDIDATES)
             nxt = await self._next_free(conn, fulfilment, later, capacity)
             raise SlotFull(
                 "That time slot is full."
                 + (f" The next free slot starts at {self._local(nxt)}." if nxt else ""),
                 next_free_slot=nxt,
             )
+        starts = slot_rules.starts(now, days, limit=ASAP_CANDIDATES)
         if not slot_rules.is_open(now):
             nxt = await self._next_free(conn, fulfilment, starts, capacity)
             raise OutsideOpeningHours(
@@ -191,22 +188,20 @@ class OrderingService:
                 "Schedule your order for a later slot instead.",
                 next_free_slot=nxt,
             )
-        candidates = starts[:ASAP_CANDIDATES]
-        booked = await repo.bookings(conn, fulfilment, candidates)
-        for start in candidates:
-            # Skip slots known to be full; reserve_slot stays the arbiter under races.
-            if booked.get(start, 0) < capacity and await repo.reserve_slot(
-                conn, fulfilment, start, capacity
-            ):
+        for _ in range(ASAP_RETRIES):
+            start = await repo.reserve_first_free(conn, fulfilment, starts, capacity)
+            if start is not None:
                 return start
+            if await self._next_free(conn, fulfilment, starts, capacity) is None:
+                break  # truly full, not just a lost race
         raise SlotFull("Every slot in the next hours is full; please try again later.")
 
     def _local(self, moment: datetime) -> str:
         return moment.astimezone(self._tz).strftime("%H:%M on %A %d %B")
 
-    async def _slot_rules(self, conn: Conn, slot_minutes: int, lead_minutes: int) -> SlotRules:
-        periods = await repo.opening_periods(conn)
-        return SlotRules(periods, slot_minutes, lead_minutes, self._tz)
+    def _slot_rules(self, context: repo.OrderingContext) -> SlotRules:
+        rules = context.rules
+        return SlotRules(context.periods, rules.slot_minutes, rules.lead_minutes, self._tz)
 
     async def _next_free(
         self, conn: Conn, fulfilment: Fulfilment, starts: Sequence[datetime], capacity: int
@@ -219,11 +214,11 @@ class OrderingService:
 
     async def slots(self, fulfilment: Fulfilment) -> list[Slot]:
         async with self._pool.connection() as conn:
-            rules = await repo.restaurant_rules(conn)
-            slot_rules = await self._slot_rules(conn, rules.slot_minutes, rules.lead_minutes)
+            context = await repo.ordering_context(conn, fulfilment)
+            slot_rules = self._slot_rules(context)
             starts = slot_rules.starts(self._clock(), self._slot_days_ahead)
-            capacity = await repo.slot_capacity(conn, fulfilment)
             booked = await repo.bookings(conn, fulfilment, starts)
+        rules, capacity = context.rules, context.capacity
         return [
             Slot(
                 start=s,
@@ -274,6 +269,36 @@ class OrderingService:
                 "There is no order with this tracking link. Check the link you were sent."
             )
         return order_view(row)
+
+
+def new_order_row(
+    order: repo.NewOrder, number: int, created_at: datetime, lines: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The view row of an order just stored, built from what we wrote (no read back)."""
+    cart = order.cart
+    return {
+        "id": number,
+        "token": order.token,
+        "status": "received",
+        "fulfilment": order.fulfilment,
+        "asap": order.asap,
+        "slot_start": order.slot_start,
+        "customer_name": order.customer_name,
+        "phone": order.phone,
+        "address_line": order.address_line,
+        "city": order.city,
+        "postcode": order.postcode,
+        "notes": order.notes,
+        "payment_method": order.payment_method,
+        "subtotal_cents": cart.subtotal_cents,
+        "delivery_fee_cents": order.delivery_fee_cents,
+        "tax_cents": order.tax_cents,
+        "total_cents": cart.subtotal_cents + order.delivery_fee_cents + order.tax_cents,
+        "rejection_reason": None,
+        "created_at": created_at,
+        "lines": [{k: v for k, v in line.items() if k != "position"} for line in lines],
+        "history": [{"status": "received", "at": created_at, "actor": "customer", "reason": None}],
+    }
 
 
 def order_view(row: dict[str, Any]) -> OrderView:

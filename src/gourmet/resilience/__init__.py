@@ -1,0 +1,1 @@
+"""Admission control, request deadlines and load shedding, as pure ASGI middleware."""

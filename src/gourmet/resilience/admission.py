@@ -1,0 +1,175 @@
+"""Admission control at the front door: stamp a deadline, then admit or shed before any work.
+
+A plain ASGI middleware (the shape of encode/starlette's ``middleware/``), meant to wrap the whole
+application so that a refused request costs neither routing nor a database connection. Each HTTP
+request is classified by method and path into a :class:`Priority`, or into "never limited" for what
+never touches the database (the cached menu, health, metrics, static files). A limited request asks
+the :class:`AdaptiveLimiter`; a refusal is answered at once with 503, a jittered ``Retry-After`` and
+a problem+json body, so that under a stampede excess clients hear "later" in microseconds instead of
+waiting 30 seconds for a connection that never comes.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from gourmet.asgi import ASGIApp, Message, Receive, Scope, Send
+from gourmet.resilience import deadline
+from gourmet.resilience.limiter import AdaptiveLimiter, Priority
+
+READS = frozenset({"GET", "HEAD"})
+# Answers from the inner application that mean "no capacity" (pool timeout, deadline passed): the
+# limiter must hear them as congestion, not as fast successes.
+OVERLOAD_STATUSES = frozenset({503, 504})
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """Requests to ``pattern`` (exact, or a whole subtree when it ends in ``/*``) with one of
+    ``methods`` (any method if None) get ``priority``; a None priority means never limited."""
+
+    pattern: str
+    priority: Priority | None
+    methods: frozenset[str] | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.methods is not None and method not in self.methods:
+            return False
+        if self.pattern.endswith("/*"):
+            return path.startswith(self.pattern[:-1])
+        return path == self.pattern
+
+
+# First match wins; a request no rule matches gets the middleware's default priority (LOW).
+DEFAULT_RULES: tuple[Rule, ...] = (
+    Rule("/healthz", None),
+    Rule("/readyz", None),
+    Rule("/metrics", None),
+    Rule("/static/*", None),
+    Rule("/api/menu", None, READS),  # served from the in-process cache
+    Rule("/api/staff/*", Priority.CRITICAL),  # the kitchen board must keep moving
+    Rule("/api/orders/*", Priority.CRITICAL, READS),  # tracking a placed order
+    Rule("/api/orders", Priority.CHECKOUT, frozenset({"POST"})),
+    Rule("/api/slots", Priority.CHECKOUT, READS),  # the checkout form needs them
+)
+
+
+def shed_response(path: str, retry_after_s: int) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """Headers and body of the 503 for a refused request: RFC 9457 problem details."""
+    unit = "second" if retry_after_s == 1 else "seconds"
+    body = json.dumps(
+        {
+            "type": "/problems/overloaded",
+            "title": "Too busy right now",
+            "status": 503,
+            "detail": (
+                "We are very busy. Your request was not processed; "
+                f"please retry in {retry_after_s} {unit}."
+            ),
+            "retry_after_s": retry_after_s,
+            "instance": path,
+        },
+        separators=(",", ":"),
+    ).encode()
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(retry_after_s).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    return headers, body
+
+
+class AdmissionMiddleware:
+    """Stamps every HTTP request's deadline and admits or sheds the limited ones.
+
+    Counters for the metrics layer: ``bypassed`` (never-limited requests), ``shed`` (refusals by
+    priority); the limiter (``self.limiter``) holds the limit, in-flight and admitted figures.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        limiter: AdaptiveLimiter,
+        *,
+        rules: Sequence[Rule] = DEFAULT_RULES,
+        default_priority: Priority = Priority.LOW,
+        deadline_s: float = 3.0,
+        retry_after_s: tuple[int, int] = (1, 3),
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        if deadline_s <= 0:
+            raise ValueError("deadline_s must be positive")
+        if not 1 <= retry_after_s[0] <= retry_after_s[1]:
+            raise ValueError("retry_after_s must be (low, high) with 1 <= low <= high")
+        self.app = app
+        self.limiter = limiter
+        self.rules = tuple(rules)
+        self.default_priority = default_priority
+        self.deadline_s = deadline_s
+        self.retry_after_s = retry_after_s
+        self._clock = clock
+        # Jitter spreads the retries of a crowd refused in the same instant over several seconds,
+        # so that they do not all come back at once and get refused together again.
+        self._rng = rng or random.Random()
+        self.bypassed = 0
+        self.shed = dict.fromkeys(Priority, 0)
+
+    def classify(self, method: str, path: str) -> Priority | None:
+        for rule in self.rules:
+            if rule.matches(method, path):
+                return rule.priority
+        return self.default_priority
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # lifespan and websockets pass through untouched
+            await self.app(scope, receive, send)
+            return
+        self._stamp_deadline(scope)
+        priority = self.classify(scope["method"], scope["path"])
+        if priority is None:
+            self.bypassed += 1
+            await self.app(scope, receive, send)
+            return
+        permit = self.limiter.try_acquire(priority)
+        if permit is None:
+            self.shed[priority] += 1
+            await self._shed(scope, send)
+            return
+
+        async def reporting_send(message: Message) -> None:
+            # Report at the response head, not at the end of the body: a server-sent event stream
+            # stays open for minutes, and counting it would pin a slot and fake a huge latency.
+            # The database work behind a response is done by the time its head is sent.
+            if message["type"] == "http.response.start" and not permit.done:
+                if message["status"] in OVERLOAD_STATUSES:
+                    permit.dropped()
+                else:
+                    permit.success()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, reporting_send)
+        finally:
+            # Still open only if no response was started: an exception or a cancelled request.
+            # Neither says anything about load, but the slot must be given back.
+            permit.ignore()
+
+    def _stamp_deadline(self, scope: Scope) -> None:
+        asked = next(
+            (value for name, value in scope.get("headers", ()) if name == deadline.DEADLINE_HEADER),
+            None,
+        )
+        budget = deadline.budget_s(asked, self.deadline_s)
+        scope.setdefault("state", {})[deadline.DEADLINE_KEY] = self._clock() + budget
+
+    async def _shed(self, scope: Scope, send: Send) -> None:
+        retry_after = self._rng.randint(*self.retry_after_s)
+        headers, body = shed_response(scope["path"], retry_after)
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

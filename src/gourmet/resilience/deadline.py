@@ -1,0 +1,76 @@
+"""Request deadlines: one absolute instant per request that bounds every wait made for it.
+
+The admission middleware stamps ``scope["state"]["deadline"]`` (a ``time.monotonic()`` instant) on
+each request. Code that waits (for a pooled connection, a lock, a provider) asks how much time is
+left and waits no longer, and work whose client has already given up is not started at all. That is
+the lesson of the November outage and of the peers: a server busy answering requests nobody waits
+for any more serves no one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+DEADLINE_KEY = "deadline"
+# A client may ask for a shorter budget than the default (a phone that gives up after 2 s), never
+# a longer one: the default is what protects the server.
+DEADLINE_HEADER = b"x-request-deadline-ms"
+
+
+class DeadlineExceeded(Exception):  # noqa: N818 - "exceeded" reads better than "...Error"
+    """The request's time is up; its work must not start (or continue)."""
+
+    def __init__(self, overrun_s: float) -> None:
+        super().__init__(f"request deadline passed {overrun_s * 1000:.0f} ms ago")
+        self.overrun_s = overrun_s
+
+
+def budget_s(header_value: bytes | None, default_s: float) -> float:
+    """The time a request may take: the client's ``X-Request-Deadline-Ms`` if it is shorter than
+    ``default_s``. A missing, malformed or non-positive value leaves the default."""
+    if header_value is None:
+        return default_s
+    try:
+        asked_ms = int(header_value)
+    except ValueError:
+        return default_s
+    if asked_ms <= 0:
+        return default_s
+    return min(default_s, asked_ms / 1000)
+
+
+def deadline_of(state: Mapping[str, Any]) -> float | None:
+    """The request's absolute deadline, or None if nothing set one (a CLI call, a test)."""
+    deadline = state.get(DEADLINE_KEY)
+    return float(deadline) if deadline is not None else None
+
+
+def remaining(state: Mapping[str, Any], now: float | None = None) -> float | None:
+    """Seconds left before the deadline (negative once it has passed), or None without one."""
+    deadline = deadline_of(state)
+    if deadline is None:
+        return None
+    return deadline - (time.monotonic() if now is None else now)
+
+
+def ensure_time_left(state: Mapping[str, Any], now: float | None = None) -> None:
+    """Raise :class:`DeadlineExceeded` if the deadline has passed; call before starting work."""
+    left = remaining(state, now)
+    if left is not None and left <= 0:
+        raise DeadlineExceeded(-left)
+
+
+def bounded_timeout(state: Mapping[str, Any], ceiling_s: float, now: float | None = None) -> float:
+    """A timeout for one wait (e.g. a pool acquire): ``ceiling_s``, cut to the time left.
+
+    Raises :class:`DeadlineExceeded` rather than return a zero or negative timeout, which some
+    APIs read as "wait forever".
+    """
+    left = remaining(state, now)
+    if left is None:
+        return ceiling_s
+    if left <= 0:
+        raise DeadlineExceeded(-left)
+    return min(ceiling_s, left)

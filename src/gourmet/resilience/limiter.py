@@ -1,0 +1,207 @@
+"""An adaptive concurrency limit with priority classes: admit at once or refuse at once.
+
+The limit (requests doing database work at once) is learnt from latency, as TCP learns its window:
+while requests take about as long as on an idle system, more concurrency is more throughput, so the
+limit grows; once they take much longer, the extra ones are queueing (for a connection, a lock, a
+CPU), so it shrinks until the queue is gone. Sources, read them before tuning:
+
+- Netflix concurrency-limits, ``Gradient2Limit``: the gradient ``tolerance * no_load / short``,
+  floored at 0.5 so one slow window cannot halve the limit more than once, and no growth while the
+  service is "app limited" (using less than half of its limit, so the limit was never tested).
+- Netflix concurrency-limits, ``VegasLimit``: additive increase while the queue is small.
+- Envoy adaptive concurrency filter: a minimum-latency baseline, and ``sqrt(limit)`` headroom as the
+  step, which recovers fast from a low limit yet grows gently near a high one.
+
+Nothing here waits: what cannot be admitted now is refused now. The November outage was requests
+queueing for connections long after their clients had given up.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Priority(StrEnum):
+    """What a request is worth when there is not room for everyone."""
+
+    CRITICAL = "critical"  # kitchen board, order status and tracking
+    CHECKOUT = "checkout"  # placing an order, the slots it needs
+    LOW = "low"  # order history, reports, anything else that touches the database
+
+
+@dataclass(frozen=True, slots=True)
+class LimiterConfig:
+    """The limiter's knobs; every field comes from Settings in the application."""
+
+    initial_limit: int = 20
+    min_limit: int = 4
+    max_limit: int = 200
+    # Latency up to tolerance x the no-load latency is "not queueing". Above Gradient2's 1.5: the
+    # endpoint mix (1 ms status reads, 10 ms checkouts) moves the average alone, without congestion.
+    tolerance: float = 2.0
+    shrink_floor: float = 0.5  # never cut to less than half in one window
+    drop_backoff: float = 0.9  # multiplicative decrease after a window with dropped requests
+    window_s: float = 0.1  # a window closes after this long *and* window_min_samples samples
+    window_min_samples: int = 10
+    # How fast the no-load baseline follows latency up (per window; down it follows at once).
+    # Without it, a baseline taken on an empty database would hold the limit low forever.
+    noload_drift: float = 0.01
+    # The share of the limit that each class may fill; lower classes are refused first.
+    low_share: float = 0.5
+    checkout_share: float = 0.9
+    critical_share: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_limit <= self.initial_limit <= self.max_limit:
+            raise ValueError("need 1 <= min_limit <= initial_limit <= max_limit")
+        if not 0 < self.low_share <= self.checkout_share <= self.critical_share <= 1:
+            raise ValueError("need 0 < low_share <= checkout_share <= critical_share <= 1")
+        if self.tolerance < 1 or not 0 < self.shrink_floor < 1 or not 0 < self.drop_backoff < 1:
+            raise ValueError("need tolerance >= 1 and shrink_floor, drop_backoff in (0, 1)")
+        if self.window_s < 0 or self.window_min_samples < 1 or not 0 <= self.noload_drift <= 1:
+            raise ValueError("need window_s >= 0, window_min_samples >= 1, noload_drift in [0, 1]")
+
+    def share(self, priority: Priority) -> float:
+        if priority is Priority.CRITICAL:
+            return self.critical_share
+        return self.checkout_share if priority is Priority.CHECKOUT else self.low_share
+
+
+class Permit:
+    """One admitted request. Report how it ended exactly once; later reports do nothing, so a
+    ``finally: permit.ignore()`` after an earlier ``success()`` is safe."""
+
+    __slots__ = ("_limiter", "done", "priority", "started")
+
+    def __init__(self, limiter: AdaptiveLimiter, priority: Priority, started: float) -> None:
+        self._limiter = limiter
+        self.priority = priority
+        self.started = started
+        self.done = False
+
+    def success(self, latency_s: float | None = None) -> None:
+        """The work finished; its latency (measured on the limiter's clock if not given) counts."""
+        self._finish(latency_s, dropped=False, sample=True)
+
+    def dropped(self) -> None:
+        """The work was given up for lack of capacity (pool timeout, deadline): congestion."""
+        self._finish(None, dropped=True, sample=True)
+
+    def ignore(self) -> None:
+        """The work ended in a way that says nothing about load (a bug, a client gone)."""
+        self._finish(None, dropped=False, sample=False)
+
+    def _finish(self, latency_s: float | None, *, dropped: bool, sample: bool) -> None:
+        if self.done:
+            return
+        self.done = True
+        self._limiter._release(self, latency_s, dropped=dropped, sample=sample)
+
+
+class AdaptiveLimiter:
+    """Admission by priority under a latency-driven limit.
+
+    Safe under asyncio because no method awaits: each check-and-update runs to completion before any
+    other task can run, so no lock is needed. It is not thread-safe; every worker process (and every
+    event loop) owns its own limiter, and the limit then applies per worker.
+    """
+
+    # The current sample window, see _reset_window.
+    _window_start: float
+    _window_count: int
+    _window_drops: int
+    _window_latency_sum: float
+    _window_peak: int
+
+    def __init__(
+        self, config: LimiterConfig | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.config = config or LimiterConfig()
+        self._clock = clock
+        self._limit = float(self.config.initial_limit)
+        self.noload_latency_s: float | None = None  # None until the first window closes
+        self.in_flight_by = dict.fromkeys(Priority, 0)
+        self.admitted = dict.fromkeys(Priority, 0)
+        self.refused = dict.fromkeys(Priority, 0)
+        self.dropped = 0
+        self.windows = 0  # closed sample windows, i.e. limit updates
+        self._in_flight = 0
+        self._reset_window(clock())
+
+    @property
+    def limit(self) -> int:
+        return int(self._limit)
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def capacity(self, priority: Priority) -> int:
+        """How many requests may be in flight, in all, when one of ``priority`` asks to join.
+
+        At least one: on an idle system even the lowest class is served.
+        """
+        return max(1, int(self._limit * self.config.share(priority)))
+
+    def try_acquire(self, priority: Priority) -> Permit | None:
+        """A permit if ``priority`` fits under its share of the limit right now, else None."""
+        if self._in_flight >= self.capacity(priority):
+            self.refused[priority] += 1
+            return None
+        self._in_flight += 1
+        self.in_flight_by[priority] += 1
+        self.admitted[priority] += 1
+        self._window_peak = max(self._window_peak, self._in_flight)
+        return Permit(self, priority, self._clock())
+
+    def _release(
+        self, permit: Permit, latency_s: float | None, *, dropped: bool, sample: bool
+    ) -> None:
+        self._in_flight -= 1
+        self.in_flight_by[permit.priority] -= 1
+        if not sample:
+            return
+        now = self._clock()
+        self._window_count += 1
+        if dropped:
+            # A dropped request's latency is the timeout it hit, not the service time: keep it out.
+            self.dropped += 1
+            self._window_drops += 1
+        else:
+            self._window_latency_sum += now - permit.started if latency_s is None else latency_s
+        enough = self._window_count >= self.config.window_min_samples
+        if enough and now - self._window_start >= self.config.window_s:
+            self._update_limit()
+            self._reset_window(now)
+
+    def _update_limit(self) -> None:
+        cfg = self.config
+        measured = self._window_count - self._window_drops
+        new = self._limit
+        if self._window_drops:  # requests gave up for lack of capacity: back off (AIMD)
+            new = self._limit * cfg.drop_backoff
+        elif measured:
+            short = self._window_latency_sum / measured
+            if self.noload_latency_s is None or short < self.noload_latency_s:
+                self.noload_latency_s = short
+            else:
+                self.noload_latency_s += (short - self.noload_latency_s) * cfg.noload_drift
+            gradient = cfg.tolerance * self.noload_latency_s / short if short > 0 else 1.0
+            if gradient < 1.0:
+                new = self._limit * max(cfg.shrink_floor, gradient)
+            elif self._window_peak * 2 >= self._limit:  # grow only a limit that was tested
+                new = self._limit + math.sqrt(self._limit)
+        self._limit = min(float(cfg.max_limit), max(float(cfg.min_limit), new))
+        self.windows += 1
+
+    def _reset_window(self, now: float) -> None:
+        self._window_start = now
+        self._window_count = 0
+        self._window_drops = 0
+        self._window_latency_sum = 0.0
+        # Requests still in flight belong to the next window's load as well.
+        self._window_peak = self._in_flight

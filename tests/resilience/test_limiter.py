@@ -1,0 +1,229 @@
+"""The adaptive limiter, driven by a fake clock: priorities, adaptation, bounds, bookkeeping."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from gourmet.resilience.limiter import AdaptiveLimiter, LimiterConfig, Priority
+
+pytestmark = pytest.mark.anyio
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def fixed(limit: int, **overrides: Any) -> AdaptiveLimiter:
+    """A limiter whose limit cannot move, to test admission alone."""
+    config = LimiterConfig(initial_limit=limit, min_limit=limit, max_limit=limit, **overrides)
+    return AdaptiveLimiter(config, clock=FakeClock())
+
+
+def adaptive(clock: FakeClock, **overrides: Any) -> AdaptiveLimiter:
+    # Windows close on time (1 s) so that run_window decides exactly which samples share one.
+    settings: dict[str, Any] = {"initial_limit": 20, "min_limit": 4, "max_limit": 100}
+    settings |= {"window_s": 1.0, "window_min_samples": 1, **overrides}
+    return AdaptiveLimiter(LimiterConfig(**settings), clock=clock)
+
+
+def run_window(limiter: AdaptiveLimiter, clock: FakeClock, latency_s: float) -> None:
+    """One window: as many requests as the limit in flight at once, all taking latency_s."""
+    permits = [limiter.try_acquire(Priority.CRITICAL) for _ in range(limiter.limit)]
+    last = permits.pop()
+    for permit in permits:
+        assert permit is not None
+        permit.success(latency_s)
+    clock.now += 1.0  # the window's time is up: the last sample closes it
+    assert last is not None
+    last.success(latency_s)
+
+
+def test_lower_classes_are_refused_first_as_the_limit_fills() -> None:
+    limiter = fixed(10)  # LOW may fill 5, CHECKOUT 9, CRITICAL 10
+    held = [limiter.try_acquire(Priority.LOW) for _ in range(5)]
+    assert all(held)
+    assert limiter.try_acquire(Priority.LOW) is None
+    held += [limiter.try_acquire(Priority.CHECKOUT) for _ in range(4)]
+    assert all(held)
+    assert limiter.try_acquire(Priority.CHECKOUT) is None
+    assert limiter.try_acquire(Priority.CRITICAL) is not None
+    assert limiter.try_acquire(Priority.CRITICAL) is None
+    assert limiter.in_flight == 10
+    assert limiter.refused == {Priority.LOW: 1, Priority.CHECKOUT: 1, Priority.CRITICAL: 1}
+    assert limiter.admitted == {Priority.LOW: 5, Priority.CHECKOUT: 4, Priority.CRITICAL: 1}
+
+
+def test_shares_are_parameters() -> None:
+    limiter = fixed(10, low_share=0.2, checkout_share=0.4)
+    assert [limiter.capacity(p) for p in Priority] == [10, 4, 2]
+    # Even a tiny share admits one request on an idle system.
+    assert fixed(1).capacity(Priority.LOW) == 1
+
+
+def test_a_released_permit_frees_its_slot_once() -> None:
+    limiter = fixed(4)
+    permit = limiter.try_acquire(Priority.LOW)
+    assert permit is not None
+    assert limiter.in_flight_by[Priority.LOW] == 1
+    permit.success()
+    permit.ignore()  # a second report must not free a slot twice
+    permit.dropped()
+    assert limiter.in_flight == 0
+    assert limiter.in_flight_by[Priority.LOW] == 0
+
+
+def test_limit_shrinks_when_latency_rises_and_grows_back_when_it_falls() -> None:
+    clock = FakeClock()
+    limiter = adaptive(clock)
+    for _ in range(3):
+        run_window(limiter, clock, 0.010)
+    steady = limiter.limit
+    assert steady > 20  # latency at its no-load level: the limit grew
+    assert limiter.noload_latency_s == pytest.approx(0.010)
+
+    run_window(limiter, clock, 0.050)  # five times the no-load latency: queueing
+    shrunk = limiter.limit
+    assert shrunk < steady
+    run_window(limiter, clock, 0.050)
+    assert limiter.limit < shrunk
+
+    low = limiter.limit
+    for _ in range(3):
+        run_window(limiter, clock, 0.011)
+    assert limiter.limit > low
+
+
+def test_latency_within_tolerance_is_not_congestion() -> None:
+    clock = FakeClock()
+    limiter = adaptive(clock, tolerance=2.0)
+    run_window(limiter, clock, 0.010)
+    before = limiter.limit
+    run_window(limiter, clock, 0.019)
+    assert limiter.limit > before
+
+
+def test_limit_stays_within_its_bounds() -> None:
+    clock = FakeClock()
+    limiter = adaptive(clock, max_limit=30)
+    for _ in range(20):
+        run_window(limiter, clock, 0.010)
+    assert limiter.limit == 30
+    for _ in range(20):
+        run_window(limiter, clock, 1.0)
+    assert limiter.limit == 4
+
+
+def test_dropped_requests_shrink_the_limit() -> None:
+    clock = FakeClock()
+    limiter = adaptive(clock)
+    permits = [limiter.try_acquire(Priority.CHECKOUT) for _ in range(10)]
+    clock.now += 1.0
+    for permit in permits:
+        assert permit is not None
+        permit.dropped()
+    assert limiter.dropped == 10
+    assert limiter.windows == 1
+    assert limiter.limit == 18  # 20 x 0.9, and the next windows only close one sample each
+
+
+def test_no_growth_while_the_limit_is_not_being_used() -> None:
+    """Gradient2's "app limited" rule: a limit never approached was never tested."""
+    clock = FakeClock()
+    limiter = adaptive(clock)
+    for _ in range(5):
+        permit = limiter.try_acquire(Priority.LOW)  # one at a time, against a limit of 20
+        assert permit is not None
+        clock.now += 1.0
+        permit.success(0.010)
+    assert limiter.windows == 5
+    assert limiter.limit == 20
+
+
+def test_latency_is_measured_on_the_limiter_clock() -> None:
+    clock = FakeClock()
+    limiter = adaptive(clock, window_s=0.0)
+    permit = limiter.try_acquire(Priority.CRITICAL)
+    assert permit is not None
+    clock.now += 0.025
+    permit.success()
+    assert limiter.noload_latency_s == pytest.approx(0.025)
+
+
+def test_ignored_requests_are_not_samples() -> None:
+    clock = FakeClock()
+    limiter = adaptive(clock, window_s=0.0)
+    for _ in range(30):
+        permit = limiter.try_acquire(Priority.LOW)
+        assert permit is not None
+        permit.ignore()
+    assert limiter.windows == 0
+    assert limiter.in_flight == 0
+
+
+def test_windows_also_need_time_to_close() -> None:
+    clock = FakeClock()
+    limiter = AdaptiveLimiter(LimiterConfig(window_s=1.0, window_min_samples=2), clock=clock)
+    for _ in range(5):
+        permit = limiter.try_acquire(Priority.CRITICAL)
+        assert permit is not None
+        permit.success(latency_s=0.01)
+    assert limiter.windows == 0
+    clock.now += 1.0
+    permit = limiter.try_acquire(Priority.CRITICAL)
+    assert permit is not None
+    permit.success(latency_s=0.01)
+    assert limiter.windows == 1
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"min_limit": 0},
+        {"initial_limit": 300},
+        {"low_share": 0.95},
+        {"critical_share": 1.5},
+        {"tolerance": 0.5},
+        {"shrink_floor": 1.0},
+        {"window_min_samples": 0},
+    ],
+)
+def test_inconsistent_configuration_is_rejected(overrides: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        LimiterConfig(**overrides)
+
+
+async def test_concurrent_tasks_never_exceed_the_limit() -> None:
+    """Many tasks racing for slots on one event loop: the check and the update are atomic."""
+    limiter = fixed(8)
+    gate, all_decided = asyncio.Event(), asyncio.Event()
+    peak = decided = 0
+
+    async def request(priority: Priority) -> bool:
+        nonlocal peak, decided
+        permit = limiter.try_acquire(priority)
+        decided += 1
+        if decided == 60:
+            all_decided.set()
+        if permit is None:
+            return False
+        peak = max(peak, limiter.in_flight)
+        await gate.wait()
+        permit.success()
+        return True
+
+    tasks = [asyncio.create_task(request(list(Priority)[i % 3])) for i in range(60)]
+    await asyncio.wait_for(all_decided.wait(), 5.0)
+    gate.set()
+    results = await asyncio.gather(*tasks)
+    assert sum(results) == 8
+    assert peak == 8
+    assert limiter.in_flight == 0
+    assert sum(limiter.admitted.values()) == 8
+    assert sum(limiter.refused.values()) == 52
