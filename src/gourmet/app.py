@@ -18,14 +18,17 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from gourmet.asgi import ASGIApp
 from gourmet.config import Settings
 from gourmet.db.embedded import resolve_database_url
-from gourmet.db.pool import create_pool
+from gourmet.db.setup import guarded_pool
 from gourmet.kitchen.endpoints import router as staff_router
 from gourmet.menu.endpoints import MenuFastPath, get_menu
 from gourmet.menu.service import MenuCache
 from gourmet.observability import health
 from gourmet.ordering import endpoints as ordering_endpoints
 from gourmet.ordering.service import OrderingService
-from gourmet.problems import EXCEPTION_HANDLERS
+from gourmet.problems import EXCEPTION_HANDLERS, handle_deadline_exceeded
+from gourmet.resilience.admission import AdmissionMiddleware
+from gourmet.resilience.deadline import DeadlineExceeded
+from gourmet.resilience.limiter import AdaptiveLimiter, LimiterConfig
 
 MENU_WARM_TIMEOUT_S = 5.0
 
@@ -38,30 +41,34 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        pool = create_pool(settings, conninfo)
+        guarded = await guarded_pool(settings, conninfo)
         # Do not wait for the database: the process must start (and stay live) while it is down.
-        await pool.open(wait=False)
-        menu_cache = MenuCache(pool, conninfo)
-        app.state.pool = pool
+        await guarded.pool.open(wait=False)
+        menu_cache = MenuCache(guarded, conninfo, guarded.health, cached=settings.hardened)
+        app.state.pool = guarded
         app.state.menu_cache = menu_cache
         app.state.ordering = OrderingService(
-            pool, tz=settings.tz, slot_days_ahead=settings.slot_days_ahead
+            guarded, tz=settings.tz, slot_days_ahead=settings.slot_days_ahead
         )
-        listener = asyncio.create_task(menu_cache.listen(), name="menu-listener")
+        tasks = [
+            asyncio.create_task(menu_cache.listen(), name="menu-listener"),
+            asyncio.create_task(guarded.leases.watch(), name="leak-watchdog"),
+        ]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(menu_cache.loaded.wait(), MENU_WARM_TIMEOUT_S)
         try:
             yield
         finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
-            await pool.close()
+            app.state.draining = True
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await guarded.pool.close()
 
     return Litestar(
         route_handlers=[get_menu, *ordering_endpoints.ROUTES, staff_router, *health.ROUTES],
         lifespan=[lifespan],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, DeadlineExceeded: handle_deadline_exceeded},
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Gourmet",
@@ -69,13 +76,37 @@ def create_app(settings: Settings | None = None) -> Litestar:
             path="/api/schema",
             render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
         ),
-        state=State({"settings": settings, "staff_token": settings.resolved_staff_token()}),
+        state=State(
+            {
+                "settings": settings,
+                "staff_token": settings.resolved_staff_token(),
+                "limiter": AdaptiveLimiter(
+                    LimiterConfig(
+                        initial_limit=settings.limiter_initial,
+                        min_limit=settings.limiter_min,
+                        max_limit=settings.limiter_max,
+                    )
+                ),
+                "draining": False,
+            }
+        ),
     )
 
 
 def asgi_stack(app: Litestar) -> ASGIApp:
-    """The layers in front of Litestar, outermost first."""
-    return MenuFastPath(app)
+    """The layers in front of Litestar, outermost first: the menu from its cache, then
+    admission control (deadlines and shedding). The incident profile has neither."""
+    settings: Settings = app.state.settings
+    if not settings.hardened:
+        return app
+    admission = AdmissionMiddleware(
+        app,
+        app.state.limiter,
+        deadline_s=settings.deadline_s,
+        retry_after_s=settings.shed_retry_after_s,
+    )
+    app.state.admission = admission
+    return MenuFastPath(app, admission)
 
 
 def create_server_app(settings: Settings | None = None) -> ASGIApp:

@@ -8,8 +8,18 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# What the platform of 10 November did: wait 30 s for a connection, queue without limit, and let
+# PostgreSQL run any statement or idle transaction for ever.
+INCIDENT_DEFAULTS: dict[str, object] = {
+    "pool_timeout_s": 30.0,
+    "pool_max_waiting": 0,
+    "statement_timeout_ms": 0,
+    "idle_in_transaction_timeout_ms": 0,
+    "lock_timeout_ms": 0,
+}
 
 
 class Settings(BaseSettings):
@@ -26,7 +36,9 @@ class Settings(BaseSettings):
 
     # Pool guards (see db/pool.py).
     pool_min_size: int = Field(default=2, ge=0)
-    pool_max_size: int = Field(default=10, ge=1)
+    pool_max_size: int | None = Field(
+        default=None, ge=1, description="None: derived from the connection budget"
+    )
     pool_timeout_s: float = Field(default=2.0, gt=0, description="longest wait for a connection")
     pool_max_waiting: int = Field(default=64, ge=0, description="0 means unbounded")
     pool_max_lifetime_s: float = Field(default=1800.0, gt=0)
@@ -36,6 +48,21 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(default=2000, ge=0)
     idle_in_transaction_timeout_ms: int = Field(default=5000, ge=0)
     lock_timeout_ms: int = Field(default=1000, ge=0)
+    pool_leak_threshold_s: float = Field(
+        default=2.0, gt=0, description="log a connection held longer than this"
+    )
+    # The connection budget: what PostgreSQL allows, minus what is kept for other clients
+    # (operators, migrations, monitoring), shared by every process of every replica.
+    db_reserved_connections: int = Field(default=10, ge=0)
+    replicas: int = Field(default=1, ge=1, description="app replicas sharing the database")
+
+    # Admission control (hardened profile only).
+    deadline_s: float = Field(default=3.0, gt=0, description="default budget of a request")
+    limiter_initial: int = Field(default=20, ge=1)
+    limiter_min: int = Field(default=4, ge=1)
+    limiter_max: int = Field(default=100, ge=1)
+    shed_retry_after_s: tuple[int, int] = (1, 3)
+    shutdown_timeout_s: float = Field(default=10.0, gt=0)
 
     # HTTP server.
     host: str = "127.0.0.1"
@@ -52,10 +79,24 @@ class Settings(BaseSettings):
 
     @field_validator("pool_max_size")
     @classmethod
-    def _pool_bounds(cls, value: int) -> int:
-        if value > 200:
+    def _pool_bounds(cls, value: int | None) -> int | None:
+        if value is not None and value > 200:
             raise ValueError("pool_max_size above 200 would exhaust any PostgreSQL")
         return value
+
+    @model_validator(mode="after")
+    def _apply_profile(self) -> Settings:
+        """The incident profile reproduces the old platform, except where a value is set."""
+        if self.profile == "incident":
+            for name, value in INCIDENT_DEFAULTS.items():
+                if name not in self.model_fields_set:
+                    setattr(self, name, value)
+        return self
+
+    @property
+    def hardened(self) -> bool:
+        """Admission control, menu cache and deadlines are on (off in the incident profile)."""
+        return self.profile == "hardened"
 
     @field_validator("timezone")
     @classmethod

@@ -108,6 +108,17 @@ def handle_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[An
     return problem_response(request, exc)
 
 
+def handle_deadline_exceeded(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The request's time ran out before its work could start: nothing was done."""
+    return problem_response(
+        request,
+        ServiceUnavailable(
+            "We could not get to your request in time; nothing was changed. Please retry.",
+            retry_after_s=1,
+        ),
+    )
+
+
 def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     """Malformed JSON and schema violations: say which field is wrong and why."""
     errors = exc.extra if isinstance(exc.extra, list) else []

@@ -4,25 +4,47 @@ psycopg_pool already has the guards the November outage lacked: a bounded waitin
 (``max_waiting``), a short acquire ``timeout``, ``max_lifetime``, a health ``check`` and background
 reconnection. Server-side timeouts travel as connection options so that a stuck statement or an
 abandoned transaction is ended by PostgreSQL itself, whatever the application does.
+:class:`GuardedPool` adds what is specific to a request: the acquire timeout is cut to the
+request's remaining deadline, a known-down database is refused at once, and pool or connection
+failures become clear 503s instead of 500s or 30-second waits.
 """
 
 from __future__ import annotations
 
 import time
 import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout, TooManyRequests
 
 from gourmet.config import Settings
-from gourmet.db.types import Pool
+from gourmet.db.budget import ConnectionBudget
+from gourmet.db.health import DatabaseHealth
+from gourmet.db.leaks import LeaseTracker
+from gourmet.db.types import Conn, Pool
+from gourmet.problems import ServiceUnavailable
+from gourmet.resilience import deadline
 
 APPLICATION_NAME = "gourmet"
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    slug = "database-unavailable"
+    title = "Temporarily unavailable"
+
+
+class DatabaseBusy(ServiceUnavailable):
+    slug = "database-busy"
+    title = "Too busy right now"
+
+
 def server_options(settings: Settings) -> str:
-    """``-c`` options applied by PostgreSQL to every session the pool opens."""
+    """``-c`` options applied by PostgreSQL to every session the pool opens (0 = no limit)."""
     guards = {
         "statement_timeout": settings.statement_timeout_ms,
         "idle_in_transaction_session_timeout": settings.idle_in_transaction_timeout_ms,
@@ -36,10 +58,10 @@ class IdleCheck:
     """Check a connection before lending it only if it sat idle for a while.
 
     psycopg_pool's ``check`` runs on every checkout, which costs one round trip per request and,
-    for a one-query endpoint, halves its throughput. A connection returned moments ago is almost
-    certainly alive (and if not, the statement fails fast and the pool replaces it), so only
-    connections idle longer than ``idle_s`` are checked: exactly the ones a database restart or
-    a dropped network path would have killed while they waited.
+    for a one-query endpoint, a large share of its throughput. A connection returned moments ago
+    is almost certainly alive (and if not, the statement fails fast and the pool replaces it), so
+    only connections idle longer than ``idle_s`` are checked: exactly the ones a database restart
+    or a dropped network path would have killed while they waited.
     """
 
     def __init__(self, idle_s: float) -> None:
@@ -57,19 +79,21 @@ class IdleCheck:
             await AsyncConnectionPool.check_connection(conn)
 
 
-def create_pool(settings: Settings, conninfo: str) -> Pool:
-    """A closed pool; the lifespan opens it (never at import time)."""
+def create_pool(settings: Settings, conninfo: str, size: int) -> Pool:
+    """A closed pool of ``size`` connections; the lifespan opens it (never at import time)."""
     idle_check = IdleCheck(settings.pool_check_idle_s)
     return AsyncConnectionPool(
         conninfo,
         connection_class=AsyncConnection[DictRow],
-        min_size=settings.pool_min_size,
-        max_size=settings.pool_max_size,
+        min_size=min(settings.pool_min_size, size),
+        max_size=size,
         timeout=settings.pool_timeout_s,
         max_waiting=settings.pool_max_waiting,
         max_lifetime=settings.pool_max_lifetime_s,
         check=idle_check.check,
         reset=idle_check.returned,
+        # Keep retrying for ever: the database coming back must heal the pool without a restart.
+        reconnect_timeout=float("inf"),
         kwargs={
             "application_name": APPLICATION_NAME,
             "options": server_options(settings),
@@ -79,3 +103,78 @@ def create_pool(settings: Settings, conninfo: str) -> Pool:
         open=False,
         name="gourmet",
     )
+
+
+class GuardedPool:
+    """The pool as request handlers use it: bounded waits, fast refusals, clear errors."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        *,
+        timeout_s: float,
+        health: DatabaseHealth,
+        leases: LeaseTracker,
+        budget: ConnectionBudget | None,
+        fail_fast: bool,
+    ) -> None:
+        self.pool = pool
+        self.health = health
+        self.leases = leases
+        self.budget = budget
+        self._timeout_s = timeout_s
+        self._fail_fast = fail_fast
+        self.acquire_timeouts = 0
+        self.refused_while_down = 0
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Conn]:
+        if self._fail_fast and not self.health.up:
+            # Waiting for a pool that cannot connect helps nobody; say so at once.
+            self.refused_while_down += 1
+            raise DatabaseUnavailable(
+                "We cannot reach our database right now. Please retry in a few seconds.",
+                retry_after_s=2,
+            )
+        timeout = deadline.current_timeout(self._timeout_s) if self._fail_fast else self._timeout_s
+        try:
+            async with self.pool.connection(timeout=timeout) as conn:
+                with self.leases.lease(conn):
+                    yield conn
+        except (PoolTimeout, TooManyRequests) as exc:
+            self.acquire_timeouts += 1
+            raise DatabaseBusy(
+                "We are very busy right now; your request was not processed. "
+                "Please retry in a moment.",
+                retry_after_s=1,
+            ) from exc
+        except psycopg.errors.QueryCanceled as exc:
+            raise DatabaseBusy(
+                "That took too long and was stopped; nothing was changed. Please retry.",
+                retry_after_s=1,
+            ) from exc
+        except psycopg.errors.LockNotAvailable as exc:
+            raise DatabaseBusy(
+                "Someone else is changing the same thing; nothing was changed. Please retry.",
+                retry_after_s=1,
+            ) from exc
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailable(
+                "We lost our database connection; nothing was changed. Please retry.",
+                retry_after_s=2,
+            ) from exc
+
+    def stats(self) -> dict[str, Any]:
+        """Every ``get_stats()`` figure plus in use, idle, waiting and the guards' counters."""
+        raw = self.pool.get_stats()
+        size, idle = raw.get("pool_size", 0), raw.get("pool_available", 0)
+        return {
+            **raw,
+            "in_use": size - idle,
+            "idle": idle,
+            "waiting": raw.get("requests_waiting", 0),
+            "acquire_timeouts": self.acquire_timeouts,
+            "refused_while_down": self.refused_while_down,
+            "leaks_detected": self.leases.leaks_detected,
+            "database_up": int(self.health.up),
+        }

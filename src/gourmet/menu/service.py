@@ -16,14 +16,16 @@ import msgspec
 import psycopg
 import structlog
 
-from gourmet.db.types import Pool
+from gourmet.db.health import DatabaseHealth
+from gourmet.db.pool import GuardedPool
 from gourmet.menu import repository
 from gourmet.menu.schemas import Menu
 
 log = structlog.get_logger(__name__)
 
 MENU_CHANNEL = "menu_changed"
-_RECONNECT_MAX_S = 5.0
+# Short, so that the database coming back is noticed (and the process healed) within seconds.
+_RECONNECT_MAX_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,16 @@ class CachedMenu:
 
 
 class MenuCache:
-    def __init__(self, pool: Pool, conninfo: str) -> None:
+    """The menu, ready to send. With ``cached=False`` (the incident profile) every read goes to
+    the database, as on the old platform; the listener still runs, to watch the database."""
+
+    def __init__(
+        self, pool: GuardedPool, conninfo: str, health: DatabaseHealth, *, cached: bool = True
+    ) -> None:
         self._pool = pool
         self._conninfo = conninfo
+        self._health = health
+        self.cached = cached
         self._current: CachedMenu | None = None
         self._reload_lock = asyncio.Lock()
         self.loaded = asyncio.Event()
@@ -49,14 +58,17 @@ class MenuCache:
     async def reload(self) -> CachedMenu:
         # One reload at a time: a burst of notifications must not take many pool connections.
         async with self._reload_lock:
-            async with self._pool.connection() as conn:
-                menu = await repository.fetch_menu(conn)
-            body = msgspec.json.encode(menu)
-            etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-            self._current = CachedMenu(menu=menu, body=body, etag=etag)
+            self._current = await self.fetch_uncached()
             self.reloads += 1
             self.loaded.set()
             return self._current
+
+    async def fetch_uncached(self) -> CachedMenu:
+        async with self._pool.connection() as conn:
+            menu = await repository.fetch_menu(conn)
+        body = msgspec.json.encode(menu)
+        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        return CachedMenu(menu=menu, body=body, etag=etag)
 
     async def listen(self) -> None:
         """Run forever: reload on every notification, reconnect after losing the database."""
@@ -67,11 +79,14 @@ class MenuCache:
                     self._conninfo, autocommit=True, application_name="gourmet-menu-listener"
                 ) as conn:
                     await conn.execute(f"LISTEN {MENU_CHANNEL}")
+                    self._health.mark_up()
+                    await self._pool.pool.check()  # replace connections the outage broke
                     await self.reload()  # catch up on anything missed while disconnected
                     backoff = 0.1
                     async for _ in conn.notifies():
                         await self.reload()
             except (psycopg.Error, OSError) as exc:
+                self._health.mark_down()
                 log.warning("menu_listener_disconnected", error=str(exc), retry_in_s=backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _RECONNECT_MAX_S)

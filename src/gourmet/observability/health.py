@@ -7,6 +7,8 @@ import asyncio
 from litestar import Response, get
 from litestar.datastructures import State
 
+from gourmet.db.pool import GuardedPool
+
 READINESS_TIMEOUT_S = 1.0
 
 
@@ -15,13 +17,18 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", summary="Readiness: the database answers quickly")
+@get("/readyz", summary="Readiness: the database answers quickly and we are not draining")
 async def readyz(state: State) -> Response[dict[str, str]]:
+    if state.draining:
+        return Response({"status": "unavailable", "reason": "draining"}, status_code=503)
+    guarded: GuardedPool = state.pool
+    if not guarded.health.up:
+        return Response({"status": "unavailable", "reason": "database down"}, status_code=503)
     try:
         async with asyncio.timeout(READINESS_TIMEOUT_S):
-            async with state.pool.connection(timeout=READINESS_TIMEOUT_S) as conn:
+            async with guarded.pool.connection(timeout=READINESS_TIMEOUT_S) as conn:
                 await conn.execute("SELECT 1")
-    except Exception as exc:
+    except Exception as exc:  # any failure to reach the database means "not ready"
         return Response({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
     return Response({"status": "ready"})
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import msgspec
 
-from gourmet.db.types import Conn, Pool
+from gourmet.db.pool import GuardedPool
+from gourmet.db.types import Conn
 from gourmet.menu import repository as menu_repository
 from gourmet.ordering import repository as repo
 from gourmet.ordering.errors import (
@@ -44,7 +45,7 @@ OPEN_ORDERS_LIMIT = 500
 class OrderingService:
     def __init__(
         self,
-        pool: Pool,
+        pool: GuardedPool,
         *,
         tz: Any,
         slot_days_ahead: int,

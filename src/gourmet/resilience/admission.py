@@ -130,7 +130,13 @@ class AdmissionMiddleware:
         if scope["type"] != "http":  # lifespan and websockets pass through untouched
             await self.app(scope, receive, send)
             return
-        self._stamp_deadline(scope)
+        token = deadline.CURRENT.set(self._stamp_deadline(scope))
+        try:
+            await self._admit(scope, receive, send)
+        finally:
+            deadline.CURRENT.reset(token)
+
+    async def _admit(self, scope: Scope, receive: Receive, send: Send) -> None:
         priority = self.classify(scope["method"], scope["path"])
         if priority is None:
             self.bypassed += 1
@@ -160,13 +166,14 @@ class AdmissionMiddleware:
             # Neither says anything about load, but the slot must be given back.
             permit.ignore()
 
-    def _stamp_deadline(self, scope: Scope) -> None:
+    def _stamp_deadline(self, scope: Scope) -> float:
         asked = next(
             (value for name, value in scope.get("headers", ()) if name == deadline.DEADLINE_HEADER),
             None,
         )
-        budget = deadline.budget_s(asked, self.deadline_s)
-        scope.setdefault("state", {})[deadline.DEADLINE_KEY] = self._clock() + budget
+        instant = self._clock() + deadline.budget_s(asked, self.deadline_s)
+        scope.setdefault("state", {})[deadline.DEADLINE_KEY] = instant
+        return instant
 
     async def _shed(self, scope: Scope, send: Send) -> None:
         retry_after = self._rng.randint(*self.retry_after_s)

@@ -11,12 +11,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any
 
 DEADLINE_KEY = "deadline"
 # A client may ask for a shorter budget than the default (a phone that gives up after 2 s), never
 # a longer one: the default is what protects the server.
 DEADLINE_HEADER = b"x-request-deadline-ms"
+
+
+# The same deadline, for code far from the scope (a repository acquiring a connection): the
+# middleware sets it in the request's task, and ASGI apps handle a request within that task.
+CURRENT: ContextVar[float | None] = ContextVar("gourmet_deadline", default=None)
+
+
+def current_timeout(ceiling_s: float, now: float | None = None) -> float:
+    """:func:`bounded_timeout` for the request being served in this task (``ceiling_s`` if none)."""
+    return bounded_timeout({DEADLINE_KEY: CURRENT.get()}, ceiling_s, now)
 
 
 class DeadlineExceeded(Exception):  # noqa: N818 - "exceeded" reads better than "...Error"
