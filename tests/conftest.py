@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -18,7 +19,12 @@ from psycopg.rows import dict_row
 from gourmet.app import asgi_stack, create_app
 from gourmet.config import Settings
 from gourmet.db import migrate
-from gourmet.db.embedded import drop_database, ensure_database, start_embedded
+from gourmet.db.embedded import (
+    EmbeddedPostgres,
+    drop_database,
+    ensure_database,
+    start_embedded,
+)
 from gourmet.db.types import Conn
 from gourmet.menu import repository as menu_repo
 from gourmet.ordering import repository as ordering_repo
@@ -52,20 +58,24 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def _admin_url() -> tuple[str, str]:
-    """(admin URL, URL of the test database) on the configured or the embedded server."""
-    configured = os.environ.get("GOURMET_DATABASE_URL")
-    if configured:
-        conninfo = psycopg.conninfo.conninfo_to_dict(configured)
-        conninfo["dbname"] = TEST_DATABASE
-        return configured, psycopg.conninfo.make_conninfo(**conninfo)  # type: ignore[arg-type]
-    embedded = start_embedded(ROOT / "var" / "test-pgdata")
-    return embedded.admin_url, embedded.url_for(TEST_DATABASE)
+@pytest.fixture(scope="session")
+def embedded_server() -> EmbeddedPostgres | None:
+    """The embedded cluster the tests run on, or None when GOURMET_DATABASE_URL names one."""
+    if os.environ.get("GOURMET_DATABASE_URL"):
+        return None
+    return start_embedded(ROOT / "var" / "test-pgdata")
 
 
 @pytest.fixture(scope="session")
-def database_url() -> str:
-    admin_url, url = _admin_url()
+def admin_url(embedded_server: EmbeddedPostgres | None) -> str:
+    if embedded_server is None:
+        return os.environ["GOURMET_DATABASE_URL"]
+    return embedded_server.admin_url
+
+
+@pytest.fixture(scope="session")
+def database_url(admin_url: str) -> str:
+    url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{TEST_DATABASE}"))
     drop_database(admin_url, TEST_DATABASE)
     ensure_database(admin_url, TEST_DATABASE)
     migrate.upgrade(url)

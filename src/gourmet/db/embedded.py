@@ -39,6 +39,19 @@ class EmbeddedPostgres:
         except (FileNotFoundError, IndexError, ValueError):
             return None
 
+    @property
+    def running(self) -> bool:
+        pid = self.postmaster_pid
+        if pid is None:
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # alive, owned by the pgserver user
+            return True
+        return True
+
     def stop(self) -> None:
         """Fast shutdown (SIGINT): roll back open transactions, then wait for the postmaster."""
         pid = self.postmaster_pid
@@ -65,7 +78,12 @@ def start_embedded(pgdata: Path) -> EmbeddedPostgres:
     pgdata = pgdata.resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = get_server(pgdata, cleanup_mode=None)
-    return EmbeddedPostgres(pgdata=pgdata, admin_url=server.get_uri())
+    embedded = EmbeddedPostgres(pgdata=pgdata, admin_url=server.get_uri())
+    if not embedded.running:
+        # pgserver caches one handle per data directory per process and does not notice a
+        # postmaster stopped under it (by us, or by an operator); start it again explicitly.
+        server.ensure_postgres_running()
+    return embedded
 
 
 def ensure_database(admin_url: str, name: str) -> None:

@@ -1,0 +1,1 @@
+"""Card payments: a provider interface, an HTTP client for it, a sandbox provider, a breaker."""

@@ -1,0 +1,148 @@
+"""``HttpPaymentProvider``: the :class:`PaymentProvider` interface over a provider's HTTP API.
+
+The wire format is the sandbox's (``POST /charges`` with an ``Idempotency-Key`` header), which
+follows the shape of the big card providers' APIs. Every way a call can fail maps to one of the
+interface's outcomes, so nothing httpx-specific leaks into checkout:
+
+- transport errors, timeouts, 5xx, 408/409/425/429: :class:`ProviderUnavailable` (transient);
+- 2xx and 402: a :class:`ChargeResult` (402 is how providers say "declined");
+- any other 4xx: :class:`PaymentRequestRejected` (final: our request is wrong).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx
+import msgspec
+
+from gourmet.payments.provider import (
+    ChargeResult,
+    ChargeStatus,
+    PaymentRequestRejected,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
+
+# 409 is "a request with this key is still in progress" in the IETF Idempotency-Key draft: the
+# first attempt may yet succeed, so it is worth retrying, never worth reporting as a bug.
+TRANSIENT_4XX = frozenset({408, 409, 425, 429})
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentTimeouts:
+    """How long one charge may take. Values come from Settings in the application."""
+
+    connect_s: float = 1.0  # a provider that cannot accept a connection in a second is down
+    read_s: float = 5.0  # between two reads of the answer (card networks can take seconds)
+    write_s: float = 1.0
+    pool_s: float = 1.0  # waiting for a free connection in the caller's httpx pool
+    # httpx's timeouts bound each network operation, not the call: a provider trickling bytes
+    # could hold a customer forever. total_s bounds the whole call, pool wait included.
+    total_s: float = 8.0
+
+    def __post_init__(self) -> None:
+        if min(self.connect_s, self.read_s, self.write_s, self.pool_s, self.total_s) <= 0:
+            raise ValueError("payment timeouts must be positive")
+
+    def as_httpx(self) -> httpx.Timeout:
+        return httpx.Timeout(
+            connect=self.connect_s, read=self.read_s, write=self.write_s, pool=self.pool_s
+        )
+
+
+class _ChargeOut(msgspec.Struct):
+    id: str
+    status: Literal["approved", "declined"]
+    reason: str | None = None
+
+
+class HttpPaymentProvider:
+    """Charges cards through ``{base_url}/charges`` with a client the caller owns.
+
+    The caller creates the ``httpx.AsyncClient`` in the application's lifespan and closes it
+    there, so connections are pooled across requests and bounded by the client's ``limits``.
+    ``budget``, if given, cuts the total timeout to the time the current request has left (for
+    instance :func:`gourmet.resilience.deadline.current_timeout`): a customer who has given up
+    gains nothing from a charge that is still waiting.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        base_url: str,
+        timeouts: PaymentTimeouts | None = None,
+        budget: Callable[[float], float] | None = None,
+    ) -> None:
+        self._client = client
+        self._url = base_url.rstrip("/") + "/charges"
+        self.timeouts = timeouts or PaymentTimeouts()
+        self._budget = budget
+
+    async def charge(
+        self,
+        *,
+        idempotency_key: str,
+        amount_cents: int,
+        currency: str,
+        description: str,
+        card_token: str,
+    ) -> ChargeResult:
+        total_s = self.timeouts.total_s
+        if self._budget is not None:
+            total_s = self._budget(total_s)
+        payload = {
+            "amount_cents": amount_cents,
+            "currency": currency,
+            "description": description,
+            "card_token": card_token,
+        }
+        try:
+            async with asyncio.timeout(total_s):
+                response = await self._client.post(
+                    self._url,
+                    json=payload,
+                    headers={"Idempotency-Key": idempotency_key},
+                    timeout=self.timeouts.as_httpx(),
+                )
+        # httpx's TimeoutException is a TransportError: catch it first to report it as a timeout.
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            raise ProviderTimeout(f"no answer from the payment provider in {total_s:g} s") from exc
+        except httpx.TransportError as exc:
+            raise ProviderUnavailable(f"payment provider unreachable: {exc!r}") from exc
+        return _charge_result(response)
+
+
+def _charge_result(response: httpx.Response) -> ChargeResult:
+    status = response.status_code
+    if status >= 500 or status in TRANSIENT_4XX:
+        raise ProviderUnavailable(
+            f"payment provider answered {status}", retry_after_s=_retry_after_s(response)
+        )
+    if not (200 <= status < 300 or status == 402):
+        raise PaymentRequestRejected(
+            f"payment provider refused the request ({status}): {response.text[:200]}",
+            status_code=status,
+        )
+    try:
+        body = msgspec.json.decode(response.content, type=_ChargeOut)
+    except msgspec.DecodeError as exc:
+        # The charge may exist even though its answer is unreadable: a retry with the same key
+        # replays it, so this is transient rather than final.
+        raise ProviderUnavailable(f"unreadable answer from the payment provider: {exc}") from exc
+    return ChargeResult(status=ChargeStatus(body.status), charge_id=body.id, reason=body.reason)
+
+
+def _retry_after_s(response: httpx.Response) -> float | None:
+    """Retry-After in seconds; the HTTP-date form is rare from APIs and is ignored."""
+    value = response.headers.get("retry-after", "")
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None

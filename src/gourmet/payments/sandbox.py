@@ -1,0 +1,227 @@
+"""A sandbox card provider: a tiny HTTP service that behaves like a payment provider's test mode.
+
+    python -m gourmet.payments.sandbox --port 8200 --latency-ms 50 --failure-rate 0.0
+
+- ``POST /charges`` with an ``Idempotency-Key`` header and ``{amount_cents, currency, description,
+  card_token}``: 201 approved, 402 declined, 400 malformed or no key, 422 key reused with other
+  parameters, 500/503 injected failure. A repeated key replays the first answer.
+- ``GET /charges``: ``{"charges": [...], "attempts": n, "in_flight": n}`` for tests to count.
+- ``POST /control``: ``{"latency_ms", "failure_rate", "failure_status", "reset"}`` (all optional)
+  changes the behaviour at runtime, so a test can slow the provider down mid-run.
+- ``GET /health``.
+
+Test tokens: ``tok_visa`` and ``tok_mastercard`` approve; ``tok_decline``,
+``tok_insufficient_funds`` and ``tok_expired`` decline; any other token declines as invalid_card.
+
+Plain ASGI rather than Litestar: four routes do not need a framework, and the sandbox stays a few
+milliseconds of overhead, so what a test measures is the latency it asked for. Status codes for
+idempotency follow the IETF draft "The Idempotency-Key HTTP Header Field" (400 missing, 422 reuse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from gourmet.asgi import Receive, Scope, Send
+from gourmet.payments.sandbox_schemas import (
+    APPROVES,
+    DECLINES,
+    Charge,
+    ChargeIn,
+    ControlIn,
+    SandboxConfig,
+)
+
+MAX_BODY_BYTES = 64 * 1024
+ENV_PREFIX = "GOURMET_SANDBOX_"  # how the CLI hands its options to granian's worker process
+
+
+Reply = tuple[int, Any, dict[str, str]]
+
+
+class SandboxApp:
+    """The ASGI app. State lives in memory, in one process: run it with a single worker."""
+
+    def __init__(self, config: SandboxConfig | None = None, *, seed: int | None = None) -> None:
+        self.config = config or SandboxConfig()
+        self.charges: dict[str, Charge] = {}
+        self.attempts = 0  # charge requests received, failed ones included
+        self.in_flight = 0
+        # Bumped by a reset: a request still sleeping from before it must not store a charge
+        # into the next test's clean slate.
+        self.generation = 0
+        self._rng = random.Random(seed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await receive()  # startup: nothing to open
+            await send({"type": "lifespan.startup.complete"})
+            await receive()  # shutdown
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] != "http":
+            return
+        body = await _read_body(receive)
+        status, payload, headers = await self._route(scope, body)
+        raw_headers = [(b"content-type", b"application/json")]
+        raw_headers += [(k.encode(), v.encode()) for k, v in headers.items()]
+        await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+        await send({"type": "http.response.body", "body": msgspec.json.encode(payload)})
+
+    async def _route(self, scope: Scope, body: bytes | None) -> Reply:
+        route = (scope["method"], scope["path"])
+        if body is None:
+            return 413, {"error": "body_too_large"}, {}
+        if route == ("POST", "/charges"):
+            headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+            return await self._charge(headers.get("idempotency-key", ""), body)
+        if route == ("GET", "/charges"):
+            charges = list(self.charges.values())
+            stats = {"attempts": self.attempts, "in_flight": self.in_flight}
+            return 200, {"charges": charges, **stats}, {}
+        if route == ("POST", "/control"):
+            return self._control(body)
+        if route == ("GET", "/health"):
+            return 200, {"status": "ok"}, {}
+        return 404, {"error": "not_found"}, {}
+
+    def _control(self, body: bytes) -> Reply:
+        try:
+            change = msgspec.json.decode(body or b"{}", type=ControlIn)
+        except msgspec.DecodeError as exc:
+            return 400, {"error": "invalid_request", "detail": str(exc)}, {}
+        fields = ("latency_ms", "failure_rate", "failure_status")
+        updates = {name: getattr(change, name) for name in fields}
+        self.config = msgspec.structs.replace(
+            self.config, **{name: value for name, value in updates.items() if value is not None}
+        )
+        if change.reset:
+            self.charges.clear()
+            self.attempts = 0
+            self.generation += 1
+        return 200, self.config, {}
+
+    async def _charge(self, key: str, body: bytes) -> Reply:
+        self.attempts += 1
+        self.in_flight += 1
+        try:
+            return await self._charge_once(key, body)
+        finally:
+            self.in_flight -= 1
+
+    async def _charge_once(self, key: str, body: bytes) -> Reply:
+        generation = self.generation
+        if self.config.latency_ms:
+            await asyncio.sleep(self.config.latency_ms / 1000)
+        if generation != self.generation:
+            return 503, {"error": "sandbox_reset"}, {}
+        if self._rng.random() < self.config.failure_rate:
+            return self.config.failure_status, {"error": "injected_failure"}, {}
+        if not key:
+            return 400, {"error": "idempotency_key_missing"}, {}
+        try:
+            request = msgspec.json.decode(body, type=ChargeIn)
+        except msgspec.DecodeError as exc:
+            return 400, {"error": "invalid_request", "detail": str(exc)}, {}
+        # No await from here on: on a single event loop the look-up and the insert below are one
+        # atomic step, so concurrent requests with the same key can never create two charges.
+        existing = self.charges.get(key)
+        if existing is not None:
+            if existing.request != request:
+                return 422, {"error": "idempotency_key_reused"}, {}
+            return _charge_reply(existing, replayed=True)
+        token = request.card_token
+        reason = None if token in APPROVES else DECLINES.get(token, "invalid_card")
+        charge = Charge(
+            id=f"ch_{uuid.uuid4().hex[:24]}",
+            idempotency_key=key,
+            status="declined" if reason else "approved",
+            reason=reason,
+            request=request,
+        )
+        self.charges[key] = charge
+        return _charge_reply(charge, replayed=False)
+
+
+def _charge_reply(charge: Charge, *, replayed: bool) -> Reply:
+    status = 201 if charge.status == "approved" else 402
+    return status, charge, {"idempotent-replayed": "true" if replayed else "false"}
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The request body, or None once it exceeds MAX_BODY_BYTES (never buffer without a bound)."""
+    chunks: list[bytes] = []
+    size, more = 0, True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def app_from_env() -> SandboxApp:
+    """The app for granian's worker, configured by the ``GOURMET_SANDBOX_*`` variables."""
+    names = {"latency_ms": "LATENCY_MS", "failure_rate": "FAILURE_RATE"}
+    values = {
+        field: os.environ[ENV_PREFIX + var]
+        for field, var in names.items()
+        if ENV_PREFIX + var in os.environ
+    }
+    # convert (unlike the constructor) checks the constraints; strict=False parses the strings.
+    config = msgspec.convert(values, SandboxConfig, strict=False)
+    seed = os.environ.get(f"{ENV_PREFIX}SEED")
+    return SandboxApp(config, seed=int(seed) if seed else None)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from granian import Granian  # imported here: only the CLI needs a server
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+
+    parser = argparse.ArgumentParser(
+        prog="python -m gourmet.payments.sandbox",
+        description="Run the sandbox card payment provider.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8200)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--failure-rate", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, help="seed the failure injection (reproducible runs)")
+    args = parser.parse_args(argv)
+    os.environ[f"{ENV_PREFIX}LATENCY_MS"] = str(args.latency_ms)
+    os.environ[f"{ENV_PREFIX}FAILURE_RATE"] = str(args.failure_rate)
+    if args.seed is not None:
+        os.environ[f"{ENV_PREFIX}SEED"] = str(args.seed)
+    try:
+        app_from_env()  # fail here, with a message, rather than in the worker
+    except msgspec.ValidationError as exc:
+        parser.error(str(exc))
+    # One worker: charges and idempotency keys live in that worker's memory.
+    server: Any = Granian(
+        "gourmet.payments.sandbox:app_from_env",
+        factory=True,
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.ASGI,
+        workers=1,
+        log_level=LogLevels.warning,
+    )
+    server.serve()
+
+
+if __name__ == "__main__":
+    main()
