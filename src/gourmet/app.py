@@ -23,6 +23,8 @@ from gourmet.kitchen.endpoints import router as staff_router
 from gourmet.menu.endpoints import MenuFastPath, get_menu
 from gourmet.menu.service import MenuCache
 from gourmet.observability import health
+from gourmet.observability.metrics import RequestMetrics
+from gourmet.observability.sampler import Sampler
 from gourmet.ordering import endpoints as ordering_endpoints
 from gourmet.ordering.service import OrderingService
 from gourmet.problems import EXCEPTION_HANDLERS, handle_deadline_exceeded
@@ -50,9 +52,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.ordering = OrderingService(
             guarded, tz=settings.tz, slot_days_ahead=settings.slot_days_ahead
         )
+        sampler = Sampler(
+            guarded,
+            menu_cache,
+            app.state.limiter if settings.hardened else None,
+            app.state.get("admission"),
+        )
         tasks = [
             asyncio.create_task(menu_cache.listen(), name="menu-listener"),
             asyncio.create_task(guarded.leases.watch(), name="leak-watchdog"),
+            asyncio.create_task(sampler.run(), name="metrics-sampler"),
         ]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(menu_cache.loaded.wait(), MENU_WARM_TIMEOUT_S)
@@ -94,11 +103,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 
 def asgi_stack(app: Litestar) -> ASGIApp:
-    """The layers in front of Litestar, outermost first: the menu from its cache, then
-    admission control (deadlines and shedding). The incident profile has neither."""
+    """The layers in front of Litestar, outermost first: request metrics, the menu from its
+    cache, then admission control (deadlines and shedding). The incident profile has only the
+    metrics."""
     settings: Settings = app.state.settings
     if not settings.hardened:
-        return app
+        return RequestMetrics(app)
     admission = AdmissionMiddleware(
         app,
         app.state.limiter,
@@ -106,7 +116,7 @@ def asgi_stack(app: Litestar) -> ASGIApp:
         retry_after_s=settings.shed_retry_after_s,
     )
     app.state.admission = admission
-    return MenuFastPath(app, admission)
+    return RequestMetrics(MenuFastPath(app, admission))
 
 
 def create_server_app(settings: Settings | None = None) -> ASGIApp:

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # A bounded accept queue: connections beyond it are refused by the kernel at once, instead
+    # of waiting in a queue of thousands for a worker that reaches them after their client left.
+    backlog: int = Field(default=256, ge=16)
 
     # Staff credential until accounts land: a bearer token (see README, "Staff access").
     staff_token: str | None = None

@@ -13,6 +13,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
+from gourmet.observability import metrics
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
@@ -110,6 +112,7 @@ def handle_problem(request: Request[Any, Any, Any], exc: Problem) -> Response[An
 
 def handle_deadline_exceeded(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """The request's time ran out before its work could start: nothing was done."""
+    metrics.DEADLINE_EXPIRED.inc()
     return problem_response(
         request,
         ServiceUnavailable(

@@ -36,6 +36,20 @@ async def test_fifty_checkouts_for_ten_places_give_exactly_ten_orders(
     assert row == {"orders": 10, "booked": 10}
 
 
+async def peak_backends(conn: Conn, stop: asyncio.Event) -> int:
+    """The most sessions the app held at once, sampled until ``stop`` is set."""
+    peak = 0
+    while not stop.is_set():
+        row = await (
+            await conn.execute(
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name LIKE 'gourmet%%'"
+            )
+        ).fetchone()
+        peak = max(peak, row["n"] if row else 0)
+        await asyncio.sleep(0)
+    return peak
+
+
 async def test_concurrent_asap_orders_spill_into_later_slots(
     client: Client, menu: FixtureMenu, conn: Conn
 ) -> None:

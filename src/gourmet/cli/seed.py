@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import psycopg
 import typer
@@ -11,13 +12,18 @@ from rich.console import Console
 
 from gourmet.cli.context import database_url
 from gourmet.config import Settings
-from gourmet.menu.demo import SeedResult, load_demo
+
+if TYPE_CHECKING:
+    from gourmet.menu.demo import SeedResult
 
 app = typer.Typer(help="Load demo data.", no_args_is_help=True)
 console = Console()
 
 
 async def seed_demo(url: str, only_if_empty: bool) -> SeedResult:
+    # Imported here: the CLI must not import the metrics before ``serve`` has chosen their mode.
+    from gourmet.menu.demo import load_demo
+
     async with await psycopg.AsyncConnection.connect(
         url, autocommit=True, row_factory=dict_row
     ) as conn:

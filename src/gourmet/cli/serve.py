@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import sys
 from typing import Any
 
 from granian import Granian
@@ -16,6 +18,7 @@ from gourmet.db import migrate
 from gourmet.db.embedded import ensure_database, start_embedded
 
 console = Console()
+METRICS_MODULE = "gourmet.observability.metrics"
 
 
 def _granian(settings: Settings) -> Any:  # granian picks its server class at import time
@@ -26,13 +29,31 @@ def _granian(settings: Settings) -> Any:  # granian picks its server class at im
         port=settings.port,
         interface=Interfaces.ASGI,
         workers=settings.workers,
+        backlog=settings.backlog,
+        # SIGTERM: stop accepting, let in-flight requests finish, then stop the workers.
+        workers_kill_timeout=int(settings.shutdown_timeout_s),
+        websockets=False,
     )
+
+
+def _prepare_metrics_dir(settings: Settings) -> None:
+    """Several workers share their metrics through files (prometheus_client multiprocess mode);
+    the directory must be set before the workers import the metrics, and start empty."""
+    if settings.workers < 2 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    if METRICS_MODULE in sys.modules:  # workers would inherit single-process metrics
+        raise RuntimeError(f"{METRICS_MODULE} was imported before its mode was chosen")
+    directory = (settings.data_dir / "prometheus").resolve()
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
 
 
 def serve() -> None:
     """Serve the app with granian (settings from GOURMET_* variables; no migrations, no seeding)."""
     settings = Settings()
     settings.resolved_staff_token()  # create the development token once, before workers start
+    _prepare_metrics_dir(settings)
     _granian(settings).serve()
 
 
@@ -68,6 +89,7 @@ def run() -> None:
             f"  database      {url}\n"
             f"Ctrl-C stops the server{' and the embedded database' if embedded else ''}.\n"
         )
+        _prepare_metrics_dir(settings)
         _granian(settings).serve()
     except KeyboardInterrupt:
         pass

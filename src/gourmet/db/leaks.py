@@ -17,6 +17,8 @@ from types import FrameType
 
 import structlog
 
+from gourmet.observability import metrics
+
 log = structlog.get_logger(__name__)
 
 # Frames of these modules are plumbing; the report starts at the first frame outside them.
@@ -55,6 +57,7 @@ class LeaseTracker:
             if not lease.reported and now - lease.started > self.threshold_s:
                 lease.reported = True
                 self.leaks_detected += 1
+                metrics.POOL_LEAKS.inc()
                 found.append((now - lease.started, _describe(lease.taken_at)))
         return found
 

@@ -27,6 +27,7 @@ from gourmet.db.budget import ConnectionBudget
 from gourmet.db.health import DatabaseHealth
 from gourmet.db.leaks import LeaseTracker
 from gourmet.db.types import Conn, Pool
+from gourmet.observability import metrics
 from gourmet.problems import ServiceUnavailable
 from gourmet.resilience import deadline
 
@@ -137,12 +138,15 @@ class GuardedPool:
                 retry_after_s=2,
             )
         timeout = deadline.current_timeout(self._timeout_s) if self._fail_fast else self._timeout_s
+        started = time.perf_counter()
         try:
             async with self.pool.connection(timeout=timeout) as conn:
+                metrics.POOL_ACQUIRE.observe(time.perf_counter() - started)
                 with self.leases.lease(conn):
                     yield conn
         except (PoolTimeout, TooManyRequests) as exc:
             self.acquire_timeouts += 1
+            metrics.POOL_TIMEOUTS.inc()
             raise DatabaseBusy(
                 "We are very busy right now; your request was not processed. "
                 "Please retry in a moment.",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from dataclasses import dataclass
 
 import msgspec
@@ -33,6 +34,7 @@ class CachedMenu:
     menu: Menu
     body: bytes
     etag: str
+    loaded_at: float
 
 
 class MenuCache:
@@ -68,7 +70,7 @@ class MenuCache:
             menu = await repository.fetch_menu(conn)
         body = msgspec.json.encode(menu)
         etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-        return CachedMenu(menu=menu, body=body, etag=etag)
+        return CachedMenu(menu=menu, body=body, etag=etag, loaded_at=time.monotonic())
 
     async def listen(self) -> None:
         """Run forever: reload on every notification, reconnect after losing the database."""

@@ -1,4 +1,4 @@
-"""Liveness and readiness, as Kubernetes expects them."""
+"""Liveness and readiness, as Kubernetes expects them, and the Prometheus metrics page."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from litestar import Response, get
 from litestar.datastructures import State
 
 from gourmet.db.pool import GuardedPool
+from gourmet.observability import metrics
 
 READINESS_TIMEOUT_S = 1.0
 
@@ -33,4 +34,10 @@ async def readyz(state: State) -> Response[dict[str, str]]:
     return Response({"status": "ready"})
 
 
-ROUTES = [healthz, readyz]
+@get("/metrics", summary="Prometheus metrics", include_in_schema=False, sync_to_thread=False)
+def metrics_page() -> Response[bytes]:
+    body, content_type = metrics.exposition()
+    return Response(body, media_type=content_type)
+
+
+ROUTES = [healthz, readyz, metrics_page]

@@ -13,6 +13,7 @@ import msgspec
 from gourmet.db.pool import GuardedPool
 from gourmet.db.types import Conn
 from gourmet.menu import repository as menu_repository
+from gourmet.observability import metrics
 from gourmet.ordering import repository as repo
 from gourmet.ordering.errors import (
     AddressRequired,
@@ -63,13 +64,18 @@ class OrderingService:
     ) -> tuple[OrderView, bool]:
         """Place an order; return it and whether it is new (False: an idempotent replay)."""
         fingerprint = hashlib.sha256(msgspec.json.encode(request)).hexdigest()
-        async with self._pool.connection() as conn, conn.transaction():
-            if idempotency_key is not None and not await repo.claim_idempotency_key(
-                conn, idempotency_key, fingerprint
-            ):
-                token = await self._replayed_token(conn, idempotency_key, fingerprint)
-                return await self._view(conn, token), False
-            row = await self._place(conn, request, idempotency_key)
+        try:
+            async with self._pool.connection() as conn, conn.transaction():
+                if idempotency_key is not None and not await repo.claim_idempotency_key(
+                    conn, idempotency_key, fingerprint
+                ):
+                    token = await self._replayed_token(conn, idempotency_key, fingerprint)
+                    return await self._view(conn, token), False
+                row = await self._place(conn, request, idempotency_key)
+        except Problem as problem:
+            metrics.ORDERS_REJECTED.labels(problem.type_slug).inc()
+            raise
+        metrics.ORDERS_PLACED.labels(request.fulfilment).inc()
         return order_view(row), True
 
     async def _replayed_token(self, conn: Conn, key: str, fingerprint: str) -> str:

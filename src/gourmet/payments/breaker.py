@@ -135,9 +135,10 @@ class CircuitBreaker:
 
     def _record(self, permit: BreakerPermit, failed: bool | None) -> None:
         now = self._clock()
-        if failed is not None:
-            self.failures += failed
-            self.successes += not failed
+        if failed:
+            self.failures += 1
+        elif failed is not None:
+            self.successes += 1
         if permit.epoch != self._epoch:
             return
         if permit.trial:
@@ -149,9 +150,10 @@ class CircuitBreaker:
             return
         self.consecutive_failures = self.consecutive_failures + 1 if failed else 0
         self._window.append((now, failed))
-        self._window_failures += failed
+        self._window_failures += 1 if failed else 0
         while self._window and self._window[0][0] <= now - self.config.window_s:
-            self._window_failures -= self._window.popleft()[1]
+            _, old_failed = self._window.popleft()
+            self._window_failures -= 1 if old_failed else 0
         calls = len(self._window)
         if self.consecutive_failures >= self.config.failure_threshold or (
             calls >= self.config.min_calls

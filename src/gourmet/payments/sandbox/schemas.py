@@ -1,4 +1,4 @@
-"""The sandbox provider's wire format and test card tokens (the service is in ``sandbox.py``).
+"""The sandbox provider's wire format and test card tokens (the service is in ``app.py``).
 
 Constraints live on the types, so msgspec rejects a malformed request while decoding it.
 """

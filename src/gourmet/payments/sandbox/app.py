@@ -1,37 +1,22 @@
-"""A sandbox card provider: a tiny HTTP service that behaves like a payment provider's test mode.
+"""The sandbox provider's ASGI app: charges, idempotency, injected latency and failures.
 
-    python -m gourmet.payments.sandbox --port 8200 --latency-ms 50 --failure-rate 0.0
-
-- ``POST /charges`` with an ``Idempotency-Key`` header and ``{amount_cents, currency, description,
-  card_token}``: 201 approved, 402 declined, 400 malformed or no key, 422 key reused with other
-  parameters, 500/503 injected failure. A repeated key replays the first answer.
-- ``GET /charges``: ``{"charges": [...], "attempts": n, "in_flight": n}`` for tests to count.
-- ``POST /control``: ``{"latency_ms", "failure_rate", "failure_status", "reset"}`` (all optional)
-  changes the behaviour at runtime, so a test can slow the provider down mid-run.
-- ``GET /health``.
-
-Test tokens: ``tok_visa`` and ``tok_mastercard`` approve; ``tok_decline``,
-``tok_insufficient_funds`` and ``tok_expired`` decline; any other token declines as invalid_card.
-
-Plain ASGI rather than Litestar: four routes do not need a framework, and the sandbox stays a few
-milliseconds of overhead, so what a test measures is the latency it asked for. Status codes for
-idempotency follow the IETF draft "The Idempotency-Key HTTP Header Field" (400 missing, 422 reuse).
+Plain ASGI rather than Litestar: four routes need no framework, and the sandbox adds next to no
+latency of its own, so a test gets the latency it asked for. Status codes for idempotency follow
+the IETF draft "The Idempotency-Key HTTP Header Field" (400 missing, 422 reused).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import random
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 
 from gourmet.asgi import Receive, Scope, Send
-from gourmet.payments.sandbox_schemas import (
+from gourmet.payments.sandbox.schemas import (
     APPROVES,
     DECLINES,
     Charge,
@@ -42,7 +27,6 @@ from gourmet.payments.sandbox_schemas import (
 
 MAX_BODY_BYTES = 64 * 1024
 ENV_PREFIX = "GOURMET_SANDBOX_"  # how the CLI hands its options to granian's worker process
-
 
 Reply = tuple[int, Any, dict[str, str]]
 
@@ -81,8 +65,9 @@ class SandboxApp:
         if body is None:
             return 413, {"error": "body_too_large"}, {}
         if route == ("POST", "/charges"):
-            headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-            return await self._charge(headers.get("idempotency-key", ""), body)
+            # ASGI servers lower-case header names.
+            keys = [v.decode() for k, v in scope["headers"] if k == b"idempotency-key"]
+            return await self._charge(keys[0] if keys else "", body)
         if route == ("GET", "/charges"):
             charges = list(self.charges.values())
             stats = {"attempts": self.attempts, "in_flight": self.in_flight}
@@ -99,10 +84,10 @@ class SandboxApp:
         except msgspec.DecodeError as exc:
             return 400, {"error": "invalid_request", "detail": str(exc)}, {}
         fields = ("latency_ms", "failure_rate", "failure_status")
-        updates = {name: getattr(change, name) for name in fields}
-        self.config = msgspec.structs.replace(
-            self.config, **{name: value for name, value in updates.items() if value is not None}
-        )
+        updates = {
+            name: getattr(change, name) for name in fields if getattr(change, name) is not None
+        }
+        self.config = msgspec.structs.replace(self.config, **updates)
         if change.reset:
             self.charges.clear()
             self.attempts = 0
@@ -175,53 +160,11 @@ async def _read_body(receive: Receive) -> bytes | None:
 
 def app_from_env() -> SandboxApp:
     """The app for granian's worker, configured by the ``GOURMET_SANDBOX_*`` variables."""
-    names = {"latency_ms": "LATENCY_MS", "failure_rate": "FAILURE_RATE"}
-    values = {
-        field: os.environ[ENV_PREFIX + var]
-        for field, var in names.items()
-        if ENV_PREFIX + var in os.environ
+    env = {
+        name: os.environ.get(ENV_PREFIX + name.upper()) for name in ("latency_ms", "failure_rate")
     }
+    values = {name: value for name, value in env.items() if value is not None}
     # convert (unlike the constructor) checks the constraints; strict=False parses the strings.
     config = msgspec.convert(values, SandboxConfig, strict=False)
     seed = os.environ.get(f"{ENV_PREFIX}SEED")
     return SandboxApp(config, seed=int(seed) if seed else None)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    from granian import Granian  # imported here: only the CLI needs a server
-    from granian.constants import Interfaces
-    from granian.log import LogLevels
-
-    parser = argparse.ArgumentParser(
-        prog="python -m gourmet.payments.sandbox",
-        description="Run the sandbox card payment provider.",
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8200)
-    parser.add_argument("--latency-ms", type=float, default=0.0)
-    parser.add_argument("--failure-rate", type=float, default=0.0)
-    parser.add_argument("--seed", type=int, help="seed the failure injection (reproducible runs)")
-    args = parser.parse_args(argv)
-    os.environ[f"{ENV_PREFIX}LATENCY_MS"] = str(args.latency_ms)
-    os.environ[f"{ENV_PREFIX}FAILURE_RATE"] = str(args.failure_rate)
-    if args.seed is not None:
-        os.environ[f"{ENV_PREFIX}SEED"] = str(args.seed)
-    try:
-        app_from_env()  # fail here, with a message, rather than in the worker
-    except msgspec.ValidationError as exc:
-        parser.error(str(exc))
-    # One worker: charges and idempotency keys live in that worker's memory.
-    server: Any = Granian(
-        "gourmet.payments.sandbox:app_from_env",
-        factory=True,
-        address=args.host,
-        port=args.port,
-        interface=Interfaces.ASGI,
-        workers=1,
-        log_level=LogLevels.warning,
-    )
-    server.serve()
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,151 @@
+"""Prometheus metrics: requests, pool, admission, business; correct with several workers.
+
+With more than one worker, ``PROMETHEUS_MULTIPROC_DIR`` is set (by ``gourmet serve``) before
+this module is imported, and prometheus_client writes each process's values to files that
+``/metrics`` aggregates. Gauges say how they combine across processes (``livesum``: add the live
+workers; ``max``: the highest).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from gourmet.asgi import ASGIApp, Message, Receive, Scope, Send
+
+# Around our goals: a cached read in a few ms, a checkout in tens of ms, 3 s the hard deadline.
+LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+ACQUIRE_BUCKETS = (0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+HTTP_REQUESTS = Counter(
+    "gourmet_http_requests", "HTTP requests answered", ["route", "method", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "gourmet_http_request_duration_seconds",
+    "Time from request to response head",
+    ["route", "method"],
+    buckets=LATENCY_BUCKETS,
+)
+HTTP_IN_FLIGHT = Gauge(
+    "gourmet_http_requests_in_flight", "Requests being served", multiprocess_mode="livesum"
+)
+
+POOL_STAT = Gauge(
+    "gourmet_db_pool_stat",
+    "Every psycopg_pool get_stats() figure, by name",
+    ["stat"],
+    multiprocess_mode="livesum",
+)
+POOL_CONNECTIONS = Gauge(
+    "gourmet_db_pool_connections",
+    "Pooled connections by state",
+    ["state"],
+    multiprocess_mode="livesum",
+)
+POOL_MAX = Gauge("gourmet_db_pool_max", "Pool size limit", multiprocess_mode="livesum")
+POOL_WAITING = Gauge(
+    "gourmet_db_pool_waiting", "Requests waiting for a connection", multiprocess_mode="livesum"
+)
+POOL_ACQUIRE = Histogram(
+    "gourmet_db_pool_acquire_seconds", "Wait for a pooled connection", buckets=ACQUIRE_BUCKETS
+)
+POOL_TIMEOUTS = Counter("gourmet_db_pool_timeouts", "Connection requests that gave up")
+POOL_LEAKS = Counter("gourmet_db_pool_leaks", "Connections held longer than the threshold")
+DB_CONNECTIONS_LOST = Counter("gourmet_db_connections_lost", "Pooled connections found broken")
+DB_UP = Gauge("gourmet_db_up", "Database reachable (1) or not (0)", multiprocess_mode="min")
+
+ADMISSION_LIMIT = Gauge(
+    "gourmet_admission_limit", "Adaptive concurrency limit", multiprocess_mode="livesum"
+)
+ADMISSION_IN_FLIGHT = Gauge(
+    "gourmet_admission_in_flight", "Admitted requests in flight", multiprocess_mode="livesum"
+)
+ADMISSION_SHED = Counter(
+    "gourmet_admission_shed", "Requests refused by admission control", ["priority"]
+)
+DEADLINE_EXPIRED = Counter("gourmet_deadline_expired", "Requests whose deadline passed")
+
+ORDERS_PLACED = Counter("gourmet_orders_placed", "Orders placed", ["fulfilment"])
+ORDERS_REJECTED = Counter("gourmet_orders_rejected", "Checkouts refused", ["reason"])
+MENU_CACHE_AGE = Gauge(
+    "gourmet_menu_cache_age_seconds", "Age of the cached menu", multiprocess_mode="max"
+)
+MENU_CACHE_RELOADS = Counter("gourmet_menu_cache_reloads", "Menu cache reloads")
+EVENT_STREAMS = Gauge(
+    "gourmet_event_streams", "Open server-sent event streams", multiprocess_mode="livesum"
+)
+
+# Route templates for requests Litestar never routed (shed, or served by the menu fast path):
+# labels must stay a small set, never raw paths.
+_KNOWN_ROUTES = (
+    (re.compile(r"^/api/orders/[^/]+$"), "/api/orders/{token}"),
+    (re.compile(r"^/api/staff/orders/\d+/status$"), "/api/staff/orders/{order_id}/status"),
+)
+_STATIC_ROUTES = frozenset(
+    {"/api/menu", "/api/orders", "/api/slots", "/api/staff/orders", "/healthz", "/readyz"}
+)
+
+
+def route_label(scope: Scope) -> str:
+    template = scope.get("path_template")
+    if template:
+        return str(template)
+    path: str = scope["path"]
+    if path in _STATIC_ROUTES:
+        return path
+    for pattern, label in _KNOWN_ROUTES:
+        if pattern.match(path):
+            return label
+    return "other"
+
+
+class RequestMetrics:
+    """Outermost ASGI layer: counts and times every HTTP request, shed ones included."""
+
+    def __init__(self, app: ASGIApp, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.app = app
+        self._clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = self._clock()
+        status = 500  # what the server answers if the app fails before starting a response
+
+        async def timed_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                HTTP_LATENCY.labels(route_label(scope), scope["method"]).observe(
+                    self._clock() - started
+                )
+            await send(message)
+
+        HTTP_IN_FLIGHT.inc()
+        try:
+            await self.app(scope, receive, timed_send)
+        finally:
+            HTTP_IN_FLIGHT.dec()
+            HTTP_REQUESTS.labels(route_label(scope), scope["method"], str(status)).inc()
+
+
+def exposition() -> tuple[bytes, str]:
+    """The metrics page: this process's registry, or all workers' in multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST

@@ -1,0 +1,70 @@
+"""Copies the figures of the pool, the limiter and the menu cache into metrics, every second.
+
+Each worker samples its own objects; in multiprocess mode the gauges are combined across workers
+when ``/metrics`` is scraped. Counters kept by components that know nothing of Prometheus (the
+admission middleware, psycopg_pool) are turned into Prometheus counters by their increments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from gourmet.db.pool import GuardedPool
+from gourmet.menu.service import MenuCache
+from gourmet.observability import metrics
+from gourmet.resilience.admission import AdmissionMiddleware
+from gourmet.resilience.limiter import AdaptiveLimiter
+
+SAMPLE_EVERY_S = 1.0
+
+
+class Sampler:
+    def __init__(
+        self,
+        pool: GuardedPool,
+        menu_cache: MenuCache,
+        limiter: AdaptiveLimiter | None,
+        admission: AdmissionMiddleware | None,
+    ) -> None:
+        self.pool = pool
+        self.menu_cache = menu_cache
+        self.limiter = limiter
+        self.admission = admission
+        self._seen: dict[str, float] = {}
+
+    def sample(self) -> None:
+        stats = self.pool.stats()
+        for name, value in stats.items():
+            metrics.POOL_STAT.labels(name).set(value)
+        metrics.POOL_CONNECTIONS.labels("in_use").set(stats["in_use"])
+        metrics.POOL_CONNECTIONS.labels("idle").set(stats["idle"])
+        metrics.POOL_MAX.set(stats.get("pool_max", 0))
+        metrics.POOL_WAITING.set(stats["waiting"])
+        metrics.DB_UP.set(stats["database_up"])
+        self._count(
+            metrics.DB_CONNECTIONS_LOST, "connections_lost", stats.get("connections_lost", 0)
+        )
+        cached = self.menu_cache.current
+        if cached is not None:
+            metrics.MENU_CACHE_AGE.set(time.monotonic() - cached.loaded_at)
+        self._count(metrics.MENU_CACHE_RELOADS, "menu_reloads", self.menu_cache.reloads)
+        if self.limiter is not None:
+            metrics.ADMISSION_LIMIT.set(self.limiter.limit)
+            metrics.ADMISSION_IN_FLIGHT.set(self.limiter.in_flight)
+        if self.admission is not None:
+            for priority, shed in self.admission.shed.items():
+                self._count(metrics.ADMISSION_SHED.labels(priority.value), f"shed_{priority}", shed)
+
+    def _count(self, counter: Any, key: str, total: float) -> None:
+        """Advance ``counter`` by how much ``total`` grew since the last sample."""
+        grown = total - self._seen.get(key, 0)
+        if grown > 0:
+            counter.inc(grown)
+        self._seen[key] = total
+
+    async def run(self) -> None:
+        while True:
+            self.sample()
+            await asyncio.sleep(SAMPLE_EVERY_S)

@@ -1,0 +1,20 @@
+"""A sandbox card provider: a tiny HTTP service that behaves like a payment provider's test mode.
+
+    python -m gourmet.payments.sandbox --port 8200 --latency-ms 50 --failure-rate 0.0
+
+- ``POST /charges`` with an ``Idempotency-Key`` header and ``{amount_cents, currency, description,
+  card_token}``: 201 approved, 402 declined, 400 malformed or no key, 422 key reused with other
+  parameters, 500/503 injected failure. A repeated key replays the first answer.
+- ``GET /charges``: ``{"charges": [...], "attempts": n, "in_flight": n}`` for tests to count.
+- ``POST /control``: ``{"latency_ms", "failure_rate", "failure_status", "reset"}`` (all optional)
+  changes the behaviour at runtime, so a test can slow the provider down mid-run.
+- ``GET /health``.
+
+Test tokens: ``tok_visa`` and ``tok_mastercard`` approve; ``tok_decline``,
+``tok_insufficient_funds`` and ``tok_expired`` decline; any other token declines as invalid_card.
+"""
+
+from gourmet.payments.sandbox.app import SandboxApp
+from gourmet.payments.sandbox.schemas import SandboxConfig
+
+__all__ = ["SandboxApp", "SandboxConfig"]

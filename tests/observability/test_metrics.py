@@ -1,0 +1,85 @@
+"""Metrics appear and move when traffic flows (values, not only names)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from gourmet.observability.sampler import Sampler
+from gourmet.resilience.limiter import Priority
+from tests.conftest import FixtureMenu
+from tests.ordering.helpers import checkout_body
+
+pytestmark = pytest.mark.anyio
+
+Client = AsyncTestClient[Litestar]
+
+
+async def scrape(client: Client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def value(samples: dict[Any, float], name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+async def test_request_and_order_metrics_move(client: Client, menu: FixtureMenu) -> None:
+    before = await scrape(client)
+    for _ in range(2):
+        response = await client.post("/api/orders", json=checkout_body([{"item_id": menu.cake}]))
+        assert response.status_code == 201
+    token = response.json()["token"]
+    await client.get(f"/api/orders/{token}")
+    await client.post("/api/orders", json=checkout_body([{"item_id": 999}]))
+    for _ in range(3):
+        await client.get("/api/menu")
+    after = await scrape(client)
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert (
+        grew("gourmet_http_requests_total", route="/api/orders", method="POST", status="201") == 2
+    )
+    assert (
+        grew("gourmet_http_requests_total", route="/api/orders", method="POST", status="422") == 1
+    )
+    assert (
+        grew("gourmet_http_requests_total", route="/api/orders/{token}", method="GET", status="200")
+        == 1
+    )
+    assert grew("gourmet_http_requests_total", route="/api/menu", method="GET", status="200") == 3
+    assert grew("gourmet_http_request_duration_seconds_count", route="/api/menu", method="GET") == 3
+    assert grew("gourmet_orders_placed_total", fulfilment="pickup") == 2
+    assert grew("gourmet_orders_rejected_total", reason="unknown-item") == 1
+    assert grew("gourmet_db_pool_acquire_seconds_count") >= 4
+
+
+async def test_pool_and_admission_figures_are_sampled(client: Client, app: Litestar) -> None:
+    sampler = Sampler(app.state.pool, app.state.menu_cache, app.state.limiter, app.state.admission)
+    sampler.sample()
+    before = await scrape(client)
+    app.state.admission.shed[Priority.LOW] += 3  # as if three low-priority requests were shed
+    sampler.sample()
+    after = await scrape(client)
+    assert value(after, "gourmet_db_up") == 1
+    assert value(after, "gourmet_db_pool_max") == 8
+    assert value(after, "gourmet_db_pool_stat", stat="pool_max") == 8
+    assert value(after, "gourmet_admission_limit") == app.state.limiter.limit
+    assert (
+        value(after, "gourmet_admission_shed_total", priority="low")
+        - value(before, "gourmet_admission_shed_total", priority="low")
+        >= 3
+    )
+    assert value(after, "gourmet_menu_cache_age_seconds") >= 0
