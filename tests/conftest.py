@@ -7,13 +7,11 @@ import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from psycopg.rows import dict_row
 
 from gourmet.app import asgi_stack, create_app
@@ -29,6 +27,7 @@ from gourmet.db.types import Conn
 from gourmet.menu import repository as menu_repo
 from gourmet.ordering import repository as ordering_repo
 from gourmet.ordering.slots import OpeningPeriod
+from tests.serving import Client, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATABASE = "gourmet_test"
@@ -91,6 +90,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         pool_min_size=1,
         pool_max_size=8,
         max_body_bytes=16 * 1024,
+        # Room for every request of the concurrency tests to race in the database; admission
+        # control itself is tested in tests/resilience.
+        limiter_initial=100,
     )
 
 
@@ -152,10 +154,10 @@ def app(settings: Settings, menu: FixtureMenu) -> Litestar:
 
 
 @pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+async def client(app: Litestar) -> AsyncIterator[Client]:
     """A client for the whole stack the server runs (ASGI layers included)."""
-    async with AsyncTestClient(asgi_stack(app)) as test_client:
-        yield cast("AsyncTestClient[Litestar]", test_client)
+    async with serve(asgi_stack(app)) as test_client:
+        yield test_client
 
 
 STAFF_HEADERS = {"Authorization": f"Bearer {STAFF_TOKEN}"}

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from functools import partial
 
+import httpx
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
@@ -18,6 +20,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from gourmet.asgi import ASGIApp
 from gourmet.config import Settings
 from gourmet.db.embedded import resolve_database_url
+from gourmet.db.pool import GuardedPool
 from gourmet.db.setup import guarded_pool
 from gourmet.kitchen.endpoints import router as staff_router
 from gourmet.menu.endpoints import MenuFastPath, get_menu
@@ -26,13 +29,19 @@ from gourmet.observability import health
 from gourmet.observability.metrics import RequestMetrics
 from gourmet.observability.sampler import Sampler
 from gourmet.ordering import endpoints as ordering_endpoints
+from gourmet.ordering.payment import PaymentService
 from gourmet.ordering.service import OrderingService
+from gourmet.payments.breaker import BreakerConfig, CircuitBreaker
+from gourmet.payments.breaker_provider import BreakerProvider
+from gourmet.payments.client import HttpPaymentProvider, PaymentTimeouts
 from gourmet.problems import EXCEPTION_HANDLERS, handle_deadline_exceeded
+from gourmet.resilience import deadline
 from gourmet.resilience.admission import AdmissionMiddleware
 from gourmet.resilience.deadline import DeadlineExceeded
 from gourmet.resilience.limiter import AdaptiveLimiter, LimiterConfig
 
 MENU_WARM_TIMEOUT_S = 5.0
+PAYMENT_RECORD_MARGIN_S = 0.3
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -47,10 +56,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Do not wait for the database: the process must start (and stay live) while it is down.
         await guarded.pool.open(wait=False)
         menu_cache = MenuCache(guarded, conninfo, guarded.health, cached=settings.hardened)
+        http = httpx.AsyncClient()
+        payments = payment_service(settings, guarded, http)
         app.state.pool = guarded
         app.state.menu_cache = menu_cache
+        app.state.payments = payments
         app.state.ordering = OrderingService(
-            guarded, tz=settings.tz, slot_days_ahead=settings.slot_days_ahead
+            guarded, tz=settings.tz, slot_days_ahead=settings.slot_days_ahead, payments=payments
         )
         sampler = Sampler(
             guarded,
@@ -72,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await http.aclose()
             await guarded.pool.close()
 
     return Litestar(
@@ -122,3 +135,29 @@ def asgi_stack(app: Litestar) -> ASGIApp:
 def create_server_app(settings: Settings | None = None) -> ASGIApp:
     """The granian factory target: the Litestar app behind its ASGI layers."""
     return asgi_stack(create_app(settings))
+
+
+def payment_service(
+    settings: Settings, pool: GuardedPool, http: httpx.AsyncClient
+) -> PaymentService | None:
+    """Card payments through the provider, behind a circuit breaker; None when not configured."""
+    if not settings.payments_url:
+        return None
+    provider = HttpPaymentProvider(
+        http,
+        base_url=settings.payments_url,
+        timeouts=PaymentTimeouts(
+            read_s=settings.payment_timeout_s, total_s=settings.payment_timeout_s
+        ),
+        # Never wait on the provider past the request's own deadline, keeping a moment to
+        # record the outcome and answer.
+        budget=partial(deadline.current_timeout_with_margin, margin_s=PAYMENT_RECORD_MARGIN_S)
+        if settings.hardened
+        else None,
+    )
+    breaker = CircuitBreaker(
+        BreakerConfig(
+            failure_threshold=settings.breaker_failures, open_for_s=settings.breaker_open_s
+        )
+    )
+    return PaymentService(pool, BreakerProvider(provider, breaker), settings.payments_currency)

@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     # of waiting in a queue of thousands for a worker that reaches them after their client left.
     backlog: int = Field(default=256, ge=16)
 
+    # Card payments: the provider (the sandbox, started by `gourmet run`) and its guards.
+    payments_url: str | None = "http://127.0.0.1:8200"
+    payments_currency: str = "USD"
+    payment_timeout_s: float = Field(default=2.5, gt=0, description="a whole charge call")
+    breaker_failures: int = Field(default=5, ge=1, description="failures in a row that open it")
+    breaker_open_s: float = Field(default=30.0, gt=0, description="how long it stays open")
+
     # Staff credential until accounts land: a bearer token (see README, "Staff access").
     staff_token: str | None = None
 

@@ -6,16 +6,13 @@ from typing import Any
 
 import pytest
 from httpx import Response
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from gourmet.db.types import Conn
 from tests.conftest import STAFF_HEADERS, FixtureMenu
 from tests.ordering.helpers import checkout_body
+from tests.serving import Client
 
 pytestmark = pytest.mark.anyio
-
-Client = AsyncTestClient[Litestar]
 
 
 async def place(client: Client, menu: FixtureMenu, **kwargs: Any) -> dict[str, Any]:

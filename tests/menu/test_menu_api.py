@@ -6,16 +6,14 @@ from typing import Any
 
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from gourmet.db.types import Conn
 from gourmet.menu import repository as menu_repo
 from tests.conftest import FixtureMenu
 from tests.ordering.test_checkout_api import wait_for
+from tests.serving import Client, serve
 
 pytestmark = pytest.mark.anyio
-
-Client = AsyncTestClient[Litestar]
 
 
 def items_by_name(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -70,7 +68,7 @@ async def test_menu_is_served_without_the_pool(client: Client, app: Litestar) ->
 
 async def test_fast_path_and_handler_serve_the_same_menu(client: Client, app: Litestar) -> None:
     fast = await client.get("/api/menu")
-    async with AsyncTestClient(app) as direct:  # Litestar alone, without the ASGI layers
+    async with serve(app) as direct:  # Litestar alone, without the ASGI layers
         handled = await direct.get("/api/menu")
         not_modified = await direct.get(
             "/api/menu", headers={"If-None-Match": fast.headers["etag"]}

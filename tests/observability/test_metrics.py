@@ -6,17 +6,15 @@ from typing import Any
 
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from gourmet.observability.sampler import Sampler
 from gourmet.resilience.limiter import Priority
 from tests.conftest import FixtureMenu
 from tests.ordering.helpers import checkout_body
+from tests.serving import Client
 
 pytestmark = pytest.mark.anyio
-
-Client = AsyncTestClient[Litestar]
 
 
 async def scrape(client: Client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -6,17 +6,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from gourmet.db.types import Conn
 from gourmet.ordering import repository as ordering_repo
 from tests.conftest import FixtureMenu
 from tests.ordering.helpers import checkout_body
+from tests.serving import Client
 
 pytestmark = pytest.mark.anyio
-
-Client = AsyncTestClient[Litestar]
 
 
 async def counts(conn: Conn) -> dict[str, Any]:

@@ -6,16 +6,13 @@ import asyncio
 from collections import Counter
 
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from gourmet.db.types import Conn
 from tests.conftest import FixtureMenu
 from tests.ordering.helpers import checkout_body
+from tests.serving import Client
 
 pytestmark = pytest.mark.anyio
-
-Client = AsyncTestClient[Litestar]
 
 
 async def test_fifty_checkouts_for_ten_places_give_exactly_ten_orders(

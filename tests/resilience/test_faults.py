@@ -14,7 +14,6 @@ import anyio
 import psycopg
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from gourmet.app import asgi_stack, create_app
 from gourmet.config import Settings
@@ -22,10 +21,9 @@ from gourmet.db.embedded import EmbeddedPostgres, start_embedded
 from gourmet.db.types import Conn
 from tests.conftest import STAFF_TOKEN, FixtureMenu
 from tests.ordering.helpers import checkout_body
+from tests.serving import Client, serve
 
 pytestmark = pytest.mark.anyio
-
-Client = AsyncTestClient[Litestar]
 
 
 def fault_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settings:
@@ -46,8 +44,8 @@ def fault_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Setti
 @contextlib.asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[tuple[Client, Litestar]]:
     app = create_app(settings)
-    async with AsyncTestClient(asgi_stack(app)) as client:
-        yield client, app  # type: ignore[misc]
+    async with serve(asgi_stack(app)) as client:
+        yield client, app
 
 
 async def until(check: Any, timeout_s: float = 5.0, every_s: float = 0.05) -> Any:

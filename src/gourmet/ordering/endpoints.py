@@ -8,7 +8,9 @@ from litestar import Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from gourmet.ordering.schemas import CheckoutRequest, Fulfilment, OrderView, SlotList
+from gourmet.ordering.errors import PaymentNotPossible
+from gourmet.ordering.payment import PaymentService
+from gourmet.ordering.schemas import CardPayment, CheckoutRequest, Fulfilment, OrderView, SlotList
 from gourmet.ordering.service import OrderingService
 from gourmet.problems import Problem
 
@@ -55,4 +57,31 @@ async def get_order(state: State, token: FromPath[str]) -> OrderView:
     return await ordering(state).order(token)
 
 
-ROUTES = [list_slots, place_order, get_order]
+def payments(state: State) -> PaymentService:
+    service: PaymentService | None = state.payments
+    if service is None:
+        raise PaymentNotPossible("Card payments are not set up; choose pay at pickup.")
+    return service
+
+
+@post(
+    "/api/orders/{token:str}/payment",
+    summary="Pay an order waiting for its card payment (again)",
+    status_code=200,
+)
+async def pay_order(state: State, token: FromPath[str], data: JSONBody[CardPayment]) -> OrderView:
+    await payments(state).pay(token, data.card_token)
+    return await ordering(state).order(token)
+
+
+@post(
+    "/api/orders/{token:str}/pay-at-pickup",
+    summary="Pay at pickup instead of by card",
+    status_code=200,
+)
+async def switch_to_pay_at_pickup(state: State, token: FromPath[str]) -> OrderView:
+    await payments(state).pay_at_pickup(token)
+    return await ordering(state).order(token)
+
+
+ROUTES = [list_slots, place_order, get_order, pay_order, switch_to_pay_at_pickup]

@@ -84,3 +84,31 @@ class ReasonRequired(Problem):
     status = 422
     slug = "reason-required"
     title = "A reason is required"
+
+
+class CardTokenRequired(Problem):
+    status = 422
+    slug = "card-token-required"
+    title = "Card details are missing"
+
+
+class PaymentDeclined(Problem):
+    status = 402
+    slug = "payment-declined"
+    title = "The card was declined"
+
+
+class PaymentsUnavailable(Problem):
+    status = 503
+    slug = "payments-unavailable"
+    title = "Card payments are not working right now"
+
+    def __init__(self, detail: str, retry_after_s: int, **extra: object) -> None:
+        super().__init__(detail, retry_after_s=retry_after_s, **extra)
+        self.headers["Retry-After"] = str(retry_after_s)
+
+
+class PaymentNotPossible(Problem):
+    status = 409
+    slug = "payment-not-possible"
+    title = "This order cannot be paid now"

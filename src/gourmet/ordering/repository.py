@@ -51,6 +51,8 @@ class NewOrder:
     cart: PricedCart
     delivery_fee_cents: int
     tax_cents: int
+    status: OrderStatus = "received"
+    payment_status: str = "not_required"
 
 
 @dataclass(frozen=True)
@@ -230,12 +232,13 @@ async def claimed_request(conn: Conn, key: str) -> tuple[str, str | None] | None
 # notification, in one statement (one round trip). Every CTE that writes runs exactly once.
 _INSERT_ORDER_SQL = """
 WITH new_order AS (
-    INSERT INTO orders (token, fulfilment, asap, slot_start, customer_name, phone, email,
-        address_line, city, postcode, zone_id, notes, payment_method, subtotal_cents,
-        delivery_fee_cents, tax_cents, total_cents)
-    VALUES (%(token)s, %(fulfilment)s, %(asap)s, %(slot_start)s, %(customer_name)s,
+    INSERT INTO orders (token, status, fulfilment, asap, slot_start, customer_name, phone, email,
+        address_line, city, postcode, zone_id, notes, payment_method, payment_status,
+        subtotal_cents, delivery_fee_cents, tax_cents, total_cents)
+    VALUES (%(token)s, %(status)s, %(fulfilment)s, %(asap)s, %(slot_start)s, %(customer_name)s,
         %(phone)s, %(email)s, %(address_line)s, %(city)s, %(postcode)s, %(zone_id)s,
-        %(notes)s, %(payment_method)s, %(subtotal)s, %(fee)s, %(tax)s, %(total)s)
+        %(notes)s, %(payment_method)s, %(payment_status)s, %(subtotal)s, %(fee)s, %(tax)s,
+        %(total)s)
     RETURNING id, created_at
 ),
 doc AS (SELECT value AS line FROM jsonb_array_elements(%(lines)s::jsonb)),
@@ -258,7 +261,7 @@ new_options AS (
 ),
 first_status AS (
     INSERT INTO order_status_history (order_id, from_status, to_status, actor, at)
-    SELECT id, NULL, 'received', %(actor)s, created_at FROM new_order
+    SELECT id, NULL, %(status)s, %(actor)s, created_at FROM new_order
 ),
 linked_key AS (
     UPDATE checkout_request SET order_id = (SELECT id FROM new_order)
@@ -304,6 +307,8 @@ async def insert_order(
             _INSERT_ORDER_SQL,
             {
                 "token": order.token,
+                "status": order.status,
+                "payment_status": order.payment_status,
                 "fulfilment": order.fulfilment,
                 "asap": order.asap,
                 "slot_start": order.slot_start,
@@ -371,7 +376,8 @@ async def notify_order_changed(conn: Conn, token: str) -> None:
 # One indexed read: the order with its lines, options and history, assembled by PostgreSQL.
 ORDER_VIEW_SQL = """
 SELECT o.id, o.token, o.status, o.fulfilment, o.asap, o.slot_start, o.customer_name, o.phone,
-    o.address_line, o.city, o.postcode, o.notes, o.payment_method, o.subtotal_cents,
+    o.address_line, o.city, o.postcode, o.notes, o.payment_method, o.payment_status,
+    o.subtotal_cents,
     o.delivery_fee_cents, o.tax_cents, o.total_cents, o.rejection_reason, o.created_at,
     (SELECT coalesce(json_agg(json_build_object(
         'item_id', l.item_id, 'name', l.name, 'quantity', l.quantity,
@@ -449,3 +455,42 @@ async def set_ordering_paused(conn: Conn, paused: bool, message: str) -> None:
         "UPDATE restaurant SET ordering_paused = %s, pause_message = %s, updated_at = now()",
         (paused, message),
     )
+
+
+async def lock_for_payment(conn: Conn, token: str) -> dict[str, Any] | None:
+    return await (
+        await conn.execute(
+            "SELECT id, status, payment_method, payment_status, payment_attempt, total_cents"
+            " FROM orders WHERE token = %s FOR UPDATE",
+            (token,),
+        )
+    ).fetchone()
+
+
+async def record_payment(
+    conn: Conn,
+    order_id: int,
+    *,
+    payment_status: str,
+    reference: str | None = None,
+    next_attempt: bool = False,
+) -> None:
+    await conn.execute(
+        "UPDATE orders SET payment_status = %s,"
+        " payment_reference = coalesce(%s, payment_reference),"
+        " payment_attempt = payment_attempt + %s, updated_at = now() WHERE id = %s",
+        (payment_status, reference, 1 if next_attempt else 0, order_id),
+    )
+
+
+async def release_to_kitchen(
+    conn: Conn, order_id: int, token: str, *, payment_method: str, payment_status: str, actor: str
+) -> None:
+    """An order paid (or switched to pay at pickup) becomes a received order."""
+    await conn.execute(
+        "UPDATE orders SET status = 'received', payment_method = %s, payment_status = %s,"
+        " updated_at = now() WHERE id = %s",
+        (payment_method, payment_status, order_id),
+    )
+    await record_status(conn, order_id, "awaiting_payment", "received", None, actor)
+    await notify_order_changed(conn, token)

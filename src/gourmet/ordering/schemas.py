@@ -12,7 +12,9 @@ import msgspec
 
 Fulfilment = Literal["pickup", "delivery"]
 PaymentMethod = Literal["pay_at_pickup", "card"]
+PaymentStatus = Literal["not_required", "pending", "paid", "declined", "failed"]
 OrderStatus = Literal[
+    "awaiting_payment",
     "received",
     "accepted",
     "preparing",
@@ -55,6 +57,12 @@ class CheckoutRequest(msgspec.Struct, frozen=True):
     address: Address | None = None
     notes: Annotated[str, msgspec.Meta(max_length=500)] = ""
     payment: PaymentMethod = "pay_at_pickup"
+    # A token from the payment provider's card form (never a card number), for payment="card".
+    card_token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+
+
+class CardPayment(msgspec.Struct, frozen=True):
+    card_token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
 class LineOption(msgspec.Struct, frozen=True):
@@ -101,6 +109,7 @@ class OrderView(msgspec.Struct, frozen=True):
     address: Address | None
     notes: str
     payment: PaymentMethod
+    payment_status: PaymentStatus
     totals: Totals
     lines: list[OrderLine]
     history: list[StatusChange]

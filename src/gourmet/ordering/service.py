@@ -18,6 +18,7 @@ from gourmet.ordering import repository as repo
 from gourmet.ordering.errors import (
     AddressRequired,
     BelowMinimumOrder,
+    CardTokenRequired,
     IdempotencyKeyReused,
     ItemUnavailable,
     OrderingPaused,
@@ -25,6 +26,7 @@ from gourmet.ordering.errors import (
     OutsideOpeningHours,
     SlotFull,
 )
+from gourmet.ordering.payment import PaymentService
 from gourmet.ordering.pricing import PricedCart, price_cart, tax_cents
 from gourmet.ordering.schemas import (
     CheckoutRequest,
@@ -50,9 +52,11 @@ class OrderingService:
         *,
         tz: Any,
         slot_days_ahead: int,
+        payments: PaymentService | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._pool = pool
+        self._payments = payments
         self._tz = tz
         self._slot_days_ahead = slot_days_ahead
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -64,19 +68,38 @@ class OrderingService:
     ) -> tuple[OrderView, bool]:
         """Place an order; return it and whether it is new (False: an idempotent replay)."""
         fingerprint = hashlib.sha256(msgspec.json.encode(request)).hexdigest()
+        if request.payment == "card" and (request.card_token is None or self._payments is None):
+            raise CardTokenRequired(
+                "Paying by card needs the card form to be filled in (a card_token)."
+                if self._payments is not None
+                else "Card payments are not set up; choose pay at pickup.",
+                field="card_token",
+            )
         try:
             async with self._pool.connection() as conn, conn.transaction():
                 if idempotency_key is not None and not await repo.claim_idempotency_key(
                     conn, idempotency_key, fingerprint
                 ):
                     token = await self._replayed_token(conn, idempotency_key, fingerprint)
-                    return await self._view(conn, token), False
-                row = await self._place(conn, request, idempotency_key)
+                    view, created = await self._view(conn, token), False
+                else:
+                    view, created = (
+                        order_view(await self._place(conn, request, idempotency_key)),
+                        True,
+                    )
         except Problem as problem:
             metrics.ORDERS_REJECTED.labels(problem.type_slug).inc()
             raise
-        metrics.ORDERS_PLACED.labels(request.fulfilment).inc()
-        return order_view(row), True
+        if created:
+            metrics.ORDERS_PLACED.labels(request.fulfilment).inc()
+        if view.status == "awaiting_payment" and view.payment_status != "declined":
+            # After the commit: the provider is called with no connection held. A replayed
+            # request retries a payment that failed, with the same key (never a double charge).
+            assert self._payments is not None
+            assert request.card_token is not None
+            await self._payments.pay(view.token, request.card_token)
+            view = await self.order(view.token)
+        return view, created
 
     async def _replayed_token(self, conn: Conn, key: str, fingerprint: str) -> str:
         claimed = await repo.claimed_request(conn, key)
@@ -114,7 +137,10 @@ class OrderingService:
                 item_ids=short,
             )
         address = request.address if request.fulfilment == "delivery" else None
+        by_card = request.payment == "card"
         new_order = repo.NewOrder(
+            status="awaiting_payment" if by_card else "received",
+            payment_status="pending" if by_card else "not_required",
             token=secrets.token_urlsafe(TOKEN_BYTES),
             fulfilment=request.fulfilment,
             asap=request.slot is None,
@@ -286,7 +312,7 @@ def new_order_row(
     return {
         "id": number,
         "token": order.token,
-        "status": "received",
+        "status": order.status,
         "fulfilment": order.fulfilment,
         "asap": order.asap,
         "slot_start": order.slot_start,
@@ -297,6 +323,7 @@ def new_order_row(
         "postcode": order.postcode,
         "notes": order.notes,
         "payment_method": order.payment_method,
+        "payment_status": order.payment_status,
         "subtotal_cents": cart.subtotal_cents,
         "delivery_fee_cents": order.delivery_fee_cents,
         "tax_cents": order.tax_cents,
@@ -304,7 +331,9 @@ def new_order_row(
         "rejection_reason": None,
         "created_at": created_at,
         "lines": [{k: v for k, v in line.items() if k != "position"} for line in lines],
-        "history": [{"status": "received", "at": created_at, "actor": "customer", "reason": None}],
+        "history": [
+            {"status": order.status, "at": created_at, "actor": "customer", "reason": None}
+        ],
     }
 
 
@@ -328,6 +357,7 @@ def order_view(row: dict[str, Any]) -> OrderView:
             "address": address,
             "notes": row["notes"],
             "payment": row["payment_method"],
+            "payment_status": row["payment_status"],
             "totals": {
                 "subtotal_cents": row["subtotal_cents"],
                 "delivery_fee_cents": row["delivery_fee_cents"],

@@ -8,6 +8,8 @@ from gourmet.ordering.errors import InvalidTransition, ReasonRequired
 from gourmet.ordering.schemas import Fulfilment, OrderStatus
 
 TRANSITIONS: Final[dict[OrderStatus, frozenset[OrderStatus]]] = {
+    # Left only by the payment flow (paid, or switched to pay at pickup) or by cancelling.
+    "awaiting_payment": frozenset({"received", "cancelled"}),
     "received": frozenset({"accepted", "rejected", "cancelled"}),
     "accepted": frozenset({"preparing", "cancelled"}),
     "preparing": frozenset({"ready", "cancelled"}),
@@ -19,9 +21,16 @@ TRANSITIONS: Final[dict[OrderStatus, frozenset[OrderStatus]]] = {
     "cancelled": frozenset(),
 }
 
-OPEN_STATUSES: Final = frozenset(s for s, nexts in TRANSITIONS.items() if nexts)
+# Open for the kitchen: an order waiting for its card payment is not theirs yet.
+OPEN_STATUSES: Final = frozenset(s for s, nexts in TRANSITIONS.items() if nexts) - {
+    "awaiting_payment"
+}
 # Ending an order this way gives its slot and stock back.
 RELEASING_STATUSES: Final[frozenset[OrderStatus]] = frozenset({"rejected", "cancelled"})
+# Moves only the payment flow makes; staff cannot mark an unpaid card order as received.
+_PAYMENT_ONLY: Final[dict[OrderStatus, frozenset[OrderStatus]]] = {
+    "awaiting_payment": frozenset({"received"})
+}
 _PICKUP_ONLY: Final[frozenset[OrderStatus]] = frozenset({"completed"})
 _DELIVERY_ONLY: Final[frozenset[OrderStatus]] = frozenset({"out_for_delivery", "delivered"})
 
@@ -30,7 +39,7 @@ def check_transition(
     current: OrderStatus, target: OrderStatus, fulfilment: Fulfilment, reason: str | None
 ) -> None:
     """Raise unless ``current`` → ``target`` is a valid step for this order."""
-    allowed = TRANSITIONS[current]
+    allowed = TRANSITIONS[current] - _PAYMENT_ONLY.get(current, frozenset())
     if target not in allowed or (
         (fulfilment == "pickup" and target in _DELIVERY_ONLY)
         or (fulfilment == "delivery" and target in _PICKUP_ONLY)
@@ -47,4 +56,4 @@ def check_transition(
 
 def next_status_options(current: OrderStatus, fulfilment: Fulfilment) -> frozenset[OrderStatus]:
     excluded = _DELIVERY_ONLY if fulfilment == "pickup" else _PICKUP_ONLY
-    return TRANSITIONS[current] - excluded
+    return TRANSITIONS[current] - excluded - _PAYMENT_ONLY.get(current, frozenset())

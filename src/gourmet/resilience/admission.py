@@ -54,6 +54,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("/api/staff/*", Priority.CRITICAL),  # the kitchen board must keep moving
     Rule("/api/orders/*", Priority.CRITICAL, READS),  # tracking a placed order
     Rule("/api/orders", Priority.CHECKOUT, frozenset({"POST"})),
+    Rule("/api/orders/*", Priority.CHECKOUT, frozenset({"POST"})),  # paying an order
     Rule("/api/slots", Priority.CHECKOUT, READS),  # the checkout form needs them
 )
 

@@ -9,12 +9,14 @@ for any more serves no one.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
 
 DEADLINE_KEY = "deadline"
+MIN_WAIT_S = 0.05  # shorter waits cannot succeed; they only turn into errors
 # A client may ask for a shorter budget than the default (a phone that gives up after 2 s), never
 # a longer one: the default is what protects the server.
 DEADLINE_HEADER = b"x-request-deadline-ms"
@@ -28,6 +30,22 @@ CURRENT: ContextVar[float | None] = ContextVar("gourmet_deadline", default=None)
 def current_timeout(ceiling_s: float, now: float | None = None) -> float:
     """:func:`bounded_timeout` for the request being served in this task (``ceiling_s`` if none)."""
     return bounded_timeout({DEADLINE_KEY: CURRENT.get()}, ceiling_s, now)
+
+
+@contextlib.contextmanager
+def unbounded() -> Iterator[None]:
+    """Lift the deadline for work that must finish once started, such as recording what an
+    external provider already did: abandoning it would lose a fact, not save time."""
+    token = CURRENT.set(None)
+    try:
+        yield
+    finally:
+        CURRENT.reset(token)
+
+
+def current_timeout_with_margin(ceiling_s: float, margin_s: float) -> float:
+    """:func:`current_timeout` minus ``margin_s`` kept for the work that follows the wait."""
+    return max(current_timeout(ceiling_s) - margin_s, MIN_WAIT_S)
 
 
 class DeadlineExceeded(Exception):  # noqa: N818 - "exceeded" reads better than "...Error"

@@ -1,0 +1,127 @@
+"""Card payment of an order, with no database connection held while the provider works.
+
+The order is stored first (``awaiting_payment``, its slot and stock reserved) and committed; the
+provider is called with no connection in hand, under a timeout and a circuit breaker; the
+outcome is then recorded in a second short transaction. A provider that takes 5 s therefore costs
+the pool nothing. Each attempt carries the key ``<token>-<attempt>``: a retry after a timeout
+reuses it, so the provider charges at most once, and only a final decline moves to a new attempt.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gourmet.db.pool import GuardedPool
+from gourmet.ordering import repository as repo
+from gourmet.ordering.errors import PaymentDeclined, PaymentNotPossible, PaymentsUnavailable
+from gourmet.payments.provider import (
+    PaymentProvider,
+    PaymentRequestRejected,
+    ProviderUnavailable,
+)
+from gourmet.problems import NotFound
+from gourmet.resilience import deadline
+
+CHOICES_AFTER_FAILURE = ["retry", "pay_at_pickup"]
+CHOICES_AFTER_DECLINE = ["another_card", "pay_at_pickup"]
+
+
+class PaymentService:
+    def __init__(self, pool: GuardedPool, provider: PaymentProvider, currency: str) -> None:
+        self._pool = pool
+        self._provider = provider
+        self._currency = currency
+
+    async def pay(self, token: str, card_token: str) -> None:
+        """Charge the order's card; on success the order goes to the kitchen."""
+        async with self._pool.connection() as conn:
+            order = await repo.lock_for_payment(conn, token)
+        order = self._payable(token, order)
+        key = f"{token}-{order['payment_attempt']}"
+        try:
+            # No connection is held here: the provider may take seconds.
+            result = await self._provider.charge(
+                idempotency_key=key,
+                amount_cents=order["total_cents"],
+                currency=self._currency,
+                description=f"Gourmet Delights order {order['id']}",
+                card_token=card_token,
+            )
+        except ProviderUnavailable as exc:
+            await self._record(token, "failed")
+            raise PaymentsUnavailable(
+                "Card payments are not working right now. Your order is saved: retry in a "
+                "moment, or choose to pay at pickup.",
+                retry_after_s=int(exc.retry_after_s or 5),
+                order_token=token,
+                choices=CHOICES_AFTER_FAILURE,
+            ) from exc
+        except PaymentRequestRejected as exc:
+            await self._record(token, "failed")
+            raise PaymentNotPossible(
+                "The payment could not be processed. You can pay at pickup instead.",
+                order_token=token,
+                choices=["pay_at_pickup"],
+            ) from exc
+        if not result.approved:
+            await self._record(token, "declined", next_attempt=True)
+            raise PaymentDeclined(
+                "Your card was declined. Try another card, or pay at pickup.",
+                reason=result.reason,
+                order_token=token,
+                choices=CHOICES_AFTER_DECLINE,
+            )
+        with deadline.unbounded():  # the charge happened: record it, whatever the time
+            await self._record_paid(token, result.charge_id)
+
+    async def _record_paid(self, token: str, charge_id: str) -> None:
+        async with self._pool.connection() as conn, conn.transaction():
+            locked = await repo.lock_for_payment(conn, token)
+            if locked is not None and locked["status"] == "awaiting_payment":
+                await repo.record_payment(
+                    conn, locked["id"], payment_status="paid", reference=charge_id
+                )
+                await repo.release_to_kitchen(
+                    conn,
+                    locked["id"],
+                    token,
+                    payment_method="card",
+                    payment_status="paid",
+                    actor="payments",
+                )
+
+    async def pay_at_pickup(self, token: str) -> None:
+        """Give up on the card: the order goes to the kitchen, to be paid at pickup."""
+        async with self._pool.connection() as conn, conn.transaction():
+            order = self._payable(token, await repo.lock_for_payment(conn, token))
+            await repo.release_to_kitchen(
+                conn,
+                order["id"],
+                token,
+                payment_method="pay_at_pickup",
+                payment_status="not_required",
+                actor="customer",
+            )
+
+    def _payable(self, token: str, order: dict[str, Any] | None) -> dict[str, Any]:
+        if order is None:
+            raise NotFound("There is no order with this tracking link.")
+        if order["status"] != "awaiting_payment":
+            raise PaymentNotPossible(
+                "This order is not waiting for a payment"
+                + (" (it is paid)." if order["payment_status"] == "paid" else "."),
+                order_token=token,
+            )
+        return order
+
+    async def _record(self, token: str, status: str, *, next_attempt: bool = False) -> None:
+        with deadline.unbounded():
+            await self._record_now(token, status, next_attempt=next_attempt)
+
+    async def _record_now(self, token: str, status: str, *, next_attempt: bool) -> None:
+        async with self._pool.connection() as conn, conn.transaction():
+            order = await repo.lock_for_payment(conn, token)
+            if order is not None and order["status"] == "awaiting_payment":
+                await repo.record_payment(
+                    conn, order["id"], payment_status=status, next_attempt=next_attempt
+                )
