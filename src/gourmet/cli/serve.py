@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
 import sys
 from typing import Any
 
@@ -19,6 +20,8 @@ from gourmet.db.embedded import ensure_database, start_embedded
 
 console = Console()
 METRICS_MODULE = "gourmet.observability.metrics"
+SANDBOX_URL = "http://127.0.0.1:8200"
+SANDBOX_HINT = " (sandbox: card_token tok_visa approves, tok_decline declines)"
 
 
 def _granian(settings: Settings) -> Any:  # granian picks its server class at import time
@@ -57,6 +60,17 @@ def serve() -> None:
     _granian(settings).serve()
 
 
+def _start_sandbox(settings: Settings) -> subprocess.Popen[bytes] | None:
+    """Start the sandbox card provider when payments point at its default local address."""
+    if settings.payments_url != SANDBOX_URL:
+        return None
+    port = SANDBOX_URL.rpartition(":")[2]
+    return subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+        [sys.executable, "-m", "gourmet.payments.sandbox", "--port", port],
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def run() -> None:
     """Start the embedded PostgreSQL (unless GOURMET_DATABASE_URL is set), migrate, load the demo
     menu when empty, print the URLs and serve. Ctrl-C stops the server and the embedded database."""
@@ -69,6 +83,7 @@ def run() -> None:
         ensure_database(embedded.admin_url, settings.database_name)
         url = embedded.url_for(settings.database_name)
         os.environ["GOURMET_DATABASE_URL"] = url  # workers connect without starting anything
+    sandbox = _start_sandbox(settings)
     try:
         applied = migrate.upgrade(url)
         console.print(
@@ -85,7 +100,8 @@ def run() -> None:
             f"  time slots    {base}/api/slots?fulfilment=pickup\n"
             f"  staff orders  {base}/api/staff/orders  (Authorization: Bearer {token})\n"
             f"  API docs      {base}/api/schema/swagger\n"
-            f"  health        {base}/healthz  {base}/readyz\n"
+            f"  health        {base}/healthz  {base}/readyz  metrics {base}/metrics\n"
+            f"  card payments {settings.payments_url or 'off'}{SANDBOX_HINT if sandbox else ''}\n"
             f"  database      {url}\n"
             f"Ctrl-C stops the server{' and the embedded database' if embedded else ''}.\n"
         )
@@ -94,6 +110,9 @@ def run() -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        if sandbox is not None:
+            sandbox.terminate()
+            sandbox.wait(timeout=10)
         if embedded is not None:
             embedded.stop()
             console.print("embedded PostgreSQL stopped; data kept in " + str(embedded.pgdata))
