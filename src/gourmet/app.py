@@ -20,6 +20,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from gourmet.asgi import ASGIApp
 from gourmet.config import Settings
 from gourmet.db.embedded import resolve_database_url
+from gourmet.db.notifications import MENU_CHANNEL, NotificationHub
 from gourmet.db.pool import GuardedPool
 from gourmet.db.setup import guarded_pool
 from gourmet.kitchen.endpoints import router as staff_router
@@ -55,11 +56,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         guarded = await guarded_pool(settings, conninfo)
         # Do not wait for the database: the process must start (and stay live) while it is down.
         await guarded.pool.open(wait=False)
-        menu_cache = MenuCache(guarded, conninfo, guarded.health, cached=settings.hardened)
+        menu_cache = MenuCache(guarded, cached=settings.hardened)
+        hub = NotificationHub(conninfo, guarded, guarded.health)
+        hub.on(MENU_CHANNEL, menu_cache.on_change)
         http = httpx.AsyncClient()
         payments = payment_service(settings, guarded, http)
         app.state.pool = guarded
         app.state.menu_cache = menu_cache
+        app.state.hub = hub
         app.state.payments = payments
         app.state.ordering = OrderingService(
             guarded, tz=settings.tz, slot_days_ahead=settings.slot_days_ahead, payments=payments
@@ -71,7 +75,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             app.state.get("admission"),
         )
         tasks = [
-            asyncio.create_task(menu_cache.listen(), name="menu-listener"),
+            asyncio.create_task(hub.run(), name="notification-hub"),
             asyncio.create_task(guarded.leases.watch(), name="leak-watchdog"),
             asyncio.create_task(sampler.run(), name="metrics-sampler"),
         ]

@@ -7,8 +7,10 @@ from typing import Annotated
 from litestar import Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.response import ServerSentEvent
 
 from gourmet.ordering.errors import PaymentNotPossible
+from gourmet.ordering.events import order_stream
 from gourmet.ordering.payment import PaymentService
 from gourmet.ordering.schemas import CardPayment, CheckoutRequest, Fulfilment, OrderView, SlotList
 from gourmet.ordering.service import OrderingService
@@ -57,6 +59,18 @@ async def get_order(state: State, token: FromPath[str]) -> OrderView:
     return await ordering(state).order(token)
 
 
+@get(
+    "/api/orders/{token:str}/events",
+    summary="Live order status (server-sent events; poll GET /api/orders/{token} as a fallback)",
+)
+async def order_events(state: State, token: FromPath[str]) -> ServerSentEvent:
+    service = ordering(state)
+    await service.order(token)  # 404 before the stream starts, not inside it
+    return ServerSentEvent(
+        order_stream(state.hub, token, service.order), headers={"Cache-Control": "no-store"}
+    )
+
+
 def payments(state: State) -> PaymentService:
     service: PaymentService | None = state.payments
     if service is None:
@@ -84,4 +98,4 @@ async def switch_to_pay_at_pickup(state: State, token: FromPath[str]) -> OrderVi
     return await ordering(state).order(token)
 
 
-ROUTES = [list_slots, place_order, get_order, pay_order, switch_to_pay_at_pickup]
+ROUTES = [list_slots, place_order, get_order, order_events, pay_order, switch_to_pay_at_pickup]

@@ -1,0 +1,93 @@
+"""One LISTEN connection per process, for every channel, and the database's health probe.
+
+PostgreSQL delivers NOTIFY payloads on commit. This hub holds the process's only LISTEN
+connection (outside the pool), runs a handler per channel (the menu cache reloads) and fans
+payloads out to subscribers (order tracking and the kitchen board stream them to browsers). The
+connection is always open, so it is also the first to notice a lost database: it marks the
+health down, reconnects with a short backoff, heals the pool and tells subscribers to resync,
+since notifications sent meanwhile are lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import psycopg
+import structlog
+from psycopg import sql
+
+from gourmet.db.health import DatabaseHealth
+from gourmet.db.pool import GuardedPool
+
+log = structlog.get_logger(__name__)
+
+MENU_CHANNEL = "menu_changed"
+ORDER_CHANNEL = "order_changed"
+STATUS_CHANNEL = "status_changed"
+CHANNELS = (MENU_CHANNEL, ORDER_CHANNEL, STATUS_CHANNEL)
+RESYNC = "*resync*"  # sent to subscribers after a reconnect: anything may have changed
+_RECONNECT_MAX_S = 1.0  # short, so that a returning database is noticed within seconds
+_QUEUE_SIZE = 256
+
+Handler = Callable[[str], Awaitable[None]]
+
+
+class NotificationHub:
+    def __init__(self, conninfo: str, pool: GuardedPool, health: DatabaseHealth) -> None:
+        self._conninfo = conninfo
+        self._pool = pool
+        self._health = health
+        self._handlers: dict[str, list[Handler]] = {}
+        self._subscribers: dict[str, set[asyncio.Queue[str]]] = {c: set() for c in CHANNELS}
+        self.connected = asyncio.Event()
+
+    def on(self, channel: str, handler: Handler) -> None:
+        """Run ``handler(payload)`` for each notification (and with RESYNC after a reconnect)."""
+        self._handlers.setdefault(channel, []).append(handler)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[asyncio.Queue[str]]:
+        """A queue of the channel's payloads for as long as the caller stays inside."""
+        queue: asyncio.Queue[str] = asyncio.Queue(_QUEUE_SIZE)
+        self._subscribers[channel].add(queue)
+        try:
+            yield queue
+        finally:
+            self._subscribers[channel].discard(queue)
+
+    def subscriber_count(self, channel: str) -> int:
+        return len(self._subscribers[channel])
+
+    async def _dispatch(self, channel: str, payload: str) -> None:
+        for handler in self._handlers.get(channel, ()):
+            await handler(payload)
+        for queue in self._subscribers.get(channel, ()):
+            with contextlib.suppress(asyncio.QueueFull):  # a stuck reader resyncs on its own
+                queue.put_nowait(payload)
+
+    async def run(self) -> None:
+        """Run forever: listen, dispatch, and reconnect after losing the database."""
+        backoff = 0.1
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self._conninfo, autocommit=True, application_name="gourmet-listener"
+                ) as conn:
+                    for channel in CHANNELS:
+                        await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                    self._health.mark_up()
+                    self.connected.set()
+                    await self._pool.pool.check()  # replace connections an outage broke
+                    for channel in CHANNELS:
+                        await self._dispatch(channel, RESYNC)
+                    backoff = 0.1
+                    async for notify in conn.notifies():
+                        await self._dispatch(notify.channel, notify.payload)
+            except (psycopg.Error, OSError) as exc:
+                self.connected.clear()
+                self._health.mark_down()
+                log.warning("listener_disconnected", error=str(exc), retry_in_s=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _RECONNECT_MAX_S)

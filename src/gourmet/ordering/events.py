@@ -1,0 +1,50 @@
+"""Live order status over server-sent events, pushed from PostgreSQL notifications.
+
+A browser tracking its order (or the kitchen board) keeps one stream open. Each stream reads the
+order once at start and again only when the notification hub says that order changed (or that
+the hub reconnected), so an idle stream costs no database work and holds no connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import msgspec
+from litestar.response.sse import ServerSentEventMessage
+
+from gourmet.db.notifications import ORDER_CHANNEL, RESYNC, NotificationHub
+from gourmet.observability import metrics
+from gourmet.ordering.schemas import OrderView
+from gourmet.ordering.workflow import TRANSITIONS
+
+HEARTBEAT_S = 15.0  # keeps proxies from closing a quiet stream; browsers reconnect on their own
+RETRY_MS = 3000
+
+
+async def order_stream(
+    hub: NotificationHub, token: str, read: Callable[[str], Awaitable[OrderView]]
+) -> AsyncIterator[ServerSentEventMessage]:
+    """``order`` events with the full order: now, then after every change, until it ends."""
+    metrics.EVENT_STREAMS.inc()
+    try:
+        async with hub.subscribe(ORDER_CHANNEL) as changes:
+            view = await read(token)
+            yield _event(view)
+            while TRANSITIONS[view.status]:  # a completed or rejected order changes no more
+                try:
+                    payload = await asyncio.wait_for(changes.get(), HEARTBEAT_S)
+                except TimeoutError:
+                    yield ServerSentEventMessage(comment="heartbeat")
+                    continue
+                if payload in (token, RESYNC):
+                    view = await read(token)
+                    yield _event(view)
+    finally:
+        metrics.EVENT_STREAMS.dec()
+
+
+def _event(view: OrderView) -> ServerSentEventMessage:
+    return ServerSentEventMessage(
+        data=msgspec.json.encode(view).decode(), event="order", retry=RETRY_MS
+    )

@@ -1,0 +1,59 @@
+"""Order tracking over server-sent events: every change arrives, pushed by PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from litestar import Litestar
+
+from gourmet.db.notifications import ORDER_CHANNEL
+from tests.conftest import STAFF_HEADERS, FixtureMenu
+from tests.ordering.helpers import checkout_body
+from tests.ordering.test_checkout_api import wait_for
+from tests.serving import Client
+
+pytestmark = pytest.mark.anyio
+
+
+def events(stream: str) -> list[dict[str, object]]:
+    """The ``order`` events of an SSE body, decoded."""
+    found = []
+    for block in stream.split("\r\n\r\n") if "\r\n" in stream else stream.split("\n\n"):
+        lines = block.splitlines()
+        if any(line == "event: order" for line in lines):
+            data = "".join(
+                line.removeprefix("data: ") for line in lines if line.startswith("data:")
+            )
+            found.append(json.loads(data))
+    return found
+
+
+async def test_stream_pushes_every_status_change(
+    client: Client, app: Litestar, menu: FixtureMenu
+) -> None:
+    order = (await client.post("/api/orders", json=checkout_body([{"item_id": menu.cake}]))).json()
+    stream = asyncio.create_task(client.get(f"/api/orders/{order['token']}/events"))
+    await wait_for(
+        lambda: asyncio.sleep(0, app.state.hub.subscriber_count(ORDER_CHANNEL)),
+        lambda count: count == 1,
+    )
+    for status in ("accepted", "preparing", "ready", "completed"):
+        moved = await client.post(
+            f"/api/staff/orders/{order['number']}/status",
+            json={"status": status},
+            headers=STAFF_HEADERS,
+        )
+        assert moved.status_code == 200
+    response = await asyncio.wait_for(stream, 10)  # the stream ends with the order
+    assert response.headers["content-type"].startswith("text/event-stream")
+    statuses = [event["status"] for event in events(response.text)]
+    assert statuses[0] == "received"
+    assert statuses[-1] == "completed"
+    assert {"accepted", "preparing", "ready"} <= set(statuses)
+
+
+async def test_unknown_order_stream_is_404(client: Client, menu: FixtureMenu) -> None:
+    response = await client.get("/api/orders/no-such-order-token-here/events")
+    assert response.status_code == 404
