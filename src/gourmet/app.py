@@ -17,6 +17,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 
+from gourmet import web
 from gourmet.asgi import ASGIApp
 from gourmet.config import Settings
 from gourmet.db.embedded import resolve_database_url
@@ -92,7 +93,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await guarded.pool.close()
 
     return Litestar(
-        route_handlers=[get_menu, *ordering_endpoints.ROUTES, staff_router, *health.ROUTES],
+        route_handlers=[
+            get_menu,
+            *ordering_endpoints.ROUTES,
+            staff_router,
+            *health.ROUTES,
+            *web.routes(),
+        ],
+        template_config=web.template_config(),
         lifespan=[lifespan],
         exception_handlers={**EXCEPTION_HANDLERS, DeadlineExceeded: handle_deadline_exceeded},
         request_max_body_size=settings.max_body_bytes,
