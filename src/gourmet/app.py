@@ -28,6 +28,7 @@ from gourmet.kitchen.endpoints import router as staff_router
 from gourmet.menu.endpoints import MenuFastPath, get_menu
 from gourmet.menu.service import MenuCache
 from gourmet.observability import health
+from gourmet.observability.logging import RequestLog, configure_logging
 from gourmet.observability.metrics import RequestMetrics
 from gourmet.observability.sampler import Sampler
 from gourmet.ordering import endpoints as ordering_endpoints
@@ -43,11 +44,13 @@ from gourmet.resilience.deadline import DeadlineExceeded
 from gourmet.resilience.limiter import AdaptiveLimiter, LimiterConfig
 
 MENU_WARM_TIMEOUT_S = 5.0
+QUIET_PATHS = frozenset({"/api/menu", "/healthz", "/readyz", "/metrics"})
 PAYMENT_RECORD_MARGIN_S = 0.3
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings()
+    configure_logging(settings.log_json, settings.log_level)
     conninfo = resolve_database_url(
         settings.database_url, settings.data_dir, settings.database_name
     )
@@ -101,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *web.routes(),
         ],
         template_config=web.template_config(),
+        logging_config=None,  # ours (configure_logging), not Litestar's
         lifespan=[lifespan],
         exception_handlers={**EXCEPTION_HANDLERS, DeadlineExceeded: handle_deadline_exceeded},
         request_max_body_size=settings.max_body_bytes,
@@ -133,7 +137,7 @@ def asgi_stack(app: Litestar) -> ASGIApp:
     metrics."""
     settings: Settings = app.state.settings
     if not settings.hardened:
-        return RequestMetrics(app)
+        return RequestMetrics(RequestLog(app))
     admission = AdmissionMiddleware(
         app,
         app.state.limiter,
@@ -141,7 +145,7 @@ def asgi_stack(app: Litestar) -> ASGIApp:
         retry_after_s=settings.shed_retry_after_s,
     )
     app.state.admission = admission
-    return RequestMetrics(MenuFastPath(app, admission))
+    return RequestMetrics(RequestLog(MenuFastPath(app, admission), skip_ok_paths=QUIET_PATHS))
 
 
 def create_server_app(settings: Settings | None = None) -> ASGIApp:

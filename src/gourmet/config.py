@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     # Staff credential until accounts land: a bearer token (see README, "Staff access").
     staff_token: str | None = None
 
+    # Logs: JSON lines for machines, or readable lines for a developer's terminal.
+    log_json: bool = False
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
     # Restaurant.
     timezone: str = "America/New_York"
     slot_days_ahead: int = Field(default=2, ge=1, le=14)

@@ -28,6 +28,7 @@ from gourmet.db.health import DatabaseHealth
 from gourmet.db.leaks import LeaseTracker
 from gourmet.db.types import Conn, Pool
 from gourmet.observability import metrics
+from gourmet.observability.logging import POOL_WAIT
 from gourmet.problems import ServiceUnavailable
 from gourmet.resilience import deadline
 
@@ -141,7 +142,9 @@ class GuardedPool:
         started = time.perf_counter()
         try:
             async with self.pool.connection(timeout=timeout) as conn:
-                metrics.POOL_ACQUIRE.observe(time.perf_counter() - started)
+                waited = time.perf_counter() - started
+                metrics.POOL_ACQUIRE.observe(waited)
+                POOL_WAIT.set(POOL_WAIT.get() + waited)
                 with self.leases.lease(conn):
                     yield conn
         except (PoolTimeout, TooManyRequests) as exc:

@@ -1,0 +1,43 @@
+"""Request ids in and out, and one structured access line per request."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gourmet.app import asgi_stack, create_app
+from gourmet.config import Settings
+from tests.conftest import STAFF_TOKEN, FixtureMenu
+from tests.serving import serve
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_request_id_and_json_access_line(
+    menu: FixtureMenu, database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(
+        database_url=database_url, data_dir=tmp_path, staff_token=STAFF_TOKEN, log_json=True
+    )
+    async with serve(asgi_stack(create_app(settings))) as client:
+        given = await client.get("/api/orders/unknown-token", headers={"X-Request-ID": "abc-123"})
+        made = await client.get("/api/slots")
+        odd = await client.get("/api/slots", headers={"X-Request-ID": "no spaces allowed\t!"})
+    assert given.headers["x-request-id"] == "abc-123"
+    assert len(made.headers["x-request-id"]) == 16
+    assert odd.headers["x-request-id"] != "no spaces allowed\t!"
+    lines = [
+        json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")
+    ]
+    access = [line for line in lines if line.get("event") == "request"]
+    first = next(line for line in access if line["request_id"] == "abc-123")
+    assert first["route"] == "/api/orders/{token}"
+    assert first["status"] == 404
+    assert first["method"] == "GET"
+    assert first["latency_ms"] >= 0
+    assert first["pool_wait_ms"] >= 0
+    assert 0 < first["deadline_left_ms"] <= 3000
+    slots = next(line for line in access if line["request_id"] == made.headers["x-request-id"])
+    assert (slots["route"], slots["status"]) == ("/api/slots", 200)
