@@ -4,7 +4,7 @@ per session, emptied and refilled with a small fixture menu before every test.""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -30,12 +30,14 @@ from gourmet.ordering.slots import OpeningPeriod
 from tests.serving import Client, serve
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_DATABASE = "gourmet_test"
+# One database per test session: concurrent runs (a developer's and an agent's, or xdist workers)
+# on the same server must not drop each other's database.
+TEST_DATABASE = f"gourmet_test_{os.getpid()}"
 STAFF_TOKEN = "test-staff-token-0123456789"
 TABLES = (
     "restaurant, category, item, modifier_group, modifier_option, opening_hours, slot_capacity,"
     " slot_booking, delivery_zone, orders, order_line, order_line_option, order_status_history,"
-    " checkout_request"
+    " checkout_request, incident, incident_update"
 )
 
 
@@ -73,12 +75,13 @@ def admin_url(embedded_server: EmbeddedPostgres | None) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(admin_url: str) -> str:
+def database_url(admin_url: str) -> Iterator[str]:
     url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{TEST_DATABASE}"))
     drop_database(admin_url, TEST_DATABASE)
     ensure_database(admin_url, TEST_DATABASE)
     migrate.upgrade(url)
-    return url
+    yield url
+    drop_database(admin_url, TEST_DATABASE)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from gourmet import web
 from gourmet.asgi import ASGIApp
 from gourmet.config import Settings
 from gourmet.db.embedded import resolve_database_url
-from gourmet.db.notifications import MENU_CHANNEL, NotificationHub
+from gourmet.db.notifications import MENU_CHANNEL, STATUS_CHANNEL, NotificationHub
 from gourmet.db.pool import GuardedPool
 from gourmet.db.setup import guarded_pool
 from gourmet.kitchen.endpoints import router as staff_router
@@ -31,10 +31,12 @@ from gourmet.observability import health
 from gourmet.observability.logging import RequestLog, configure_logging
 from gourmet.observability.metrics import RequestMetrics
 from gourmet.observability.sampler import Sampler
+from gourmet.observability.status import endpoints as status_endpoints
+from gourmet.observability.status.service import StatusBoard
 from gourmet.ordering import endpoints as ordering_endpoints
 from gourmet.ordering.payment import PaymentService
 from gourmet.ordering.service import OrderingService
-from gourmet.payments.breaker import BreakerConfig, CircuitBreaker
+from gourmet.payments.breaker import BreakerConfig, BreakerState, CircuitBreaker
 from gourmet.payments.breaker_provider import BreakerProvider
 from gourmet.payments.client import HttpPaymentProvider, PaymentTimeouts
 from gourmet.problems import EXCEPTION_HANDLERS, handle_deadline_exceeded
@@ -64,7 +66,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
         hub = NotificationHub(conninfo, guarded, guarded.health)
         hub.on(MENU_CHANNEL, menu_cache.on_change)
         http = httpx.AsyncClient()
-        payments = payment_service(settings, guarded, http)
+        breaker = CircuitBreaker(
+            BreakerConfig(
+                failure_threshold=settings.breaker_failures, open_for_s=settings.breaker_open_s
+            )
+        )
+        payments = payment_service(settings, guarded, http, breaker)
+        admission: AdmissionMiddleware | None = app.state.get("admission")
+        status_board = StatusBoard(
+            guarded,
+            shed_total=lambda: sum(admission.shed.values()) if admission else 0,
+            breaker_open=lambda: breaker.state == BreakerState.OPEN,
+        )
+        hub.on(STATUS_CHANNEL, status_board.reload)
+        app.state.status_board = status_board
+        app.state.breaker = breaker
         app.state.pool = guarded
         app.state.menu_cache = menu_cache
         app.state.hub = hub
@@ -76,7 +92,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             guarded,
             menu_cache,
             app.state.limiter if settings.hardened else None,
-            app.state.get("admission"),
+            admission,
+            status_board,
         )
         tasks = [
             asyncio.create_task(hub.run(), name="notification-hub"),
@@ -101,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *ordering_endpoints.ROUTES,
             staff_router,
             *health.ROUTES,
+            *status_endpoints.ROUTES,
             *web.routes(),
         ],
         template_config=web.template_config(),
@@ -154,7 +172,7 @@ def create_server_app(settings: Settings | None = None) -> ASGIApp:
 
 
 def payment_service(
-    settings: Settings, pool: GuardedPool, http: httpx.AsyncClient
+    settings: Settings, pool: GuardedPool, http: httpx.AsyncClient, breaker: CircuitBreaker
 ) -> PaymentService | None:
     """Card payments through the provider, behind a circuit breaker; None when not configured."""
     if not settings.payments_url:
@@ -170,10 +188,5 @@ def payment_service(
         budget=partial(deadline.current_timeout_with_margin, margin_s=PAYMENT_RECORD_MARGIN_S)
         if settings.hardened
         else None,
-    )
-    breaker = CircuitBreaker(
-        BreakerConfig(
-            failure_threshold=settings.breaker_failures, open_for_s=settings.breaker_open_s
-        )
     )
     return PaymentService(pool, BreakerProvider(provider, breaker), settings.payments_currency)

@@ -14,6 +14,7 @@ from typing import Any
 from gourmet.db.pool import GuardedPool
 from gourmet.menu.service import MenuCache
 from gourmet.observability import metrics
+from gourmet.observability.status.service import StatusBoard
 from gourmet.resilience.admission import AdmissionMiddleware
 from gourmet.resilience.limiter import AdaptiveLimiter
 
@@ -27,7 +28,9 @@ class Sampler:
         menu_cache: MenuCache,
         limiter: AdaptiveLimiter | None,
         admission: AdmissionMiddleware | None,
+        status_board: StatusBoard | None = None,
     ) -> None:
+        self.status_board = status_board
         self.pool = pool
         self.menu_cache = menu_cache
         self.limiter = limiter
@@ -35,6 +38,8 @@ class Sampler:
         self._seen: dict[str, float] = {}
 
     def sample(self) -> None:
+        if self.status_board is not None:
+            self.status_board.observe()
         stats = self.pool.stats()
         for name, value in stats.items():
             metrics.POOL_STAT.labels(name).set(value)

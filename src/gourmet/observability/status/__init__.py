@@ -1,0 +1,1 @@
+"""The public status page: component states derived from the system, incidents from operators."""
