@@ -30,6 +30,8 @@ from gourmet.menu.service import MenuCache
 from gourmet.observability import health
 from gourmet.observability.logging import RequestLog, configure_logging
 from gourmet.observability.metrics import RequestMetrics
+from gourmet.observability.ops import endpoints as ops_endpoints
+from gourmet.observability.ops.timeseries import Recorder
 from gourmet.observability.sampler import Sampler
 from gourmet.observability.status import endpoints as status_endpoints
 from gourmet.observability.status.service import StatusBoard
@@ -80,6 +82,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
         hub.on(STATUS_CHANNEL, status_board.reload)
         app.state.status_board = status_board
+        recorder = Recorder(guarded)
+        app.state.recorder = recorder
         app.state.breaker = breaker
         app.state.pool = guarded
         app.state.menu_cache = menu_cache
@@ -99,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             asyncio.create_task(hub.run(), name="notification-hub"),
             asyncio.create_task(guarded.leases.watch(), name="leak-watchdog"),
             asyncio.create_task(sampler.run(), name="metrics-sampler"),
+            asyncio.create_task(recorder.run(), name="ops-recorder"),
         ]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(menu_cache.loaded.wait(), MENU_WARM_TIMEOUT_S)
@@ -119,6 +124,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             staff_router,
             *health.ROUTES,
             *status_endpoints.ROUTES,
+            *ops_endpoints.ROUTES,
             *web.routes(),
         ],
         template_config=web.template_config(),

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     breaker_failures: int = Field(default=5, ge=1, description="failures in a row that open it")
     breaker_open_s: float = Field(default=30.0, gt=0, description="how long it stays open")
 
+    # Cookies carry Secure when the site is served over HTTPS (behind a TLS proxy, say).
+    cookie_secure: bool = False
+
     # Staff credential until accounts land: a bearer token (see README, "Staff access").
     staff_token: str | None = None
 

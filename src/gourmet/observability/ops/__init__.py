@@ -1,0 +1,1 @@
+"""The built-in ops dashboard, for operators without Prometheus: live charts and alerts."""
