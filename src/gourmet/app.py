@@ -24,6 +24,7 @@ from gourmet.db.embedded import resolve_database_url
 from gourmet.db.notifications import MENU_CHANNEL, STATUS_CHANNEL, NotificationHub
 from gourmet.db.pool import GuardedPool
 from gourmet.db.setup import guarded_pool
+from gourmet.kitchen import board as kitchen_board
 from gourmet.kitchen.endpoints import router as staff_router
 from gourmet.menu.endpoints import MenuFastPath, get_menu
 from gourmet.menu.service import MenuCache
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             get_menu,
             *ordering_endpoints.ROUTES,
             staff_router,
+            *kitchen_board.ROUTES,
             *health.ROUTES,
             *status_endpoints.ROUTES,
             *ops_endpoints.ROUTES,

@@ -52,7 +52,7 @@ async def test_sign_in_and_see_the_figures(
     assert (await client.get("/ops")).status_code == 401
     wrong = await client.post("/ops/login", data={"token": "nope"})
     assert wrong.status_code == 303
-    assert wrong.headers["location"] == "/ops/login?error=1"
+    assert wrong.headers["location"] == "/ops/login?error=1&next=/ops"
     signed = await client.post("/ops/login", data={"token": STAFF_TOKEN})
     assert signed.status_code == 303
     cookie = signed.headers["set-cookie"]

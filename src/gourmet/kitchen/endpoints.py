@@ -5,9 +5,11 @@ from __future__ import annotations
 from litestar import Router, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
+from litestar.response import ServerSentEvent
 
 from gourmet.accounts.guards import require_staff
 from gourmet.ordering.endpoints import ordering
+from gourmet.ordering.events import kitchen_stream
 from gourmet.ordering.schemas import OrderView, StatusUpdate
 
 
@@ -23,9 +25,17 @@ async def change_order_status(
     return await ordering(state).change_status(order_id, data, actor="staff")
 
 
+@get("/orders/events", summary="Open orders, live (server-sent events)")
+async def open_order_events(state: State) -> ServerSentEvent:
+    return ServerSentEvent(
+        kitchen_stream(state.hub, ordering(state).kitchen_cards),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 router = Router(
     path="/api/staff",
-    route_handlers=[list_open_orders, change_order_status],
+    route_handlers=[list_open_orders, change_order_status, open_order_events],
     guards=[require_staff],
     tags=["staff"],
 )

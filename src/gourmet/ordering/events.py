@@ -8,14 +8,14 @@ the hub reconnected), so an idle stream costs no database work and holds no conn
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 
 import msgspec
 from litestar.response.sse import ServerSentEventMessage
 
 from gourmet.db.notifications import ORDER_CHANNEL, RESYNC, NotificationHub
 from gourmet.observability import metrics
-from gourmet.ordering.schemas import OrderView
+from gourmet.ordering.schemas import KitchenCard, OrderView
 from gourmet.ordering.workflow import TRANSITIONS
 
 HEARTBEAT_S = 15.0  # keeps proxies from closing a quiet stream; browsers reconnect on their own
@@ -24,7 +24,7 @@ RETRY_MS = 3000
 
 async def order_stream(
     hub: NotificationHub, token: str, read: Callable[[str], Awaitable[OrderView]]
-) -> AsyncIterator[ServerSentEventMessage]:
+) -> AsyncGenerator[ServerSentEventMessage, None]:
     """``order`` events with the full order: now, then after every change, until it ends."""
     metrics.EVENT_STREAMS.inc()
     try:
@@ -47,4 +47,31 @@ async def order_stream(
 def _event(view: OrderView) -> ServerSentEventMessage:
     return ServerSentEventMessage(
         data=msgspec.json.encode(view).decode(), event="order", retry=RETRY_MS
+    )
+
+
+async def kitchen_stream(
+    hub: NotificationHub, read: Callable[[], Awaitable[list[KitchenCard]]]
+) -> AsyncGenerator[ServerSentEventMessage, None]:
+    """``orders`` events with every open order: now, then after any order changes."""
+    metrics.EVENT_STREAMS.inc()
+    try:
+        async with hub.subscribe(ORDER_CHANNEL) as changes:
+            yield _board(await read())
+            while True:
+                try:
+                    await asyncio.wait_for(changes.get(), HEARTBEAT_S)
+                except TimeoutError:
+                    yield ServerSentEventMessage(comment="heartbeat")
+                    continue
+                while not changes.empty():  # a burst of changes costs one read
+                    changes.get_nowait()
+                yield _board(await read())
+    finally:
+        metrics.EVENT_STREAMS.dec()
+
+
+def _board(cards: list[KitchenCard]) -> ServerSentEventMessage:
+    return ServerSentEventMessage(
+        data=msgspec.json.encode(cards).decode(), event="orders", retry=RETRY_MS
     )

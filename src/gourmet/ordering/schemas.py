@@ -133,3 +133,10 @@ class SlotList(msgspec.Struct, frozen=True):
 class StatusUpdate(msgspec.Struct, frozen=True):
     status: OrderStatus
     reason: Annotated[str, msgspec.Meta(max_length=300)] | None = None
+
+
+class KitchenCard(msgspec.Struct, frozen=True):
+    """An open order as the kitchen board shows it, with the moves it allows."""
+
+    order: OrderView
+    next_statuses: list[OrderStatus]

@@ -31,12 +31,17 @@ from gourmet.ordering.pricing import PricedCart, price_cart, tax_cents
 from gourmet.ordering.schemas import (
     CheckoutRequest,
     Fulfilment,
+    KitchenCard,
     OrderView,
     Slot,
     StatusUpdate,
 )
 from gourmet.ordering.slots import SlotRules
-from gourmet.ordering.workflow import RELEASING_STATUSES, check_transition
+from gourmet.ordering.workflow import (
+    RELEASING_STATUSES,
+    check_transition,
+    next_status_options,
+)
 from gourmet.problems import NotFound, Problem
 
 TOKEN_BYTES = 18  # 144 random bits: unguessable, and 24 URL-safe characters
@@ -273,6 +278,12 @@ class OrderingService:
         async with self._pool.connection() as conn:
             rows = await repo.open_order_rows(conn, OPEN_ORDERS_LIMIT)
         return [order_view(row) for row in rows]
+
+    async def kitchen_cards(self) -> list[KitchenCard]:
+        return [
+            KitchenCard(view, sorted(next_status_options(view.status, view.fulfilment)))
+            for view in await self.open_orders()
+        ]
 
     async def change_status(self, order_id: int, update: StatusUpdate, actor: str) -> OrderView:
         async with self._pool.connection() as conn:

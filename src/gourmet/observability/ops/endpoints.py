@@ -39,8 +39,15 @@ def plotly_js() -> Response[bytes]:
 
 
 @get("/ops/login", include_in_schema=False, sync_to_thread=False)
-def login_page(error: str | None = None) -> Template:
-    return Template(template_name="ops_login.html", context={"error": error})
+def login_page(error: str | None = None, next: str = "/ops") -> Template:
+    return Template(
+        template_name="ops_login.html", context={"error": error, "next": _local_path(next)}
+    )
+
+
+def _local_path(target: str) -> str:
+    """Only paths on this site: an open redirect would let a phishing link borrow our name."""
+    return target if target.startswith("/") and not target.startswith("//") else "/ops"
 
 
 @post("/ops/login", include_in_schema=False, status_code=303)
@@ -48,9 +55,10 @@ async def login(
     state: State,
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Redirect:
+    target = _local_path(data.get("next", "/ops"))
     if not token_matches(data.get("token", ""), state.staff_token):
-        return Redirect("/ops/login?error=1", status_code=303)
-    response = Redirect("/ops", status_code=303)
+        return Redirect(f"/ops/login?error=1&next={target}", status_code=303)
+    response = Redirect(target, status_code=303)
     response.set_cookie(
         STAFF_COOKIE,
         state.staff_token,
