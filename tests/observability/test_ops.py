@@ -7,7 +7,7 @@ from litestar import Litestar
 
 from gourmet.observability.ops.alerts import firing
 from gourmet.observability.ops.timeseries import Point
-from tests.conftest import STAFF_TOKEN, FixtureMenu
+from tests.conftest import ROOT, STAFF_TOKEN, FixtureMenu
 from tests.ordering.helpers import checkout_body
 from tests.serving import Client
 
@@ -31,19 +31,31 @@ def point(**overrides: object) -> Point:
     return Point(**{**values, **overrides})  # type: ignore[arg-type]
 
 
+def test_alerts_share_names_and_runbooks_with_the_prometheus_rules() -> None:
+    rules = (ROOT / "deploy" / "prometheus" / "rules.yml").read_text()
+    everything = [
+        point(database_up=False, pool_waiting=3, pool_in_use=10, shed_per_s=5.0, errors_per_s=5.0)
+    ] * 3
+    for alert in firing(everything):
+        assert f"alert: {alert.name}" in rules
+        assert (ROOT / alert.runbook).is_file()
+
+
 def test_alerts_fire_only_when_sustained() -> None:
     assert firing([point()] * 3) == []
     waiting = [point(pool_waiting=3)] * 3
-    assert [a.name for a in firing(waiting)] == ["PoolWaiters"]
+    assert [a.name for a in firing(waiting)] == ["DbPoolExhausted"]
     assert firing([point(), point(pool_waiting=3), point(pool_waiting=3)]) == []
     saturated = firing([point(pool_in_use=10)] * 3)
-    assert [a.name for a in saturated] == ["PoolSaturation"]
-    assert saturated[0].runbook == "docs/runbooks/connection-pool-exhaustion.md"
+    assert [a.name for a in saturated] == ["DbPoolSaturated"]
+    assert saturated[0].runbook == "docs/runbooks/connection-pool-saturation.md"
     shedding = firing([point(shed_per_s=5.0)] * 3)
-    assert [a.name for a in shedding] == ["Shedding"]
+    assert [a.name for a in shedding] == ["RequestsShed"]
     down = firing([point(), point(), point(database_up=False)])
     assert [a.name for a in down] == ["DatabaseDown"]
-    assert [a.name for a in firing([point(errors_per_s=1.0)] * 3)] == ["ErrorRate"]
+    assert [a.name for a in firing([point(errors_per_s=1.0)] * 3)] == [
+        "CheckoutAvailabilityBurnFast"
+    ]
 
 
 async def test_sign_in_and_see_the_figures(

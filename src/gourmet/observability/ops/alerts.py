@@ -46,7 +46,7 @@ def firing(points: Sequence[Point]) -> list[Alert]:
     if sustained(lambda p: p.pool_waiting > 0):
         alerts.append(
             Alert(
-                "PoolWaiters",
+                "DbPoolExhausted",
                 "page",
                 "Requests are queueing for connections.",
                 "docs/runbooks/connection-pool-exhaustion.md",
@@ -55,16 +55,16 @@ def firing(points: Sequence[Point]) -> list[Alert]:
     if sustained(lambda p: p.pool_max and p.pool_in_use / p.pool_max > POOL_SATURATION):
         alerts.append(
             Alert(
-                "PoolSaturation",
+                "DbPoolSaturated",
                 "warning",
                 f"Over {POOL_SATURATION:.0%} of the pool is in use.",
-                "docs/runbooks/connection-pool-exhaustion.md",
+                "docs/runbooks/connection-pool-saturation.md",
             )
         )
     if sustained(lambda p: p.requests_per_s and p.shed_per_s / p.requests_per_s > SHED_RATIO):
         alerts.append(
             Alert(
-                "Shedding",
+                "RequestsShed",
                 "warning",
                 f"Over {SHED_RATIO:.0%} of requests are turned away.",
                 "docs/runbooks/load-shedding.md",
@@ -73,10 +73,10 @@ def firing(points: Sequence[Point]) -> list[Alert]:
     if sustained(lambda p: p.requests_per_s and p.errors_per_s / p.requests_per_s > ERROR_RATIO):
         alerts.append(
             Alert(
-                "ErrorRate",
+                "CheckoutAvailabilityBurnFast",
                 "page",
                 "Server errors above the error budget.",
-                "docs/runbooks/checkout-availability-burn.md",
+                "docs/runbooks/checkout-availability-burn-fast.md",
             )
         )
     return alerts
