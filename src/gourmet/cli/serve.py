@@ -96,6 +96,9 @@ def run() -> None:
         base = f"http://{settings.host}:{settings.port}"
         console.print(
             f"\n[bold]Gourmet is starting[/bold]\n"
+            f"  order online  {base}/\n"
+            f"  kitchen board {base}/kitchen   ops {base}/ops   (sign in with the staff token)\n"
+            f"  status page   {base}/status\n"
             f"  menu (JSON)   {base}/api/menu\n"
             f"  time slots    {base}/api/slots?fulfilment=pickup\n"
             f"  staff orders  {base}/api/staff/orders  (Authorization: Bearer {token})\n"
