@@ -14,7 +14,7 @@ import pytest
 
 from gourmet.asgi import Message, Receive, Scope, Send
 from gourmet.resilience import deadline
-from gourmet.resilience.admission import AdmissionMiddleware
+from gourmet.resilience.admission import AdmissionMiddleware, _wants_html, shed_page
 from gourmet.resilience.limiter import AdaptiveLimiter, LimiterConfig, Priority
 
 pytestmark = pytest.mark.anyio
@@ -301,3 +301,28 @@ async def test_non_http_scopes_pass_through_untouched() -> None:
 def test_inconsistent_options_are_rejected(options: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         middleware(GatedApp(), fixed_limiter(1), **options)
+
+
+def test_pages_are_classified_for_customers_first() -> None:
+    middleware = AdmissionMiddleware(_noop_app, AdaptiveLimiter())
+    assert middleware.classify("GET", "/") is None  # rendered from the menu cache
+    assert middleware.classify("GET", "/checkout") is None
+    assert middleware.classify("GET", "/status") is None
+    assert middleware.classify("GET", "/orders/some-token") is Priority.CRITICAL
+    assert middleware.classify("GET", "/api/ops/series") is Priority.CRITICAL
+    assert middleware.classify("POST", "/api/orders/some-token/payment") is Priority.CHECKOUT
+
+
+def test_a_browser_gets_a_busy_page_not_json() -> None:
+    headers, body = shed_page(2)
+    assert (b"content-type", b"text/html; charset=utf-8") in headers
+    assert (b"retry-after", b"2") in headers
+    text = body.decode()
+    assert "We are very busy right now" in text
+    assert 'http-equiv="refresh" content="2"' in text
+    assert _wants_html({"headers": [(b"accept", b"text/html,application/xhtml+xml")]})
+    assert not _wants_html({"headers": [(b"accept", b"application/json")]})
+
+
+async def _noop_app(scope: Any, receive: Any, send: Any) -> None:
+    return None

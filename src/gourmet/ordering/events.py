@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any, TypeVar
 
 import msgspec
 from litestar.response.sse import ServerSentEventMessage
@@ -17,7 +18,9 @@ from gourmet.db.notifications import ORDER_CHANNEL, RESYNC, NotificationHub
 from gourmet.observability import metrics
 from gourmet.ordering.schemas import KitchenCard, OrderView
 from gourmet.ordering.workflow import TRANSITIONS
+from gourmet.resilience import deadline
 
+T = TypeVar("T")
 HEARTBEAT_S = 15.0  # keeps proxies from closing a quiet stream; browsers reconnect on their own
 RETRY_MS = 3000
 
@@ -29,7 +32,7 @@ async def order_stream(
     metrics.EVENT_STREAMS.inc()
     try:
         async with hub.subscribe(ORDER_CHANNEL) as changes:
-            view = await read(token)
+            view = await _fresh(read, token)
             yield _event(view)
             while TRANSITIONS[view.status]:  # a completed or rejected order changes no more
                 try:
@@ -38,10 +41,17 @@ async def order_stream(
                     yield ServerSentEventMessage(comment="heartbeat")
                     continue
                 if payload in (token, RESYNC):
-                    view = await read(token)
+                    view = await _fresh(read, token)
                     yield _event(view)
     finally:
         metrics.EVENT_STREAMS.dec()
+
+
+async def _fresh(read: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """One read for a long-lived stream. The request's deadline bounds the request that opened
+    the stream, not each of its later reads, which get the pool's own timeout instead."""
+    with deadline.unbounded():
+        return await read(*args)
 
 
 def _event(view: OrderView) -> ServerSentEventMessage:
@@ -57,7 +67,7 @@ async def kitchen_stream(
     metrics.EVENT_STREAMS.inc()
     try:
         async with hub.subscribe(ORDER_CHANNEL) as changes:
-            yield _board(await read())
+            yield _board(await _fresh(read))
             while True:
                 try:
                     await asyncio.wait_for(changes.get(), HEARTBEAT_S)
@@ -66,7 +76,7 @@ async def kitchen_stream(
                     continue
                 while not changes.empty():  # a burst of changes costs one read
                     changes.get_nowait()
-                yield _board(await read())
+                yield _board(await _fresh(read))
     finally:
         metrics.EVENT_STREAMS.dec()
 

@@ -51,6 +51,15 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("/metrics", None),
     Rule("/static/*", None),
     Rule("/api/menu", None, READS),  # served from the in-process cache
+    Rule("/", None, READS),  # the menu page, rendered from the cache
+    Rule("/checkout", None, READS),  # a form; its data comes from the API
+    Rule("/status", None, READS),  # customers must always be able to read it
+    Rule("/api/status", None, READS),
+    Rule("/kitchen", None, READS),
+    Rule("/ops", None, READS),
+    Rule("/ops/login", None),
+    Rule("/api/ops/*", Priority.CRITICAL),  # operators need their figures most in a spike
+    Rule("/orders/*", Priority.CRITICAL, READS),  # the tracking page: one indexed read
     Rule("/api/staff/*", Priority.CRITICAL),  # the kitchen board must keep moving
     Rule("/api/orders/*", Priority.CRITICAL, READS),  # tracking a placed order
     Rule("/api/orders", Priority.CHECKOUT, frozenset({"POST"})),
@@ -83,6 +92,34 @@ def shed_response(path: str, retry_after_s: int) -> tuple[list[tuple[bytes, byte
         (b"cache-control", b"no-store"),
     ]
     return headers, body
+
+
+# A browser gets a page, not JSON: kind words, and it retries by itself after Retry-After.
+_SHED_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    '<meta http-equiv="refresh" content="{s}"><title>Very busy: Gourmet Delights</title>'
+    "</head><body><main><h1>We are very busy right now</h1>"
+    "<p>So many people are ordering that we could not open this page. Nothing was lost: "
+    "this page tries again by itself in {s} seconds.</p>"
+    '<p><a href="/status">See our status page</a></p></main></body></html>'
+)
+
+
+def shed_page(retry_after_s: int) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    body = _SHED_PAGE.format(s=retry_after_s).encode()
+    headers = [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(retry_after_s).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    return headers, body
+
+
+def _wants_html(scope: Scope) -> bool:
+    accept = next((v for k, v in scope.get("headers", ()) if k == b"accept"), b"")
+    return b"text/html" in accept
 
 
 class AdmissionMiddleware:
@@ -178,6 +215,9 @@ class AdmissionMiddleware:
 
     async def _shed(self, scope: Scope, send: Send) -> None:
         retry_after = self._rng.randint(*self.retry_after_s)
-        headers, body = shed_response(scope["path"], retry_after)
+        if _wants_html(scope):
+            headers, body = shed_page(retry_after)
+        else:
+            headers, body = shed_response(scope["path"], retry_after)
         await send({"type": "http.response.start", "status": 503, "headers": headers})
         await send({"type": "http.response.body", "body": body})

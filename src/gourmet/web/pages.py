@@ -120,8 +120,8 @@ def page_context(state: State, **context: Any) -> dict[str, Any]:
         "money": money,
         "signed_money": signed_money,
         "timezone": settings.timezone,
-        # The status page fills this (incident state and expected resolution) when it lands.
-        "status_banner": None,
+        # An operator's incident (state, expected resolution), or the automatic busy/down notice.
+        "status_banner": state.status_board.banner() if "status_board" in state else None,
         **context,
     }
 
