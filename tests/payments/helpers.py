@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -12,13 +11,6 @@ import httpx
 
 from gourmet.payments.breaker import BreakerState, CircuitBreaker
 from gourmet.payments.provider import ChargeResult, PaymentProvider
-
-
-def free_port() -> int:
-    """A port nothing listens on right now (the OS picks it, so parallel runs do not collide)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class FakeClock:

@@ -14,7 +14,8 @@ from gourmet.payments.provider import (
     ProviderTimeout,
     ProviderUnavailable,
 )
-from tests.payments.helpers import Sandbox, free_port, pay
+from tests.payments.helpers import Sandbox, pay
+from tests.processes import free_port
 
 pytestmark = pytest.mark.anyio
 

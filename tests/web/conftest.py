@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +34,7 @@ from playwright.async_api import (
 from gourmet.db.types import Conn
 from gourmet.menu import repository as menu_repo
 from tests.conftest import ROOT, STAFF_HEADERS, STAFF_TOKEN, FixtureMenu, load_fixture_menu
+from tests.processes import free_port, start, stop
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -62,12 +61,6 @@ class BrowserPage:
 
     page: Page
     problems: list[str] = field(default_factory=list)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def require_chromium() -> None:
@@ -112,22 +105,6 @@ def serve(
     return start(command, env, log, f"{server.url}/healthz"), server
 
 
-def start(
-    command: list[str], env: dict[str, str], log: Path, health: str
-) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        # A session of its own, so teardown can stop granian's worker with it if it hangs.
-        process = subprocess.Popen(
-            command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        _wait_healthy(health, process, log)
-    except BaseException:
-        _stop(process)
-        raise
-    return process
-
-
 @pytest.fixture(scope="session")
 def live_server(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
@@ -137,7 +114,7 @@ def live_server(
     try:
         yield server
     finally:
-        _stop(process)
+        stop(process)
 
 
 @pytest.fixture(scope="session")
@@ -159,36 +136,9 @@ def card_server(
         try:
             yield server
         finally:
-            _stop(process)
+            stop(process)
     finally:
-        _stop(sandbox)
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_DEADLINE_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"{process.args!r} exited with {process.returncode}:\n{log.read_text()}"
-            )
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)  # polling interval while the server starts
-    raise RuntimeError(f"{url} not healthy after {STARTUP_DEADLINE_S} s:\n{log.read_text()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGINT)  # granian's graceful shutdown
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+        stop(sandbox)
 
 
 async def wait_for_menu(server: LiveServer, expected: object) -> None:
