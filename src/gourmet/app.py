@@ -18,6 +18,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 
 from gourmet import web
+from gourmet.accounts.throttle import SignInThrottle
 from gourmet.asgi import ASGIApp
 from gourmet.config import Settings
 from gourmet.db.embedded import resolve_database_url
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     )
                 ),
                 "draining": False,
+                "signin_throttle": SignInThrottle(),
             }
         ),
     )

@@ -22,12 +22,17 @@ INCIDENT_DEFAULTS: dict[str, object] = {
 }
 
 
+MIN_SECRET_LENGTH = 24
+
+
 class Settings(BaseSettings):
     """One place for configuration; values are data, never literals in code."""
 
     model_config = SettingsConfigDict(env_prefix="GOURMET_", env_file=".env", extra="ignore")
 
     profile: Literal["hardened", "incident"] = "hardened"
+    # development: conveniences (a generated staff token); production: refuses them.
+    environment: Literal["development", "production"] = "development"
 
     # Database: an explicit URL, or the embedded PostgreSQL kept under ``data_dir``.
     database_url: str | None = None
@@ -100,6 +105,17 @@ class Settings(BaseSettings):
         if value is not None and value > 200:
             raise ValueError("pool_max_size above 200 would exhaust any PostgreSQL")
         return value
+
+    @model_validator(mode="after")
+    def _production_needs_secrets(self) -> Settings:
+        if self.environment == "production" and (
+            not self.staff_token or len(self.staff_token) < MIN_SECRET_LENGTH
+        ):
+            raise ValueError(
+                f"GOURMET_STAFF_TOKEN must be set to a secret of at least {MIN_SECRET_LENGTH}"
+                " characters in production (a generated development token is not allowed)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _apply_profile(self) -> Settings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from litestar import Litestar
 
+from gourmet.config import Settings
 from gourmet.observability.ops.alerts import firing
 from gourmet.observability.ops.timeseries import Point
 from tests.conftest import ROOT, STAFF_TOKEN, FixtureMenu
@@ -101,3 +102,24 @@ async def test_cookie_sessions_need_the_csrf_header(client: Client, menu: Fixtur
         "/api/ops/incidents", json=body, headers={"X-Requested-With": "gourmet"}
     )
     assert ours.status_code == 201
+
+
+async def test_sign_in_is_throttled_after_five_wrong_tokens(
+    client: Client, menu: FixtureMenu
+) -> None:
+    for _ in range(5):
+        wrong = await client.post("/ops/login", data={"token": "guess"})
+        assert wrong.status_code == 303
+    blocked = await client.post("/ops/login", data={"token": STAFF_TOKEN})
+    assert blocked.status_code == 429
+    assert blocked.json()["type"] == "/problems/too-many-attempts"
+    assert int(blocked.headers["retry-after"]) > 0
+
+
+def test_production_refuses_a_missing_or_short_staff_token() -> None:
+    with pytest.raises(ValueError, match="GOURMET_STAFF_TOKEN must be set"):
+        Settings(environment="production", database_url="postgresql://x@/y")
+    with pytest.raises(ValueError, match="at least 24"):
+        Settings(environment="production", database_url="postgresql://x@/y", staff_token="short")
+    ok = Settings(environment="production", database_url="postgresql://x@/y", staff_token="s" * 24)
+    assert ok.resolved_staff_token() == "s" * 24

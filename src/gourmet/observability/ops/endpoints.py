@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import plotly
-from litestar import Response, Router, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
 from gourmet.accounts.guards import STAFF_COOKIE, require_staff, token_matches
+from gourmet.accounts.throttle import SignInThrottle
 from gourmet.observability.ops.alerts import firing
 from gourmet.observability.ops.timeseries import Recorder
 
@@ -52,12 +53,18 @@ def _local_path(target: str) -> str:
 
 @post("/ops/login", include_in_schema=False, status_code=303)
 async def login(
+    request: Request[Any, Any, Any],
     state: State,
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Redirect:
     target = _local_path(data.get("next", "/ops"))
+    throttle: SignInThrottle = state.signin_throttle
+    address = request.client.host if request.client else "unknown"
+    throttle.check(address)
     if not token_matches(data.get("token", ""), state.staff_token):
+        throttle.failed(address)
         return Redirect(f"/ops/login?error=1&next={target}", status_code=303)
+    throttle.succeeded(address)
     response = Redirect(target, status_code=303)
     response.set_cookie(
         STAFF_COOKIE,
