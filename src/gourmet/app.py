@@ -161,19 +161,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 def asgi_stack(app: Litestar) -> ASGIApp:
     """The layers in front of Litestar, outermost first: request metrics, the menu from its
-    cache, then admission control (deadlines and shedding). The incident profile has only the
-    metrics."""
+    cache, admission control (deadlines and shedding), then the access log. A shed request is
+    counted, never logged one by one: under a 10x spike a log line per refusal costs more than
+    the refusal itself (see README, Benchmarks); the sampler logs a summary each second. The
+    incident profile has only metrics and the log."""
     settings: Settings = app.state.settings
     if not settings.hardened:
         return RequestMetrics(RequestLog(app))
     admission = AdmissionMiddleware(
-        app,
+        RequestLog(app, skip_ok_paths=QUIET_PATHS),
         app.state.limiter,
         deadline_s=settings.deadline_s,
         retry_after_s=settings.shed_retry_after_s,
     )
     app.state.admission = admission
-    return RequestMetrics(RequestLog(MenuFastPath(app, admission), skip_ok_paths=QUIET_PATHS))
+    return RequestMetrics(MenuFastPath(app, admission))
 
 
 def create_server_app(settings: Settings | None = None) -> ASGIApp:

@@ -19,6 +19,7 @@ INCIDENT_DEFAULTS: dict[str, object] = {
     "statement_timeout_ms": 0,
     "idle_in_transaction_timeout_ms": 0,
     "lock_timeout_ms": 0,
+    "backlog": 2048,  # gunicorn's default: the kernel queues thousands of doomed requests
 }
 
 

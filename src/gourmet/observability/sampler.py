@@ -11,6 +11,8 @@ import asyncio
 import time
 from typing import Any
 
+import structlog
+
 from gourmet.db.pool import GuardedPool
 from gourmet.menu.service import MenuCache
 from gourmet.observability import metrics
@@ -19,6 +21,7 @@ from gourmet.resilience.admission import AdmissionMiddleware
 from gourmet.resilience.limiter import AdaptiveLimiter
 
 SAMPLE_EVERY_S = 1.0
+log = structlog.get_logger(__name__)
 
 
 class Sampler:
@@ -59,15 +62,26 @@ class Sampler:
             metrics.ADMISSION_LIMIT.set(self.limiter.limit)
             metrics.ADMISSION_IN_FLIGHT.set(self.limiter.in_flight)
         if self.admission is not None:
-            for priority, shed in self.admission.shed.items():
-                self._count(metrics.ADMISSION_SHED.labels(priority.value), f"shed_{priority}", shed)
+            shed_now = {
+                priority.value: self._count(
+                    metrics.ADMISSION_SHED.labels(priority.value), f"shed_{priority}", shed
+                )
+                for priority, shed in self.admission.shed.items()
+            }
+            if any(shed_now.values()):
+                log.warning(
+                    "requests_shed",
+                    since_last_sample=shed_now,
+                    limit=self.limiter.limit if self.limiter else None,
+                )
 
-    def _count(self, counter: Any, key: str, total: float) -> None:
-        """Advance ``counter`` by how much ``total`` grew since the last sample."""
+    def _count(self, counter: Any, key: str, total: float) -> float:
+        """Advance ``counter`` by how much ``total`` grew since the last sample; return that."""
         grown = total - self._seen.get(key, 0)
         if grown > 0:
             counter.inc(grown)
         self._seen[key] = total
+        return max(grown, 0)
 
     async def run(self) -> None:
         while True:
