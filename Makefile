@@ -31,6 +31,7 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.overload
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,480 @@
+"""``python -m bench.overload``: the November stampede offered to the hardened and the old platform.
+
+1. Capacity: closed loops of 1 to 8 connections find the goodput (2xx/s) the hardened profile
+   sustains for the mix (70% order status reads, 30% checkouts spread over 40 slots) without
+   refusing anything; the driver's own top send rate is then measured on ``/healthz``.
+2. For each profile (a fresh server process each, the same database), open-model load
+   (:mod:`bench.openload`: arrivals independent of responses, latency from the intended send time)
+   at 0.5x, 1x, 2x, 5x and 10x capacity, each spike followed at once by a recovery probe at 0.5x.
+   Recovery is the time until the p99 of every later 1-second bucket is within 2x the unloaded p99,
+   a failed request counting as infinitely slow (a normal second has >= 99% prompt successes).
+
+Everything runs on a dedicated embedded PostgreSQL under var/overload-pgdata, stopped at the end.
+Two cores are shared by the app server (one granian worker), PostgreSQL and this driver, so:
+- the app server gets a core of its own (its Python thread cannot use more than one); PostgreSQL
+  and the driver share the other (OVERLOAD_CPU_SPLIT=server|sut|off);
+- capacity is set by the database pool (OVERLOAD_POOL_MAX_SIZE, default 1), as it was in November,
+  not by the server's CPU: a refused request must have CPU left to be refused with, and 10x that
+  capacity must stay within what the driver measurably sends. The report prints both figures.
+- the driver may open up to 4096 connections (OVERLOAD_MAX_CONNECTIONS): a cap below what a 5 s
+  timeout lets pile up (5 s x capacity) would itself bound the old platform's queue, hide its
+  collapse, and turn it into client-side misses.
+
+Knobs (environment): OVERLOAD_QUICK=1 (about 2.5 minutes instead of about 3.5), OVERLOAD_SPIKE_S,
+OVERLOAD_PROBE_S, OVERLOAD_UNLOADED_S, OVERLOAD_MULTIPLIERS, OVERLOAD_PROFILES,
+OVERLOAD_POOL_MAX_SIZE, OVERLOAD_MAX_CONNECTIONS, OVERLOAD_TIMEOUT_S, OVERLOAD_CPU_SPLIT,
+OVERLOAD_CAPACITY (skip the measurement and use this goodput).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import loadstats, openload
+from bench.__main__ import DATABASE, RESULTS, ROOT, prepare_database
+from bench.loadstats import CpuMeter, process_table, process_tree
+from bench.openload import Phase, RequestKind
+from bench.overload_report import GOALS, check_goals, format_row, header, plot, print_report
+from gourmet.config import Settings
+from gourmet.db.embedded import start_embedded
+
+PORT = 8103
+PGDATA = ROOT / "var" / "overload-pgdata"
+PROFILES = ("hardened", "incident")
+CAPACITY_STEPS = (1, 2, 3, 4, 6, 8)
+CALIBRATION_S = 3.0
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Durations and sizes of one sweep; every field can be set from the environment."""
+
+    spike_s: float
+    probe_s: float
+    capacity_step_s: float
+    unloaded_s: float
+    multipliers: tuple[float, ...]
+    profiles: tuple[str, ...]
+    pool_max_size: int
+    max_connections: int
+    timeout_s: float
+    cpu_split: str
+    unloaded_share: float = 0.1
+    probe_share: float = 0.5
+    settle_max_s: float = 10.0
+    quiet_wait_s: float = 30.0
+
+    @classmethod
+    def from_env(cls) -> Plan:
+        quick = os.environ.get("OVERLOAD_QUICK", "") not in ("", "0")
+        multipliers = os.environ.get("OVERLOAD_MULTIPLIERS", "0.5,1,2,5,10")
+        return cls(
+            spike_s=_env_float("OVERLOAD_SPIKE_S", 4 if quick else 7),
+            probe_s=_env_float("OVERLOAD_PROBE_S", 6 if quick else 8),
+            capacity_step_s=2 if quick else 3,
+            unloaded_s=_env_float("OVERLOAD_UNLOADED_S", 5 if quick else 8),
+            multipliers=tuple(float(m) for m in multipliers.split(",")),
+            profiles=tuple(os.environ.get("OVERLOAD_PROFILES", ",".join(PROFILES)).split(",")),
+            pool_max_size=int(os.environ.get("OVERLOAD_POOL_MAX_SIZE", "1")),
+            max_connections=int(os.environ.get("OVERLOAD_MAX_CONNECTIONS", "4096")),
+            timeout_s=_env_float("OVERLOAD_TIMEOUT_S", 5.0),
+            cpu_split=os.environ.get("OVERLOAD_CPU_SPLIT", "server"),
+        )
+
+
+# --- CPU: the load generator must not take the server's CPU, and the report says who used what ---
+
+
+@dataclass(frozen=True)
+class CpuSplit:
+    """Which cores the app server, PostgreSQL and this driver may run on."""
+
+    mode: str
+    server: frozenset[int]
+    postgres: frozenset[int]
+    driver: frozenset[int]
+
+
+def cpu_split(mode: str) -> CpuSplit | None:
+    """``server``: the app server's process gets the first core alone (its Python thread cannot
+    use more than one), PostgreSQL and the driver share the others; ``sut``: the server and
+    PostgreSQL share all cores but the last, which the driver gets alone; ``off``: no pinning."""
+    cores = sorted(os.sched_getaffinity(0))
+    if mode == "off" or len(cores) < 2:
+        return None
+    if mode == "server":
+        rest = frozenset(cores[1:])
+        return CpuSplit(mode, server=frozenset(cores[:1]), postgres=rest, driver=rest)
+    if mode == "sut":
+        system = frozenset(cores[:-1])
+        return CpuSplit(mode, server=system, postgres=system, driver=frozenset(cores[-1:]))
+    raise SystemExit(f"OVERLOAD_CPU_SPLIT={mode}: expected server, sut or off")
+
+
+def pin_tree(root: int, cores: frozenset[int]) -> int:
+    """Pin ``root`` and its descendants (backends PostgreSQL forks later inherit the mask)."""
+    pinned = 0
+    for pid in process_tree(process_table(), root):
+        try:
+            os.sched_setaffinity(pid, cores)
+            pinned += 1
+        except (ProcessLookupError, PermissionError):
+            pass
+    return pinned
+
+
+def wait_for_quiet(limit_s: float, busy_pct: float = 20.0) -> float:
+    """Wait (up to ``limit_s``) for a second in which the machine is nearly idle: a benchmark
+    sharing its CPU with other work measures that work too. Returns the last second's CPU use."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        meter = CpuMeter({})
+        time.sleep(1.0)
+        used = meter.read()["machine_cpu_pct"]
+        if used <= busy_pct:
+            return used
+        if time.monotonic() > deadline:
+            print(
+                f"warning: the machine is still {used:.0f}% busy with other work; rows marked"
+                " '*' below measured a busier machine"
+            )
+            return used
+
+
+# --- the server under test -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """A running app server: where to reach it and which processes to account CPU to."""
+
+    base: str
+    trees: dict[str, int]
+    log: Path
+
+
+@contextmanager
+def gourmet(url: str, profile: str, plan: Plan, postmaster: int | None) -> Iterator[Target]:
+    """A fresh granian process running ``profile``, on its own core when the CPU is split."""
+    env = {
+        **os.environ,
+        "GOURMET_DATABASE_URL": url,
+        "GOURMET_DATA_DIR": str(ROOT / "var"),
+        "GOURMET_PROFILE": profile,
+        "GOURMET_POOL_MAX_SIZE": str(plan.pool_max_size),
+        "PYTHONPATH": str(ROOT),
+    }
+    args = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1"]
+    args += ["--port", str(PORT), "--workers", "1", "--no-ws", "--log-level", "warning"]
+    # The accept queue the profile asks for (bounded in the hardened one), as `gourmet serve` does.
+    chosen: dict[str, Any] = {"profile": profile}  # and GOURMET_* from the environment
+    backlog = Settings(**chosen).backlog
+    args += ["--backlog", str(backlog), "--factory", "gourmet.app:create_server_app"]
+    split = cpu_split(plan.cpu_split)
+    log = ROOT / "var" / f"overload-{profile}.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            args,
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            # The worker process inherits the mask granian's main process starts with.
+            preexec_fn=(lambda: os.sched_setaffinity(0, split.server)) if split else None,
+        )
+        base = f"http://127.0.0.1:{PORT}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"the {profile} server did not start; see {log}")
+                time.sleep(0.2)
+            trees = {"server": proc.pid}
+            if postmaster is not None:
+                trees["postgres"] = postmaster
+            yield Target(base, trees, log)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def build_mix(base: str, orders: int = 64, slots: int = 40) -> list[RequestKind]:
+    """70% ``GET /api/orders/{token}`` over ``orders`` placed orders, 30% checkouts spread over
+    ``slots`` slots (skipping the two soonest, which a long run could see pass)."""
+    host = base.removeprefix("http://")
+    lines = [{"item_id": 1, "quantity": 1}, {"item_id": 8, "quantity": 2, "option_ids": [5, 8]}]
+    customer = {"name": "Bench", "phone": "555-0100"}
+    with httpx.Client(base_url=base, timeout=10) as client:
+        starts = [slot["start"] for slot in client.get("/api/slots").json()["slots"]]
+        starts = starts[2 : 2 + slots]
+        checkouts = [
+            {"fulfilment": "pickup", "slot": start, "customer": customer, "lines": lines}
+            for start in starts
+        ]
+        tokens = []
+        for i in range(orders):
+            response = client.post("/api/orders", json=checkouts[i % len(checkouts)])
+            response.raise_for_status()
+            tokens.append(response.json()["token"])
+    status = tuple(openload.http_get(host, f"/api/orders/{token}") for token in tokens)
+    checkout = tuple(openload.http_post_json(host, "/api/orders", body) for body in checkouts)
+    return [RequestKind("status", 0.7, status), RequestKind("checkout", 0.3, checkout)]
+
+
+# --- the measurements ----------------------------------------------------------------------------
+
+
+def measure_capacity(target: Target, mix: list[RequestKind], plan: Plan) -> dict[str, Any]:
+    """The best goodput of closed loops that the server answered without refusing (< 1%)."""
+    asyncio.run(openload.closed_load(target.base, mix, concurrency=2, duration_s=1.0))
+    steps = []
+    for concurrency in CAPACITY_STEPS:
+        meter = CpuMeter(target.trees)
+        run = asyncio.run(
+            openload.closed_load(
+                target.base, mix, concurrency=concurrency, duration_s=plan.capacity_step_s
+            )
+        )
+        figures = loadstats.summarize(run, 0.0, plan.capacity_step_s)
+        steps.append(
+            {
+                "concurrency": concurrency,
+                "goodput_per_s": figures["goodput_per_s"],
+                "goodput_by_kind_per_s": figures["goodput_by_kind_per_s"],
+                "p99_ms": figures["admitted_p99_ms"],
+                "refused_share": 1 - figures["ok"] / max(figures["requests"], 1),
+                **meter.read(),
+            }
+        )
+        if steps[-1]["refused_share"] > 0.01:
+            break
+    clean = [step for step in steps if step["refused_share"] <= 0.01] or steps[:1]
+    best = max(clean, key=lambda step: step["goodput_per_s"])
+    return {"goodput_per_s": best["goodput_per_s"], "best": best, "steps": steps}
+
+
+def calibrate_driver(target: Target, rate: float, plan: Plan) -> dict[str, Any]:
+    """What this driver sends on this machine: open load on ``/healthz`` (no database)."""
+    mix = [RequestKind("healthz", 1.0, (openload.http_get(target.base[7:], "/healthz"),))]
+    meter = CpuMeter(target.trees)
+    run = asyncio.run(
+        openload.open_load(
+            target.base,
+            mix,
+            [Phase("calibrate", rate, CALIBRATION_S)],
+            max_connections=plan.max_connections,
+        )
+    )
+    figures = loadstats.summarize(run, 0.0, CALIBRATION_S)
+    return {
+        "target_per_s": rate,
+        "achieved_per_s": figures["achieved_per_s"],
+        "ok_per_s": figures["goodput_per_s"],
+        "send_lag_p99_ms": figures["send_lag_p99_ms"],
+        "client_misses": figures["client_misses"],
+        **meter.read(),
+    }
+
+
+def recovery_time(buckets: list[float], threshold_ms: float, width_s: float = 1.0) -> float | None:
+    """Seconds from the end of the spike until every later bucket is within ``threshold_ms``:
+    the end of the last bucket above it (0 if none); None if the probe ended still above."""
+    bad = [i for i, p99 in enumerate(buckets) if not p99 <= threshold_ms]
+    if not bad:
+        return 0.0
+    if bad[-1] == len(buckets) - 1:
+        return None
+    return (bad[-1] + 1) * width_s
+
+
+def spike(
+    target: Target, mix: list[RequestKind], rate: float, probe_rate: float, plan: Plan
+) -> tuple[openload.Run, dict[str, float]]:
+    """One spike at ``rate`` followed at once by the probe at ``probe_rate`` (same connections);
+    returns the run and the CPU used during the spike."""
+    phases = [Phase("spike", rate, plan.spike_s), Phase("probe", probe_rate, plan.probe_s)]
+    cpu: dict[str, float] = {}
+
+    async def run_it() -> openload.Run:
+        async def meter_spike() -> None:
+            meter = CpuMeter(target.trees)
+            await asyncio.sleep(plan.spike_s)
+            cpu.update(meter.read())
+
+        task = asyncio.create_task(meter_spike())
+        run = await openload.open_load(
+            target.base,
+            mix,
+            phases,
+            max_connections=plan.max_connections,
+            timeout_s=plan.timeout_s,
+        )
+        await task
+        return run
+
+    return asyncio.run(run_it()), cpu
+
+
+def settle(
+    target: Target, mix: list[RequestKind], rate: float, threshold_ms: float, plan: Plan
+) -> float:
+    """Light load in 1-second steps until a second is normal again; seconds it took (capped), so
+    that no level starts on the leftovers of the one before."""
+    started = time.monotonic()
+    while time.monotonic() - started < plan.settle_max_s:
+        run = asyncio.run(
+            openload.open_load(
+                target.base, mix, [Phase("settle", rate, 1.0)], timeout_s=plan.timeout_s
+            )
+        )
+        if loadstats.bucket_p99(run, 0.0, 1.0)[0] <= threshold_ms:
+            break
+    return time.monotonic() - started
+
+
+def sweep_profile(target: Target, capacity: float, plan: Plan) -> dict[str, Any]:
+    """Unloaded latency, then every spike with its probe."""
+    mix = build_mix(target.base)
+    asyncio.run(openload.closed_load(target.base, mix, concurrency=2, duration_s=1.0))
+    unloaded_rate = max(plan.unloaded_share * capacity, 20.0)
+    meter = CpuMeter(target.trees)
+    run = asyncio.run(
+        openload.open_load(target.base, mix, [Phase("unloaded", unloaded_rate, plan.unloaded_s)])
+    )
+    out: dict[str, Any] = {"unloaded": loadstats.summarize(run, 0.0, plan.unloaded_s), "levels": []}
+    out["unloaded"]["cpu"] = meter.read()
+    unloaded_p99 = out["unloaded"]["admitted_p99_ms"]
+    threshold = GOALS["admitted_p99_ratio_max"] * unloaded_p99
+    out["normal_p99_ms"] = threshold
+    print(
+        f"  unloaded ({unloaded_rate:.0f}/s): p50 {out['unloaded']['admitted_p50_ms']:.1f} ms,"
+        f" p99 {unloaded_p99:.1f} ms; a normal second has p99 <= {threshold:.1f} ms"
+    )
+    print("  " + header())
+    for multiplier in plan.multipliers:
+        run, cpu = spike(target, mix, multiplier * capacity, plan.probe_share * capacity, plan)
+        figures = loadstats.summarize(run, *run.phase_window("spike"))
+        probe_start, probe_end = run.phase_window("probe")
+        buckets = loadstats.bucket_p99(run, probe_start, probe_end)
+        level = {
+            "multiplier": multiplier,
+            **figures,
+            "goodput_share": figures["goodput_per_s"] / capacity,
+            "probe_bucket_p99_ms": buckets,
+            "recovery_s": recovery_time(buckets, threshold),
+            "probe": loadstats.summarize(run, probe_start, probe_end),
+            "peak_connections": run.peak_connections,
+            "cpu": cpu,
+        }
+        level["settle_s"] = settle(target, mix, unloaded_rate, threshold, plan)
+        out["levels"].append(level)
+        print("  " + format_row(level), flush=True)
+    return out
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: write null instead."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def main() -> None:
+    plan = Plan.from_env()
+    split = cpu_split(plan.cpu_split)
+    # A cluster of its own: `make bench` can run meanwhile, and pinning it touches nobody else's.
+    embedded = start_embedded(PGDATA)
+    postmaster = embedded.postmaster_pid
+    if split is not None and postmaster is not None:
+        pin_tree(postmaster, split.postgres)
+        os.sched_setaffinity(0, split.driver)
+    results: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "plan": asdict(plan),
+        "cpu_split": {
+            role: sorted(getattr(split, role)) for role in ("server", "postgres", "driver")
+        }
+        | {"mode": split.mode}
+        if split
+        else None,
+        "goal_thresholds": GOALS,
+        # Settings given to both servers from outside (GOURMET_LOG_LEVEL=WARNING, ...).
+        "gourmet_env": {k: v for k, v in os.environ.items() if k.startswith("GOURMET_")},
+        "profiles": {},
+    }
+    capacity = _env_float("OVERLOAD_CAPACITY", 0.0)
+    results["idle_machine_cpu_pct"] = wait_for_quiet(plan.quiet_wait_s)
+    try:
+        url = prepare_database(embedded.admin_url, embedded.url_for(DATABASE))
+        for profile in plan.profiles:
+            print(
+                f"[{profile}] GOURMET_PROFILE={profile} GOURMET_POOL_MAX_SIZE={plan.pool_max_size}"
+            )
+            with gourmet(url, profile, plan, postmaster) as target:
+                if capacity == 0.0:
+                    mix = build_mix(target.base)
+                    results["capacity"] = measure_capacity(target, mix, plan)
+                    capacity = results["capacity"]["goodput_per_s"]
+                    best = results["capacity"]["best"]
+                    print(
+                        f"  capacity {capacity:.0f} 2xx/s (closed loop, {best['concurrency']}"
+                        f" connections; server CPU {best.get('server_cpu_pct', 0):.0f}%)"
+                    )
+                    top = max(plan.multipliers) * capacity * 1.2
+                    results["driver"] = calibrate_driver(target, top, plan)
+                    print(
+                        f"  driver: {results['driver']['achieved_per_s']:.0f}/s sent of"
+                        f" {top:.0f}/s asked on /healthz"
+                    )
+                results["profiles"][profile] = sweep_profile(target, capacity, plan)
+                results["profiles"][profile]["server_log"] = str(target.log)
+        results["capacity_per_s"] = capacity
+        results["goals"] = {
+            name: check_goals(profile, capacity) for name, profile in results["profiles"].items()
+        }
+    finally:
+        embedded.stop()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / "overload.json"
+    path.write_text(json.dumps(_finite(results), indent=2) + "\n")
+    plot(results, RESULTS / "overload.png")
+    print_report(results)
+    print(f"\nresults written to {path} and {RESULTS / 'overload.png'}")
+
+
+if __name__ == "__main__":
+    openload.install_uvloop()
+    main()
