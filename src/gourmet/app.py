@@ -27,6 +27,7 @@ from gourmet.db.pool import GuardedPool
 from gourmet.db.setup import guarded_pool
 from gourmet.kitchen import board as kitchen_board
 from gourmet.kitchen.endpoints import router as staff_router
+from gourmet.management import endpoints as management_endpoints
 from gourmet.menu.endpoints import MenuFastPath, get_menu
 from gourmet.menu.service import MenuCache
 from gourmet.observability import health
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *ordering_endpoints.ROUTES,
             staff_router,
             *kitchen_board.ROUTES,
+            *management_endpoints.ROUTES,
             *health.ROUTES,
             *status_endpoints.ROUTES,
             *ops_endpoints.ROUTES,

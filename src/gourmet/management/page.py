@@ -1,0 +1,29 @@
+"""The manager's console page (staff sign in at /ops/login; the manager role when accounts land).
+
+The page is a shell: manage.js loads and changes everything through ``/api/manage``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from litestar import Request, get
+from litestar.datastructures import State
+from litestar.response import Redirect, Template
+
+from gourmet.accounts.guards import STAFF_COOKIE, token_matches
+from gourmet.web.pages import PAGE_HEADERS
+
+# The strict CSP of every page, and never kept by a shared cache.
+HEADERS: Final = {**PAGE_HEADERS, "Cache-Control": "private, no-store"}
+
+
+@get("/manage", include_in_schema=False)
+async def manage_page(request: Request[Any, Any, Any], state: State) -> Template | Redirect:
+    cookie = request.cookies.get(STAFF_COOKIE)
+    if cookie is None or not token_matches(cookie, state.staff_token):
+        return Redirect("/ops/login?next=/manage", status_code=303)
+    return Template(template_name="manage.html", headers=HEADERS)
+
+
+ROUTES = [manage_page]

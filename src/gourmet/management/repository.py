@@ -1,0 +1,157 @@
+"""SQL of the restaurant's rules as a manager changes them: settings, hours, capacity, zones.
+
+The menu's own SQL is in ``menu/repository.py``; the pause switch and the checkout's reads are in
+``ordering/repository.py``. Every change here first locks the restaurant's single row
+(:func:`lock_restaurant`), so two managers' changes to the rules run one after the other and a
+check made before a write (a postcode prefix already used, say) still holds when it is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from psycopg import sql
+
+from gourmet.db.types import Conn
+
+ZONE_COLUMNS = frozenset({"name", "postcode_prefixes", "fee_cents", "min_order_cents"})
+
+_RESTAURANT_SQL = """
+SELECT r.name, r.tax_rate_bp, r.slot_minutes, r.lead_minutes, r.ordering_paused,
+    r.pause_message,
+    coalesce((SELECT json_agg(json_build_object('weekday', h.weekday,
+        'opens_minute', h.opens_minute, 'closes_minute', h.closes_minute)
+        ORDER BY h.weekday, h.opens_minute) FROM opening_hours h), '[]') AS hours,
+    coalesce((SELECT json_object_agg(c.fulfilment, c.max_orders) FROM slot_capacity c), '{}')
+        AS capacity
+FROM restaurant r
+"""
+
+
+async def restaurant_row(conn: Conn) -> dict[str, Any] | None:
+    return await (await conn.execute(_RESTAURANT_SQL)).fetchone()
+
+
+async def lock_restaurant(conn: Conn) -> bool:
+    """Lock the restaurant's row until the transaction ends; False when it is not set up."""
+    row = await (await conn.execute("SELECT id FROM restaurant FOR UPDATE")).fetchone()
+    return row is not None
+
+
+async def update_settings(
+    conn: Conn, *, tax_rate_bp: int, slot_minutes: int, lead_minutes: int
+) -> None:
+    await conn.execute(
+        "UPDATE restaurant SET tax_rate_bp = %s, slot_minutes = %s, lead_minutes = %s,"
+        " updated_at = now()",
+        (tax_rate_bp, slot_minutes, lead_minutes),
+    )
+
+
+async def replace_hours(conn: Conn, periods: Sequence[tuple[int, int, int]]) -> None:
+    """The week's opening periods, (weekday, opens_minute, closes_minute), replace the old."""
+    await conn.execute("DELETE FROM opening_hours")
+    if periods:
+        await conn.execute(
+            "INSERT INTO opening_hours (weekday, opens_minute, closes_minute)"
+            " SELECT * FROM unnest(%s::smallint[], %s::smallint[], %s::smallint[])",
+            ([p[0] for p in periods], [p[1] for p in periods], [p[2] for p in periods]),
+        )
+
+
+async def set_capacity(conn: Conn, fulfilment: str, max_orders: int) -> None:
+    await conn.execute(
+        "INSERT INTO slot_capacity (fulfilment, max_orders) VALUES (%s, %s)"
+        " ON CONFLICT (fulfilment) DO UPDATE SET max_orders = excluded.max_orders",
+        (fulfilment, max_orders),
+    )
+
+
+async def zone_rows(conn: Conn, zone_id: int | None = None) -> list[dict[str, Any]]:
+    """Delivery zones, by name; all of them, or only ``zone_id``."""
+    return await (
+        await conn.execute(
+            "SELECT id, name, postcode_prefixes, fee_cents, min_order_cents FROM delivery_zone"
+            " WHERE %(id)s::bigint IS NULL OR id = %(id)s ORDER BY name, id",
+            {"id": zone_id},
+        )
+    ).fetchall()
+
+
+async def zone_name_taken(conn: Conn, name: str, except_id: int | None) -> bool:
+    row = await (
+        await conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM delivery_zone WHERE lower(name) = lower(%s)"
+            " AND id IS DISTINCT FROM %s) AS taken",
+            (name, except_id),
+        )
+    ).fetchone()
+    return bool(row and row["taken"])
+
+
+async def prefixes_taken(
+    conn: Conn, prefixes: Collection[str], except_id: int | None
+) -> list[dict[str, Any]]:
+    """Which of these (normalized) prefixes other zones already have: [{prefix, zone}]."""
+    return await (
+        await conn.execute(
+            "SELECT DISTINCT upper(regexp_replace(p, '\\s', '', 'g')) AS prefix, z.name AS zone"
+            " FROM delivery_zone z CROSS JOIN LATERAL unnest(z.postcode_prefixes) AS p"
+            " WHERE upper(regexp_replace(p, '\\s', '', 'g')) = ANY(%s)"
+            " AND z.id IS DISTINCT FROM %s ORDER BY 1, 2",
+            (list(prefixes), except_id),
+        )
+    ).fetchall()
+
+
+async def insert_zone(
+    conn: Conn, *, name: str, prefixes: Sequence[str], fee_cents: int, min_order_cents: int
+) -> int:
+    row = await (
+        await conn.execute(
+            "INSERT INTO delivery_zone (name, postcode_prefixes, fee_cents, min_order_cents)"
+            " VALUES (%s, %s, %s, %s) RETURNING id",
+            (name, list(prefixes), fee_cents, min_order_cents),
+        )
+    ).fetchone()
+    assert row is not None
+    return int(row["id"])
+
+
+async def update_zone(conn: Conn, zone_id: int, changes: Mapping[str, object]) -> bool:
+    """Change these columns of the zone; False when there is no such zone."""
+    if not changes:
+        return await lock_zone(conn, zone_id)
+    unknown = set(changes) - ZONE_COLUMNS
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    query = sql.SQL("UPDATE delivery_zone SET {} WHERE id = {} RETURNING id").format(
+        sql.SQL(", ").join(
+            sql.SQL("{} = {}").format(sql.Identifier(column), sql.Placeholder(column))
+            for column in changes
+        ),
+        sql.Placeholder("_id"),
+    )
+    cursor = await conn.execute(query, {**changes, "_id": zone_id})
+    return await cursor.fetchone() is not None
+
+
+async def lock_zone(conn: Conn, zone_id: int) -> bool:
+    """Lock the zone; an order being placed in it (its foreign key holds a share lock on the
+    zone) finishes first, so :func:`zone_has_orders` sees it."""
+    cursor = await conn.execute("SELECT id FROM delivery_zone WHERE id = %s FOR UPDATE", (zone_id,))
+    return await cursor.fetchone() is not None
+
+
+async def zone_has_orders(conn: Conn, zone_id: int) -> bool:
+    row = await (
+        await conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM orders WHERE zone_id = %s) AS used", (zone_id,)
+        )
+    ).fetchone()
+    return bool(row and row["used"])
+
+
+async def delete_zone(conn: Conn, zone_id: int) -> None:
+    await conn.execute("DELETE FROM delivery_zone WHERE id = %s", (zone_id,))

@@ -1,0 +1,597 @@
+// The manager's console: the menu (inline prices, the 86 switch, stock), the pause switch, opening
+// hours, slot capacity, settings and delivery zones, all through /api/manage. Text is only ever set
+// with textContent, and there is no inline code: the page runs under a strict CSP.
+"use strict";
+
+const API = "/api/manage";
+const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+const items = new Map(); // item id -> { item, row, price, stock, status, toggle }
+let restaurant = null;
+let statusTimer = null;
+
+class Problem extends Error {
+  constructor(status, body) {
+    super(body.detail || `That did not work (HTTP ${status}); please try again.`);
+    this.status = status;
+    this.field = body.field || null;
+  }
+}
+
+function $(id) { return document.getElementById(id); }
+
+async function api(method, path, body) {
+  let response;
+  try {
+    response = await fetch(API + path, {
+      method,
+      credentials: "same-origin",
+      headers: {
+        Accept: "application/json",
+        "Content-Type": "application/json",
+        "X-Requested-With": "gourmet",
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new Problem(0, { detail: "Gourmet cannot be reached; check the connection and retry." });
+  }
+  if (response.status === 401) {
+    window.location.assign("/ops/login?next=/manage");
+    throw new Problem(401, { detail: "Your session has ended; please sign in again." });
+  }
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Problem(response.status, data);
+  return data;
+}
+
+function el(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+function button(text, className) {
+  const node = el("button", text, className);
+  node.type = "button";
+  return node;
+}
+
+function labelled(input, label) {
+  input.setAttribute("aria-label", label);
+  return input;
+}
+
+function say(message, kind = "ok") {
+  const status = $("status");
+  status.textContent = message;
+  status.className = `status ${kind}`;
+  clearTimeout(statusTimer);
+  if (kind === "ok") statusTimer = setTimeout(() => { status.textContent = ""; status.className = "status"; }, 6000);
+}
+
+function fail(error, input) {
+  say(error.message, "error");
+  if (input) {
+    input.setAttribute("aria-invalid", "true");
+    input.focus();
+  }
+}
+
+function valid(...inputs) {
+  for (const input of inputs) input.removeAttribute("aria-invalid");
+}
+
+// -- values ---------------------------------------------------------------------------------
+
+function parseMoney(text) {
+  const match = /^\s*\$?\s*(\d{1,7})(?:[.,](\d{0,2}))?\s*$/.exec(text);
+  if (!match) return null;
+  return Number(match[1]) * 100 + Number((match[2] || "").padEnd(2, "0"));
+}
+
+function money(cents) { return (cents / 100).toFixed(2); }
+
+function clock(minute) {
+  const m = minute % 1440;
+  return `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
+}
+
+function parseClock(text, closing) {
+  const match = /^(\d{2}):(\d{2})/.exec(text);
+  if (!match) return null;
+  const minute = Number(match[1]) * 60 + Number(match[2]);
+  return closing && minute === 0 ? 1440 : minute; // closing at 00:00 is midnight
+}
+
+function parseCount(text) {
+  return /^\s*\d+\s*$/.test(text) ? Number(text) : null;
+}
+
+// -- the menu -------------------------------------------------------------------------------
+
+function itemStatus(item) {
+  if (!item.available) return "86'd: off the menu";
+  if (item.stock === 0) return "Sold out";
+  if (item.stock !== null) return `On the menu, ${item.stock} left`;
+  return "On the menu";
+}
+
+function itemRow(item) {
+  const row = el("tr");
+  row.dataset.itemId = item.id;
+  const name = el("th", item.name);
+  name.scope = "row";
+
+  const price = labelled(el("input", undefined, "money"), `Price of ${item.name} in dollars`);
+  price.inputMode = "decimal";
+  price.addEventListener("change", () => savePrice(item.id));
+
+  const stock = labelled(el("input", undefined, "count"), `Portions left of ${item.name}, empty when not counted`);
+  stock.type = "number";
+  stock.min = "0";
+  stock.step = "1";
+  stock.addEventListener("change", () => saveStock(item.id));
+
+  const status = el("span", undefined, "item-status");
+  const toggle = button("86", "toggle");
+  toggle.append(el("span", ` ${item.name}`, "visually-hidden"));
+  toggle.addEventListener("click", () => toggle86(item.id));
+
+  const cells = [name, price, stock, status, toggle].map((child, index) => {
+    if (index === 0) return child;
+    const cell = el("td");
+    cell.append(child);
+    return cell;
+  });
+  row.append(...cells);
+  items.set(item.id, { item, row, price, stock, status, toggle });
+  showItem(item);
+  return row;
+}
+
+function showItem(item) {
+  const entry = items.get(item.id);
+  entry.item = item;
+  if (document.activeElement !== entry.price) entry.price.value = money(item.price_cents);
+  if (document.activeElement !== entry.stock) entry.stock.value = item.stock === null ? "" : String(item.stock);
+  entry.status.textContent = itemStatus(item);
+  entry.toggle.setAttribute("aria-pressed", String(!item.available));
+  entry.row.classList.toggle("off", !item.orderable);
+}
+
+function renderMenu(menu) {
+  const container = $("menu");
+  container.replaceChildren();
+  items.clear();
+  const select = $("new-item-category");
+  const chosen = select.value;
+  select.replaceChildren();
+  for (const category of menu.categories) {
+    const option = el("option", category.name);
+    option.value = String(category.id);
+    select.append(option);
+
+    const section = el("section", undefined, "category");
+    const heading = el("h3", category.name);
+    heading.id = `category-${category.id}`;
+    section.append(heading);
+    if (category.items.length === 0) {
+      const remove = button("Remove this empty category", "secondary");
+      remove.addEventListener("click", () => removeCategory(category));
+      section.append(el("p", "No items yet.", "hint"), remove);
+    } else {
+      const table = el("table", undefined, "grid menu-table");
+      table.setAttribute("aria-labelledby", heading.id);
+      const head = el("tr");
+      for (const title of ["Item", "Price ($)", "Stock", "Status", "86"]) {
+        const th = el("th", title);
+        th.scope = "col";
+        head.append(th);
+      }
+      const thead = el("thead");
+      thead.append(head);
+      const tbody = el("tbody");
+      for (const item of category.items) tbody.append(itemRow(item));
+      table.append(thead, tbody);
+      section.append(table);
+    }
+    container.append(section);
+  }
+  if (chosen) select.value = chosen;
+}
+
+async function reloadMenu() {
+  renderMenu(await api("GET", "/menu"));
+}
+
+async function savePrice(id) {
+  const entry = items.get(id);
+  const cents = parseMoney(entry.price.value);
+  if (cents === null) return fail(new Error(`Enter the price of ${entry.item.name} like 12.50.`), entry.price);
+  valid(entry.price);
+  if (cents === entry.item.price_cents) return;
+  try {
+    const item = await api("PATCH", `/items/${id}`, { price_cents: cents });
+    showItem(item);
+    say(`${item.name} now costs $${money(item.price_cents)}.`);
+  } catch (error) {
+    fail(error, entry.price);
+  }
+}
+
+async function saveStock(id) {
+  const entry = items.get(id);
+  const text = entry.stock.value.trim();
+  const stock = text === "" ? null : parseCount(text);
+  if (text !== "" && stock === null) return fail(new Error("Stock is a whole number of portions, or empty."), entry.stock);
+  valid(entry.stock);
+  try {
+    const item = await api("POST", `/items/${id}/stock`, { stock });
+    showItem(item);
+    say(item.stock === null ? `${item.name}: stock not counted.` : `${item.name}: ${item.stock} left.`);
+  } catch (error) {
+    fail(error, entry.stock);
+  }
+}
+
+async function toggle86(id) {
+  const entry = items.get(id);
+  if (entry.toggle.dataset.busy) return;
+  entry.toggle.dataset.busy = "1";
+  try {
+    const item = await api("POST", `/items/${id}/availability`, { available: !entry.item.available });
+    showItem(item);
+    say(item.available ? `${item.name} is back on the menu.` : `${item.name} is 86'd: customers cannot order it.`);
+  } catch (error) {
+    fail(error);
+  } finally {
+    delete entry.toggle.dataset.busy;
+  }
+}
+
+async function removeCategory(category) {
+  try {
+    await api("DELETE", `/categories/${category.id}`);
+    await reloadMenu();
+    say(`Category ${category.name} removed.`);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+async function addItem(event) {
+  event.preventDefault();
+  const fields = {
+    category_id: $("new-item-category"),
+    name: $("new-item-name"),
+    price_cents: $("new-item-price"),
+    description: $("new-item-description"),
+  };
+  const cents = parseMoney(fields.price_cents.value);
+  if (cents === null) return fail(new Error("Enter the price like 12.50."), fields.price_cents);
+  valid(...Object.values(fields));
+  try {
+    const item = await api("POST", "/items", {
+      category_id: Number(fields.category_id.value),
+      name: fields.name.value,
+      price_cents: cents,
+      description: fields.description.value,
+    });
+    await reloadMenu();
+    for (const key of ["name", "price_cents", "description"]) fields[key].value = "";
+    say(`${item.name} added to the menu.`);
+  } catch (error) {
+    fail(error, fields[error.field]);
+  }
+}
+
+async function addCategory(event) {
+  event.preventDefault();
+  const name = $("new-category-name");
+  valid(name);
+  try {
+    const position = $("new-item-category").options.length;
+    const category = await api("POST", "/categories", { name: name.value, position });
+    await reloadMenu();
+    name.value = "";
+    say(`Category ${category.name} added; add items to it above.`);
+  } catch (error) {
+    fail(error, name);
+  }
+}
+
+// -- the pause switch -----------------------------------------------------------------------
+
+function renderPause() {
+  const paused = restaurant.ordering_paused;
+  const state = $("pause-state");
+  state.textContent = paused
+    ? "Paused: customers cannot place orders online."
+    : "Open: customers can order online.";
+  state.className = paused ? "pause-state paused" : "pause-state open";
+  $("pause-toggle").textContent = paused ? "Resume online ordering" : "Pause online ordering";
+  $("pause-toggle").className = paused ? "" : "danger";
+  $("pause-save-message").hidden = !paused;
+  const message = $("pause-message");
+  if (document.activeElement !== message) message.value = restaurant.pause_message;
+}
+
+async function setPause(paused) {
+  const message = $("pause-message");
+  valid(message);
+  try {
+    restaurant = await api("POST", "/pause", { paused, message: message.value });
+    renderPause();
+    say(paused ? "Online ordering is paused." : "Online ordering is open again.");
+  } catch (error) {
+    fail(error, error.field === "message" ? message : undefined);
+  }
+}
+
+// -- opening hours --------------------------------------------------------------------------
+
+function periodRow(period) {
+  const row = el("tr");
+  const day = el("select");
+  WEEKDAYS.forEach((name, index) => {
+    const option = el("option", name);
+    option.value = String(index);
+    day.append(option);
+  });
+  day.value = String(period.weekday);
+  const opens = el("input");
+  opens.type = "time";
+  opens.required = true;
+  opens.value = clock(period.opens_minute);
+  const closes = el("input");
+  closes.type = "time";
+  closes.required = true;
+  closes.value = clock(period.closes_minute);
+  const remove = button("Remove", "secondary");
+  remove.addEventListener("click", () => {
+    const next = row.nextElementSibling || row.previousElementSibling;
+    row.remove();
+    labelPeriods();
+    (next ? next.querySelector("select") : $("add-period")).focus();
+  });
+  for (const control of [day, opens, closes, remove]) {
+    const cell = el("td");
+    cell.append(control);
+    row.append(cell);
+  }
+  return row;
+}
+
+function labelPeriods() {
+  [...$("hours-rows").rows].forEach((row, index) => {
+    const [day, opens, closes, remove] = row.querySelectorAll("select, input, button");
+    labelled(day, `Day of period ${index + 1}`);
+    labelled(opens, `Opens, period ${index + 1}`);
+    labelled(closes, `Closes, period ${index + 1}`);
+    labelled(remove, `Remove period ${index + 1}`);
+  });
+}
+
+function renderHours() {
+  const rows = $("hours-rows");
+  rows.replaceChildren(...restaurant.hours.map(periodRow));
+  labelPeriods();
+}
+
+async function saveHours(event) {
+  event.preventDefault();
+  const rows = [...$("hours-rows").rows];
+  const periods = [];
+  for (const row of rows) {
+    const [day, opens, closes] = row.querySelectorAll("select, input");
+    valid(day, opens, closes);
+    const period = {
+      weekday: Number(day.value),
+      opens_minute: parseClock(opens.value, false),
+      closes_minute: parseClock(closes.value, true),
+    };
+    if (period.opens_minute === null) return fail(new Error("Enter an opening time."), opens);
+    if (period.closes_minute === null) return fail(new Error("Enter a closing time."), closes);
+    periods.push(period);
+  }
+  try {
+    restaurant = await api("PUT", "/hours", { periods });
+    renderHours();
+    say(periods.length ? "Opening hours saved." : "Opening hours saved: closed every day.");
+  } catch (error) {
+    const match = /^periods\[(\d+)\](?:\.(\w+))?/.exec(error.field || "");
+    let input;
+    if (match && rows[Number(match[1])]) {
+      const [day, opens, closes] = rows[Number(match[1])].querySelectorAll("select, input");
+      input = { weekday: day, closes_minute: closes }[match[2]] || opens;
+    }
+    fail(error, input);
+  }
+}
+
+// -- slots, settings ------------------------------------------------------------------------
+
+function renderSlots() {
+  $("capacity-pickup").value = String(restaurant.capacity.pickup);
+  $("capacity-delivery").value = String(restaurant.capacity.delivery);
+  $("setting-tax").value = (restaurant.tax_rate_bp / 100).toFixed(2);
+  $("setting-slot").value = String(restaurant.slot_minutes);
+  $("setting-lead").value = String(restaurant.lead_minutes);
+}
+
+async function saveCapacity(event) {
+  event.preventDefault();
+  for (const fulfilment of ["pickup", "delivery"]) {
+    const input = $(`capacity-${fulfilment}`);
+    const value = parseCount(input.value);
+    if (value === null) return fail(new Error("Capacity is a whole number of orders."), input);
+    valid(input);
+    if (value === restaurant.capacity[fulfilment]) continue;
+    try {
+      restaurant = await api("PUT", `/capacity/${fulfilment}`, { max_orders: value });
+    } catch (error) {
+      return fail(error, input);
+    }
+  }
+  renderSlots();
+  say("Slot capacity saved.");
+}
+
+async function saveSettings(event) {
+  event.preventDefault();
+  const tax = $("setting-tax");
+  const slot = $("setting-slot");
+  const lead = $("setting-lead");
+  const match = /^\s*(\d{1,2})(?:[.,](\d{0,2}))?\s*%?\s*$/.exec(tax.value);
+  if (!match) return fail(new Error("Enter the tax rate in percent, with at most two decimals (like 8.88)."), tax);
+  valid(tax, slot, lead);
+  try {
+    restaurant = await api("PUT", "/settings", {
+      tax_rate_bp: Number(match[1]) * 100 + Number((match[2] || "").padEnd(2, "0")),
+      slot_minutes: Number(slot.value),
+      lead_minutes: Number(lead.value),
+    });
+    renderSlots();
+    say("Settings saved.");
+  } catch (error) {
+    fail(error, { tax_rate_bp: tax, slot_minutes: slot, lead_minutes: lead }[error.field]);
+  }
+}
+
+// -- delivery zones -------------------------------------------------------------------------
+
+function zoneBody(name, prefixes, fee, minimum) {
+  const body = {
+    name: name.value,
+    postcode_prefixes: prefixes.value.split(",").map((p) => p.trim()).filter(Boolean),
+  };
+  const feeCents = parseMoney(fee.value);
+  if (feeCents === null) throw Object.assign(new Error("Enter the fee like 2.99."), { input: fee });
+  const minimumCents = minimum.value.trim() === "" ? 0 : parseMoney(minimum.value);
+  if (minimumCents === null) throw Object.assign(new Error("Enter the minimum like 15.00."), { input: minimum });
+  return { ...body, fee_cents: feeCents, min_order_cents: minimumCents };
+}
+
+function zoneField(error, inputs) {
+  const key = (error.field || "").replace(/\[\d+\]$/, "");
+  return { name: inputs[0], postcode_prefixes: inputs[1], fee_cents: inputs[2], min_order_cents: inputs[3] }[key];
+}
+
+function zoneRow(zone) {
+  const row = el("tr");
+  const name = labelled(el("input"), `Name of zone ${zone.name}`);
+  name.value = zone.name;
+  const prefixes = labelled(el("input"), `Postcode prefixes of ${zone.name}`);
+  prefixes.value = zone.postcode_prefixes.join(", ");
+  const fee = labelled(el("input", undefined, "money"), `Delivery fee of ${zone.name} in dollars`);
+  fee.value = money(zone.fee_cents);
+  const minimum = labelled(el("input", undefined, "money"), `Minimum order for ${zone.name} in dollars`);
+  minimum.value = money(zone.min_order_cents);
+  for (const input of [fee, minimum]) input.inputMode = "decimal";
+  const inputs = [name, prefixes, fee, minimum];
+
+  const save = labelled(button("Save"), `Save zone ${zone.name}`);
+  save.addEventListener("click", async () => {
+    valid(...inputs);
+    try {
+      await api("PATCH", `/zones/${zone.id}`, zoneBody(...inputs));
+      await reloadRestaurant();
+      say(`Zone ${name.value.trim()} saved.`);
+    } catch (error) {
+      fail(error, error.input || zoneField(error, inputs));
+    }
+  });
+  const remove = labelled(button("Remove", "secondary"), `Remove zone ${zone.name}`);
+  remove.addEventListener("click", async () => {
+    if (!remove.dataset.armed) { // a second press confirms: no dialog, nothing removed by a slip
+      remove.dataset.armed = "1";
+      remove.textContent = "Press again to remove";
+      say(`Press Remove again to remove zone ${zone.name}.`);
+      setTimeout(() => { delete remove.dataset.armed; remove.textContent = "Remove"; }, 5000);
+      return;
+    }
+    try {
+      await api("DELETE", `/zones/${zone.id}`);
+      await reloadRestaurant();
+      $("add-zone-form").querySelector("input").focus();
+      say(`Zone ${zone.name} removed.`);
+    } catch (error) {
+      fail(error);
+    }
+  });
+  for (const control of [...inputs, [save, remove]]) {
+    const cell = el("td");
+    cell.append(...[control].flat());
+    row.append(cell);
+  }
+  return row;
+}
+
+function renderZones() {
+  $("zone-rows").replaceChildren(...restaurant.zones.map(zoneRow));
+}
+
+async function addZone(event) {
+  event.preventDefault();
+  const inputs = ["name", "prefixes", "fee", "minimum"].map((key) => $(`new-zone-${key}`));
+  valid(...inputs);
+  try {
+    const zone = await api("POST", "/zones", zoneBody(...inputs));
+    await reloadRestaurant();
+    for (const input of inputs) input.value = "";
+    say(`Zone ${zone.name} added.`);
+  } catch (error) {
+    fail(error, error.input || zoneField(error, inputs));
+  }
+}
+
+// -- start ----------------------------------------------------------------------------------
+
+function renderRestaurant() {
+  renderPause();
+  renderHours();
+  renderSlots();
+  renderZones();
+}
+
+async function reloadRestaurant() {
+  restaurant = await api("GET", "/restaurant");
+  renderRestaurant();
+}
+
+async function start() {
+  const main = $("main");
+  try {
+    const [menu, rules] = await Promise.all([api("GET", "/menu"), api("GET", "/restaurant")]);
+    restaurant = rules;
+    renderMenu(menu);
+    renderRestaurant();
+  } catch (error) {
+    $("loading").textContent = `${error.message} Reload the page to try again.`;
+    return;
+  }
+  $("loading").hidden = true;
+  for (const section of main.querySelectorAll("section.panel")) section.hidden = false;
+  main.setAttribute("aria-busy", "false");
+}
+
+$("pause-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  setPause(!restaurant.ordering_paused);
+});
+$("pause-save-message").addEventListener("click", () => setPause(true));
+$("add-item-form").addEventListener("submit", addItem);
+$("add-category-form").addEventListener("submit", addCategory);
+$("hours-form").addEventListener("submit", saveHours);
+$("add-period").addEventListener("click", () => {
+  const rows = $("hours-rows");
+  rows.append(periodRow({ weekday: 0, opens_minute: 660, closes_minute: 1380 }));
+  labelPeriods();
+  rows.lastElementChild.querySelector("select").focus();
+});
+$("capacity-form").addEventListener("submit", saveCapacity);
+$("settings-form").addEventListener("submit", saveSettings);
+$("add-zone-form").addEventListener("submit", addZone);
+start();

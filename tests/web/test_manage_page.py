@@ -1,0 +1,92 @@
+"""The manager's console in a real browser: a manager 86es an item, changes a price by keyboard
+and pauses online ordering; the customers' menu page follows."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.conftest import STAFF_TOKEN, FixtureMenu
+from tests.web.conftest import (
+    DESKTOP,
+    MENU_RELOAD_DEADLINE_S,
+    BrowserPage,
+    LiveServer,
+    open_page,
+    screenshot,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+async def served_menu(api: httpx.AsyncClient, done: Any) -> None:
+    """Wait for the server's menu cache to reload (through NOTIFY) into the state ``done``."""
+    deadline = time.monotonic() + MENU_RELOAD_DEADLINE_S
+    while not done(menu := (await api.get("/api/menu")).json()):
+        assert time.monotonic() < deadline, f"menu not reloaded: {menu}"
+        await anyio.sleep(0.05)  # polling interval; the deadline above bounds the wait
+
+
+def item(menu: dict[str, Any], item_id: int) -> dict[str, Any]:
+    return next(i for c in menu["categories"] for i in c["items"] if i["id"] == item_id)
+
+
+async def test_a_manager_86es_an_item_and_customers_see_it(
+    desktop: BrowserPage,
+    browser: Browser,
+    live_server: LiveServer,
+    shop: FixtureMenu,
+    api: httpx.AsyncClient,
+) -> None:
+    manager = await open_page(browser, live_server, DESKTOP)
+    try:
+        page = manager.page
+        await page.goto("/manage")
+        await expect(page).to_have_url(live_server.url + "/ops/login?next=/manage")
+        await page.get_by_label("Staff token").fill(STAFF_TOKEN)
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page).to_have_url(live_server.url + "/manage")
+
+        status = page.locator("#status")
+        toggle = page.get_by_role("button", name="86 Cake")
+        await expect(toggle).to_have_attribute("aria-pressed", "false")
+        await toggle.click()
+        await expect(toggle).to_have_attribute("aria-pressed", "true")
+        await expect(status).to_have_text("Cake is 86'd: customers cannot order it.")
+        row = page.locator("tr", has=page.get_by_role("rowheader", name="Cake"))
+        await expect(row).to_contain_text("86'd")
+
+        price = page.get_by_label("Price of Pizza in dollars")
+        await price.fill("11.50")
+        await price.press("Enter")
+        await expect(status).to_have_text("Pizza now costs $11.50.")
+
+        await page.get_by_label("Message customers see while ordering is paused").fill(
+            "<b>Back at 6 pm</b>"
+        )
+        await page.get_by_role("button", name="Pause online ordering").click()
+        await expect(page.locator("#pause-state")).to_have_text(
+            "Paused: customers cannot place orders online."
+        )
+        await screenshot(page, "manage-desktop", full_page=True)
+    finally:
+        await page.context.close()
+    assert manager.problems == []
+
+    await served_menu(api, lambda m: m["ordering_paused"] and not item(m, shop.cake)["available"])
+    guest = desktop.page
+    await guest.goto("/")
+    cake = guest.locator("li.item").filter(
+        has=guest.get_by_role("heading", name="Cake", exact=True)
+    )
+    await expect(cake.locator(".badge--unavailable")).to_have_text("Unavailable")
+    pizza = guest.locator("li.item").filter(
+        has=guest.get_by_role("heading", name="Pizza", exact=True)
+    )
+    await expect(pizza.locator(".item__price")).to_contain_text("11.50")
+    await expect(guest.get_by_text("<b>Back at 6 pm</b>")).to_be_visible()  # text, not markup
