@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import psycopg
 import pytest
 
 from gourmet.db.types import Conn
@@ -86,3 +87,39 @@ async def test_one_key_sent_at_once_gives_one_order(
         )
     ).fetchone()
     assert row == {"orders": 1, "booked": 1}
+
+
+async def test_option_deleted_during_checkout_is_a_clear_409(
+    client: Client, menu: FixtureMenu, conn: Conn, database_url: str
+) -> None:
+    body = checkout_body(
+        [{"item_id": menu.pizza, "quantity": 1, "option_ids": [menu.size_small, menu.extra_basil]}]
+    )
+    async with await psycopg.AsyncConnection.connect(database_url) as manager:
+        await manager.execute("DELETE FROM modifier_option WHERE id = %s", (menu.extra_basil,))
+        # The checkout reads the option (the delete is not committed), then waits on its row lock.
+        checkout = asyncio.create_task(client.post("/api/orders", json=body))
+        await until_waiting(conn)
+        await manager.commit()
+    response = await checkout
+    assert response.status_code == 409, response.text
+    assert response.json()["type"] == "/problems/menu-changed"
+    row = await (await conn.execute("SELECT count(*) AS n FROM orders")).fetchone()
+    assert row == {"n": 0}
+
+
+async def until_waiting(conn: Conn) -> None:
+    """Poll until an app session waits on a lock (deadline 5 s)."""
+    import anyio
+
+    with anyio.fail_after(5):
+        while True:
+            row = await (
+                await conn.execute(
+                    "SELECT count(*) AS n FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND application_name = 'gourmet'"
+                )
+            ).fetchone()
+            if row and row["n"] > 0:
+                return
+            await anyio.sleep(0.01)

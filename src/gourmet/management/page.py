@@ -12,7 +12,7 @@ from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
 from gourmet.accounts.guards import STAFF_COOKIE, token_matches
-from gourmet.web.pages import PAGE_HEADERS
+from gourmet.web.security import PAGE_HEADERS
 
 # The strict CSP of every page, and never kept by a shared cache.
 HEADERS: Final = {**PAGE_HEADERS, "Cache-Control": "private, no-store"}

@@ -112,3 +112,9 @@ class PaymentNotPossible(Problem):
     status = 409
     slug = "payment-not-possible"
     title = "This order cannot be paid now"
+
+
+class MenuChanged(Problem):
+    status = 409
+    slug = "menu-changed"
+    title = "The menu changed while you were ordering"

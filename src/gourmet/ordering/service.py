@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
+import psycopg
 
 from gourmet.db.pool import GuardedPool
 from gourmet.db.types import Conn
@@ -21,6 +22,7 @@ from gourmet.ordering.errors import (
     CardTokenRequired,
     IdempotencyKeyReused,
     ItemUnavailable,
+    MenuChanged,
     OrderingPaused,
     OutsideDeliveryZone,
     OutsideOpeningHours,
@@ -92,6 +94,14 @@ class OrderingService:
                         order_view(await self._place(conn, request, idempotency_key)),
                         True,
                     )
+        except psycopg.errors.ForeignKeyViolation as exc:
+            # A manager deleted an option or zone between our read and our insert: nothing
+            # was written (the transaction rolled back); the customer reviews the cart.
+            metrics.ORDERS_REJECTED.labels(MenuChanged.slug).inc()
+            raise MenuChanged(
+                "Something in your order was just taken off the menu. Please check your cart "
+                "and order again."
+            ) from exc
         except Problem as problem:
             metrics.ORDERS_REJECTED.labels(problem.type_slug).inc()
             raise

@@ -59,6 +59,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("/ops", None, READS),
     Rule("/ops/login", None),
     Rule("/api/ops/*", Priority.CRITICAL),  # operators need their figures most in a spike
+    Rule("/manage", None, READS),
+    Rule("/api/manage/*", Priority.CRITICAL),  # the pause switch must work in a stampede
     Rule("/orders/*", Priority.CRITICAL, READS),  # the tracking page: one indexed read
     Rule("/api/staff/*", Priority.CRITICAL),  # the kitchen board must keep moving
     Rule("/api/orders/*", Priority.CRITICAL, READS),  # tracking a placed order

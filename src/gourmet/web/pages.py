@@ -26,19 +26,8 @@ from gourmet.menu.service import CachedMenu, MenuCache
 from gourmet.ordering.schemas import Fulfilment, OrderStatus, OrderView
 from gourmet.ordering.service import OrderingService
 from gourmet.problems import NotFound, ServiceUnavailable
+from gourmet.web.security import PAGE_HEADERS
 
-# Scripts, styles and data only from Gourmet itself: the pages have no inline script, handler or
-# style, so a stolen note or name can never run in a customer's browser.
-CONTENT_SECURITY_POLICY: Final = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-    "frame-ancestors 'none'"
-)
-PAGE_HEADERS: Final = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
 # Tracking tokens are secrets: never cache the page anywhere but the customer's browser.
 PRIVATE_HEADERS: Final = {**PAGE_HEADERS, "Cache-Control": "private, no-store"}
 BUSY_RETRY_S: Final = 5

@@ -19,6 +19,7 @@ from gourmet.accounts.guards import STAFF_COOKIE, require_staff, token_matches
 from gourmet.accounts.throttle import SignInThrottle
 from gourmet.observability.ops.alerts import firing
 from gourmet.observability.ops.timeseries import Recorder
+from gourmet.web.security import OPS_PAGE_HEADERS, PAGE_HEADERS
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 COOKIE_MAX_AGE_S = 12 * 3600
@@ -42,7 +43,9 @@ def plotly_js() -> Response[bytes]:
 @get("/ops/login", include_in_schema=False, sync_to_thread=False)
 def login_page(error: str | None = None, next: str = "/ops") -> Template:
     return Template(
-        template_name="ops_login.html", context={"error": error, "next": _local_path(next)}
+        template_name="ops_login.html",
+        context={"error": error, "next": _local_path(next)},
+        headers=PAGE_HEADERS,
     )
 
 
@@ -80,7 +83,11 @@ async def login(
 
 @get("/", include_in_schema=False)
 async def ops_page(state: State) -> Template:
-    return Template(template_name="ops.html", context={"feed": state.status_board.feed()})
+    return Template(
+        template_name="ops.html",
+        context={"feed": state.status_board.feed()},
+        headers=OPS_PAGE_HEADERS,
+    )
 
 
 @get("/series", summary="The ops page's data: 15 minutes of this worker's figures, alerts")

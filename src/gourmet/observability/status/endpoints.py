@@ -14,6 +14,7 @@ from gourmet.accounts.guards import require_staff
 from gourmet.observability.status.schemas import IncidentPost, StatusFeed
 from gourmet.observability.status.service import StatusBoard
 from gourmet.problems import Problem
+from gourmet.web.security import PAGE_HEADERS
 
 
 def board(state: State) -> StatusBoard:
@@ -28,7 +29,9 @@ async def status_feed(state: State) -> StatusFeed:
 
 @get("/status", summary="The public status page", include_in_schema=False)
 async def status_page(state: State) -> Template:
-    return Template(template_name="status.html", context={"feed": board(state).feed()})
+    return Template(
+        template_name="status.html", context={"feed": board(state).feed()}, headers=PAGE_HEADERS
+    )
 
 
 @post("/incidents", summary="Post a new incident", status_code=201)
