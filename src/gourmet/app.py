@@ -169,9 +169,14 @@ def asgi_stack(app: Litestar) -> ASGIApp:
     incident profile has only metrics and the log."""
     settings: Settings = app.state.settings
     if not settings.hardened:
-        return RequestMetrics(RequestLog(app))
+        return RequestMetrics(RequestLog(app, ok_sample=settings.log_ok_sample))
     admission = AdmissionMiddleware(
-        RequestLog(app, skip_ok_paths=QUIET_PATHS),
+        RequestLog(
+            app,
+            skip_ok_paths=QUIET_PATHS,
+            ok_sample=settings.log_ok_sample,
+            slow_ms=settings.log_slow_ms,
+        ),
         app.state.limiter,
         deadline_s=settings.deadline_s,
         retry_after_s=settings.shed_retry_after_s,

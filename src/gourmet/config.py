@@ -94,6 +94,9 @@ class Settings(BaseSettings):
 
     # Logs: JSON lines for machines, or readable lines for a developer's terminal.
     log_json: bool = False
+    # Share of fast successful requests that get an access line (errors and slow ones always).
+    log_ok_sample: float = Field(default=0.05, ge=0, le=1)
+    log_slow_ms: float = Field(default=250.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # Restaurant.

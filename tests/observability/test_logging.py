@@ -19,7 +19,11 @@ async def test_request_id_and_json_access_line(
     menu: FixtureMenu, database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings = Settings(
-        database_url=database_url, data_dir=tmp_path, staff_token=STAFF_TOKEN, log_json=True
+        database_url=database_url,
+        data_dir=tmp_path,
+        staff_token=STAFF_TOKEN,
+        log_json=True,
+        log_ok_sample=1.0,
     )
     async with serve(asgi_stack(create_app(settings))) as client:
         given = await client.get("/api/orders/unknown-token", headers={"X-Request-ID": "abc-123"})
@@ -41,3 +45,24 @@ async def test_request_id_and_json_access_line(
     assert 0 < first["deadline_left_ms"] <= 3000
     slots = next(line for line in access if line["request_id"] == made.headers["x-request-id"])
     assert (slots["route"], slots["status"]) == ("/api/slots", 200)
+
+
+async def test_fast_successes_are_sampled_errors_never(
+    menu: FixtureMenu, database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        staff_token=STAFF_TOKEN,
+        log_json=True,
+        log_ok_sample=0.0,
+    )
+    async with serve(asgi_stack(create_app(settings))) as client:
+        for _ in range(5):
+            assert (await client.get("/api/slots")).status_code == 200
+        assert (await client.get("/api/orders/missing-token")).status_code == 404
+    lines = [
+        json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")
+    ]
+    access = [line for line in lines if line.get("event") == "request"]
+    assert [(line["route"], line["status"]) for line in access] == [("/api/orders/{token}", 404)]

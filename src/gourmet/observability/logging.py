@@ -9,6 +9,7 @@ request waited for a database connection and how much of its deadline was left.
 from __future__ import annotations
 
 import logging
+import random
 import re
 import secrets
 import sys
@@ -72,11 +73,24 @@ class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
 class RequestLog:
     """ASGI layer: request id in, request id out, one access line per request."""
 
-    def __init__(self, app: ASGIApp, *, skip_ok_paths: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        skip_ok_paths: frozenset[str] = frozenset(),
+        ok_sample: float = 1.0,
+        slow_ms: float = 250.0,
+        rng: random.Random | None = None,
+    ) -> None:
         self.app = app
         # Successful requests to these paths are not logged (the cached menu at thousands per
         # second would drown everything else); their errors still are.
         self._skip_ok = skip_ok_paths
+        # A line per fast success costs more CPU than a cached read itself: under load, keep a
+        # sample of them; errors and slow requests are always logged.
+        self._ok_sample = ok_sample
+        self._slow_s = slow_ms / 1000
+        self._rng = rng or random.Random()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -101,19 +115,27 @@ class RequestLog:
         try:
             await self.app(scope, receive, tagged_send)
         finally:
-            if not (status < 400 and scope["path"] in self._skip_ok):
+            elapsed = time.perf_counter() - started
+            if self._worth_logging(scope["path"], status, elapsed):
                 left = deadline.remaining(scope.get("state", {}))
                 access_log.info(
                     "request",
                     method=scope["method"],
                     route=route_label(scope),
                     status=status,
-                    latency_ms=round((time.perf_counter() - started) * 1000, 2),
+                    latency_ms=round(elapsed * 1000, 2),
                     pool_wait_ms=round(POOL_WAIT.get() * 1000, 2),
                     deadline_left_ms=None if left is None else round(left * 1000),
                 )
             POOL_WAIT.reset(wait_token)
             structlog.contextvars.unbind_contextvars("request_id")
+
+    def _worth_logging(self, path: str, status: int, elapsed_s: float) -> bool:
+        if status >= 400 or elapsed_s >= self._slow_s:
+            return True
+        if path in self._skip_ok:
+            return False
+        return self._ok_sample >= 1.0 or self._rng.random() < self._ok_sample
 
 
 def _request_id(scope: Scope) -> str:
