@@ -16,6 +16,7 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from gourmet.config import Settings
+from gourmet.db.budget import DEFAULT_POOL_CEILING
 from gourmet.db.pool import server_options
 from gourmet.menu import repository as menu_repository
 from gourmet.ordering.repository import ORDER_VIEW_SQL
@@ -30,8 +31,9 @@ async def _startup() -> None:
     pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
         os.environ["GOURMET_DATABASE_URL"],
         connection_class=AsyncConnection[DictRow],
-        min_size=settings.pool_max_size,
-        max_size=settings.pool_max_size,
+        # Gourmet sizes its pool from the connection budget, which caps it at this ceiling.
+        min_size=settings.pool_max_size or DEFAULT_POOL_CEILING,
+        max_size=settings.pool_max_size or DEFAULT_POOL_CEILING,
         kwargs={"row_factory": dict_row, "autocommit": True, "options": server_options(settings)},
         open=False,
     )
