@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         guarded = await guarded_pool(settings, conninfo)
+        app.state.limiter.raise_floor(guarded.pool.max_size)
         # Do not wait for the database: the process must start (and stay live) while it is down.
         await guarded.pool.open(wait=False)
         menu_cache = MenuCache(guarded, cached=settings.hardened)

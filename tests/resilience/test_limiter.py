@@ -227,3 +227,22 @@ async def test_concurrent_tasks_never_exceed_the_limit() -> None:
     assert limiter.in_flight == 0
     assert sum(limiter.admitted.values()) == 8
     assert sum(limiter.refused.values()) == 52
+
+
+def test_floor_raised_to_the_pool_size_holds_under_rising_latency() -> None:
+    clock = [0.0]
+    limiter = AdaptiveLimiter(
+        LimiterConfig(initial_limit=20, min_limit=4, max_limit=100, window_min_samples=1),
+        clock=lambda: clock[0],
+    )
+    limiter.raise_floor(12)
+    assert limiter.config.min_limit == 12
+    for latency in (0.001, 0.05, 0.2, 0.5):  # contention the limit cannot relieve
+        for _ in range(20):
+            permit = limiter.try_acquire(Priority.CRITICAL)
+            assert permit is not None
+            clock[0] += 0.2
+            permit.success(latency)
+    assert limiter.limit == 12
+    limiter.raise_floor(3)  # a lower floor changes nothing
+    assert limiter.config.min_limit == 12

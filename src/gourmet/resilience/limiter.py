@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 
@@ -135,6 +135,20 @@ class AdaptiveLimiter:
     @property
     def limit(self) -> int:
         return int(self._limit)
+
+    def raise_floor(self, minimum: int) -> None:
+        """Never limit below ``minimum`` (the pool size): that many requests can run without
+        waiting for a connection, so refusing them saves nothing. Latency from contention the
+        limit cannot relieve (a hot row lock) would otherwise push the limit to its minimum and
+        starve an idle pool, as measured with ``make bench``."""
+        if minimum > self.config.min_limit:
+            self.config = replace(
+                self.config,
+                min_limit=minimum,
+                initial_limit=max(minimum, self.config.initial_limit),
+                max_limit=max(minimum, self.config.max_limit),
+            )
+            self._limit = max(self._limit, float(minimum))
 
     @property
     def in_flight(self) -> int:
