@@ -49,3 +49,14 @@ async def order_by_api(
     assert response.status_code == 201, response.text
     order: dict[str, Any] = response.json()
     return order
+
+
+async def sign_in_as_staff(page: Page, base_url: str, path: str) -> None:
+    """Open a staff page: get sent to sign in, give the staff token, land back on ``path``."""
+    from tests.conftest import STAFF_TOKEN
+
+    await page.goto(path)
+    await expect(page).to_have_url(f"{base_url}/ops/login?next={path}")
+    await page.get_by_label("Staff token").fill(STAFF_TOKEN)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(base_url + path)

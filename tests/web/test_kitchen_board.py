@@ -7,8 +7,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.conftest import STAFF_TOKEN, FixtureMenu
-from tests.web.actions import add_item, fill_contact, place_order
+from tests.conftest import FixtureMenu
+from tests.web.actions import add_item, fill_contact, place_order, sign_in_as_staff
 from tests.web.conftest import DESKTOP, BrowserPage, LiveServer, open_page, screenshot
 
 pytestmark = pytest.mark.anyio
@@ -24,10 +24,7 @@ async def test_order_moves_from_guest_to_kitchen_and_back(
     kitchen = await open_page(browser, live_server, DESKTOP)
     try:
         board = kitchen.page
-        await board.goto("/kitchen")
-        await expect(board).to_have_url(live_server.url + "/ops/login?next=/kitchen")
-        await board.get_by_label("Staff token").fill(STAFF_TOKEN)
-        await board.get_by_role("button", name="Sign in").click()
+        await sign_in_as_staff(board, live_server.url, "/kitchen")
         await expect(board.locator("#connection")).to_have_text("Live")
 
         guest = desktop.page

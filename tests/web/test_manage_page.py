@@ -11,7 +11,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.conftest import STAFF_TOKEN, FixtureMenu
+from tests.conftest import FixtureMenu
+from tests.web.actions import sign_in_as_staff
 from tests.web.conftest import (
     DESKTOP,
     MENU_RELOAD_DEADLINE_S,
@@ -46,11 +47,7 @@ async def test_a_manager_86es_an_item_and_customers_see_it(
     manager = await open_page(browser, live_server, DESKTOP)
     try:
         page = manager.page
-        await page.goto("/manage")
-        await expect(page).to_have_url(live_server.url + "/ops/login?next=/manage")
-        await page.get_by_label("Staff token").fill(STAFF_TOKEN)
-        await page.get_by_role("button", name="Sign in").click()
-        await expect(page).to_have_url(live_server.url + "/manage")
+        await sign_in_as_staff(page, live_server.url, "/manage")
 
         status = page.locator("#status")
         toggle = page.get_by_role("button", name="86 Cake")
