@@ -12,6 +12,7 @@ import os
 import re
 import time
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -117,6 +118,8 @@ class RequestMetrics:
     def __init__(self, app: ASGIApp, clock: Callable[[], float] = time.perf_counter) -> None:
         self.app = app
         self._clock = clock
+        self._latency_children: dict[tuple[str, str], Any] = {}
+        self._request_children: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -129,9 +132,7 @@ class RequestMetrics:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                HTTP_LATENCY.labels(route_label(scope), scope["method"]).observe(
-                    self._clock() - started
-                )
+                self._latency(route_label(scope), scope["method"]).observe(self._clock() - started)
             await send(message)
 
         HTTP_IN_FLIGHT.inc()
@@ -139,7 +140,23 @@ class RequestMetrics:
             await self.app(scope, receive, timed_send)
         finally:
             HTTP_IN_FLIGHT.dec()
-            HTTP_REQUESTS.labels(route_label(scope), scope["method"], str(status)).inc()
+            self._requests(route_label(scope), scope["method"], status).inc()
+
+    # ``labels()`` takes a lock and validates its arguments on every call; the label sets are
+    # few (route templates x methods x statuses), so each child is looked up once and kept.
+    def _latency(self, route: str, method: str) -> Any:
+        key = (route, method)
+        child = self._latency_children.get(key)
+        if child is None:
+            child = self._latency_children[key] = HTTP_LATENCY.labels(route, method)
+        return child
+
+    def _requests(self, route: str, method: str, status: int) -> Any:
+        key = (route, method, status)
+        child = self._request_children.get(key)
+        if child is None:
+            child = self._request_children[key] = HTTP_REQUESTS.labels(route, method, str(status))
+        return child
 
 
 def exposition() -> tuple[bytes, str]:
