@@ -18,6 +18,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 
 from gourmet import web
+from gourmet.accounts import endpoints as accounts_endpoints
+from gourmet.accounts.service import AccountService
 from gourmet.accounts.throttle import SignInThrottle
 from gourmet.asgi import ASGIApp
 from gourmet.config import Settings
@@ -96,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.ordering = OrderingService(
             guarded, tz=settings.tz, slot_days_ahead=settings.slot_days_ahead, payments=payments
         )
+        app.state.accounts = AccountService(guarded, session_hours=settings.session_hours)
         sampler = Sampler(
             guarded,
             menu_cache,
@@ -125,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             get_menu,
             *ordering_endpoints.ROUTES,
+            *accounts_endpoints.ROUTES,
             staff_router,
             *kitchen_board.ROUTES,
             *management_endpoints.ROUTES,

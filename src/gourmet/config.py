@@ -89,8 +89,10 @@ class Settings(BaseSettings):
     # Cookies carry Secure when the site is served over HTTPS (behind a TLS proxy, say).
     cookie_secure: bool = False
 
-    # Staff credential until accounts land: a bearer token (see README, "Staff access").
+    # The shared staff credential, kept beside accounts as the admin role (README, "Staff access").
     staff_token: str | None = None
+    # How long a signed-in account's session lasts before it must sign in again.
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
 
     # Logs: JSON lines for machines, or readable lines for a developer's terminal.
     log_json: bool = False

@@ -28,6 +28,9 @@ async def test_migrations_are_all_applied(database_url: str) -> None:
         "INSERT INTO opening_hours VALUES (0, 600, 500)",
         "UPDATE slot_capacity SET max_orders = -1",
         "INSERT INTO slot_booking VALUES ('pickup', now(), -1)",
+        "INSERT INTO account (email, password_hash) VALUES ('Ada@example.com', 'h')",
+        "INSERT INTO account (email, password_hash) VALUES ('no-at-sign', 'h')",
+        "INSERT INTO account (email, password_hash, role) VALUES ('a@example.com', 'h', 'root')",
     ],
 )
 async def test_check_constraints_refuse_bad_values(

@@ -1,26 +1,43 @@
-"""The staff credential, until accounts and roles land.
+"""Who may call what: accounts with a role, and the shared staff token.
 
-Programs send ``Authorization: Bearer <token>``. Browsers (the ops page) sign in once with the
-token and then carry it in an HttpOnly, SameSite=Strict cookie. A state-changing request that is
-authenticated by the cookie must also carry ``X-Requested-With: gourmet``: a header another site
-cannot add to a cross-site request without a CORS preflight, which Gourmet never grants, so a
-forged form post is refused (CSRF).
+Roles are ordered: customer < staff < manager < admin; ``require_role(minimum)`` admits an account
+whose role is at least ``minimum``. Browsers carry an account's session in the ``gourmet_session``
+cookie (HttpOnly, SameSite=Lax).
+
+The shared staff token predates accounts and still works, as the admin role: programs send
+``Authorization: Bearer <token>``, and browsers that signed in with it at /ops/login carry it in
+the ``gourmet_staff`` cookie (HttpOnly, SameSite=Strict).
+
+A state-changing request authenticated by either cookie must also carry
+``X-Requested-With: gourmet``: a header another site cannot add to a cross-site request without a
+CORS preflight, which Gourmet never grants, so a forged form post is refused (CSRF).
 """
 
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Final
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from gourmet.accounts.errors import Forbidden
+from gourmet.accounts.schemas import AccountView, Role
 from gourmet.problems import Problem, Unauthorized
 
+if TYPE_CHECKING:
+    from gourmet.accounts.service import AccountService
+
 STAFF_COOKIE = "gourmet_staff"
+SESSION_COOKIE = "gourmet_session"
 CSRF_HEADER = "x-requested-with"
 CSRF_VALUE = "gourmet"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+ROLE_RANK: Final[dict[str, int]] = {"customer": 0, "staff": 1, "manager": 2, "admin": 3}
+
+Connection = ASGIConnection[Any, Any, Any, Any]
+Guard = Callable[[Connection, BaseRouteHandler], Awaitable[None]]
 
 
 class CsrfRefused(Problem):
@@ -33,19 +50,68 @@ def token_matches(presented: str, expected: str) -> bool:
     return hmac.compare_digest(presented.strip().encode(), expected.encode())
 
 
-def require_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    expected: str = connection.app.state.staff_token
+def at_least(role: str, minimum: Role) -> bool:
+    return ROLE_RANK.get(role, -1) >= ROLE_RANK[minimum]
+
+
+def check_csrf(connection: Connection) -> None:
+    """Refuse a cookie-authenticated write that did not come from Gourmet's own pages."""
+    method = connection.scope.get("method", "GET")
+    if method not in SAFE_METHODS and connection.headers.get(CSRF_HEADER) != CSRF_VALUE:
+        raise CsrfRefused("This request must come from Gourmet's own pages.")
+
+
+def _bearer_is_staff_token(connection: Connection) -> bool:
     scheme, _sep, presented = connection.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token_matches(presented, expected):
-        return
+    return scheme.lower() == "bearer" and token_matches(presented, connection.app.state.staff_token)
+
+
+def _cookie_is_staff_token(connection: Connection) -> bool:
     cookie = connection.cookies.get(STAFF_COOKIE)
-    if cookie is not None and token_matches(cookie, expected):
-        method = connection.scope.get("method", "GET")
-        if method not in SAFE_METHODS and connection.headers.get(CSRF_HEADER) != CSRF_VALUE:
-            raise CsrfRefused("This request must come from Gourmet's own pages.")
-        return
-    problem = Unauthorized(
-        "Staff endpoints need 'Authorization: Bearer <staff token>' (see README, Staff access)."
-    )
-    problem.headers["WWW-Authenticate"] = 'Bearer realm="gourmet-staff"'
-    raise problem
+    return cookie is not None and token_matches(cookie, connection.app.state.staff_token)
+
+
+async def session_account(connection: Connection) -> AccountView | None:
+    """The account of the request's session cookie, while that session lasts."""
+    token = connection.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    accounts: AccountService = connection.app.state.accounts
+    return await accounts.session_account(token)
+
+
+async def has_role(connection: Connection, minimum: Role) -> bool:
+    """For pages (GET): a staff-token cookie, or a session whose account has ``minimum``."""
+    if _cookie_is_staff_token(connection) or _bearer_is_staff_token(connection):
+        return True
+    account = await session_account(connection)
+    return account is not None and at_least(account.role, minimum)
+
+
+def require_role(minimum: Role) -> Guard:
+    """A guard admitting the staff token (as admin) or a session of at least ``minimum``."""
+
+    async def guard(connection: Connection, _: BaseRouteHandler) -> None:
+        if _bearer_is_staff_token(connection):
+            return
+        if _cookie_is_staff_token(connection):
+            check_csrf(connection)
+            return
+        account = await session_account(connection)
+        if account is not None:
+            check_csrf(connection)
+            if not at_least(account.role, minimum):
+                raise Forbidden(f"This needs the {minimum} role; your account is {account.role}.")
+            return
+        problem = Unauthorized(
+            "Sign in (POST /api/session) with an account of the right role, or send "
+            "'Authorization: Bearer <staff token>' (see README, Accounts and roles)."
+        )
+        problem.headers["WWW-Authenticate"] = 'Bearer realm="gourmet-staff"'
+        raise problem
+
+    guard.__name__ = f"require_{minimum}"
+    return guard
+
+
+require_staff = require_role("staff")

@@ -1,8 +1,9 @@
-"""Sign-in throttling: a few wrong guesses, then a pause, per client address.
+"""Sign-in throttling: a few wrong guesses, then a pause, per key (a client address, an email).
 
 Kept in the process: guesses spread over several workers are still limited to workers x the
-allowance, which is enough to make guessing a 24-character token hopeless; accounts, when they
-land, will count per account in the database as well.
+allowance, which is enough to make guessing a 24-character token or a 10-character password a
+slow business. Keys are caller-chosen (emails are attacker-chosen), so keys whose failures have
+all expired are swept once there are many of them: memory stays bounded by recent failures.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from gourmet.problems import Problem
 
 MAX_FAILURES = 5
 WINDOW_S = 300.0
+SWEEP_ABOVE_KEYS = 10_000
 
 
 class TooManyAttempts(Problem):
@@ -37,6 +39,8 @@ class SignInThrottle:
 
     def check(self, key: str) -> None:
         """Raise while ``key`` has too many recent failures."""
+        if key not in self._failures:  # the common case, and no entry made for it
+            return
         recent = self._recent(key)
         if len(recent) >= self._max:
             wait = int(recent[0] + self._window - self._clock()) + 1
@@ -47,6 +51,9 @@ class SignInThrottle:
             raise problem
 
     def failed(self, key: str) -> None:
+        if len(self._failures) > SWEEP_ABOVE_KEYS:
+            for stale in [k for k in self._failures if not self._recent(k)]:
+                del self._failures[stale]
         self._recent(key).append(self._clock())
 
     def succeeded(self, key: str) -> None:

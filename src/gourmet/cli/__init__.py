@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gourmet.cli import db, seed, serve, status
+from gourmet.cli import db, seed, serve, status, users
 
 app = typer.Typer(
     help="Gourmet: online ordering for Gourmet Delights.",
@@ -16,3 +16,4 @@ app.command("serve")(serve.serve)
 app.add_typer(db.app, name="db")
 app.add_typer(seed.app, name="seed")
 app.add_typer(status.app, name="status")
+app.add_typer(users.app, name="users")

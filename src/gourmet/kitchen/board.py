@@ -5,17 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
-from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
-from gourmet.accounts.guards import STAFF_COOKIE, token_matches
+from gourmet.accounts.guards import has_role
 from gourmet.web.security import PAGE_HEADERS
 
 
 @get("/kitchen", include_in_schema=False)
-async def kitchen_board(request: Request[Any, Any, Any], state: State) -> Template | Redirect:
-    cookie = request.cookies.get(STAFF_COOKIE)
-    if cookie is None or not token_matches(cookie, state.staff_token):
+async def kitchen_board(request: Request[Any, Any, Any]) -> Template | Redirect:
+    if not await has_role(request, "staff"):
         return Redirect("/ops/login?next=/kitchen", status_code=303)
     return Template(template_name="kitchen.html", headers=PAGE_HEADERS)
 

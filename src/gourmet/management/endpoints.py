@@ -1,8 +1,8 @@
 """HTTP for the manager: the menu, the 86 switch, stock, hours, capacity, zones, the pause.
 
-Every route under ``/api/manage`` needs the staff credential (``require_staff``: a bearer token,
-or the staff cookie plus ``X-Requested-With: gourmet`` for changes). When accounts with roles
-land, these routes take the manager role instead of any staff member.
+Every route under ``/api/manage`` needs the staff role (``require_staff``: a staff account's
+session or the staff token, and ``X-Requested-With: gourmet`` for changes made with a cookie).
+Narrowing them to the manager role is a later, deliberate step.
 
 A value outside what the schema allows is answered 422 ``invalid-value`` naming the ``field``
 (here, rather than the app-wide 400), like the checks the services make themselves.

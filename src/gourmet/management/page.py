@@ -1,4 +1,4 @@
-"""The manager's console page (staff sign in at /ops/login; the manager role when accounts land).
+"""The manager's console page (a staff session, or the staff token from /ops/login).
 
 The page is a shell: manage.js loads and changes everything through ``/api/manage``.
 """
@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import Any, Final
 
 from litestar import Request, get
-from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
-from gourmet.accounts.guards import STAFF_COOKIE, token_matches
+from gourmet.accounts.guards import has_role
 from gourmet.web.security import PAGE_HEADERS
 
 # The strict CSP of every page, and never kept by a shared cache.
@@ -19,9 +18,8 @@ HEADERS: Final = {**PAGE_HEADERS, "Cache-Control": "private, no-store"}
 
 
 @get("/manage", include_in_schema=False)
-async def manage_page(request: Request[Any, Any, Any], state: State) -> Template | Redirect:
-    cookie = request.cookies.get(STAFF_COOKIE)
-    if cookie is None or not token_matches(cookie, state.staff_token):
+async def manage_page(request: Request[Any, Any, Any]) -> Template | Redirect:
+    if not await has_role(request, "staff"):
         return Redirect("/ops/login?next=/manage", status_code=303)
     return Template(template_name="manage.html", headers=HEADERS)
 

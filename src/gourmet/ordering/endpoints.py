@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Response, get, post
+from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
 
+from gourmet.accounts.guards import session_account
 from gourmet.ordering.errors import PaymentNotPossible
 from gourmet.ordering.events import order_stream
 from gourmet.ordering.payment import PaymentService
@@ -40,13 +41,20 @@ async def list_slots(
     ),
 )
 async def place_order(
+    request: Request[Any, Any, Any],
     state: State,
     data: JSONBody[CheckoutRequest],
     idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
 ) -> Response[OrderView]:
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         raise Problem(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters long.")
-    view, created = await ordering(state).checkout(data, idempotency_key)
+    # Signed in: the order is kept in the customer's history. A stale session is no reason to
+    # refuse an order; it is placed as a guest's. (The cookie is SameSite=Lax: a cross-site
+    # post never carries it.)
+    account = await session_account(request)
+    view, created = await ordering(state).checkout(
+        data, idempotency_key, account.id if account is not None else None
+    )
     return Response(
         view,
         status_code=201 if created else 200,

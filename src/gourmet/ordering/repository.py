@@ -53,6 +53,7 @@ class NewOrder:
     tax_cents: int
     status: OrderStatus = "received"
     payment_status: str = "not_required"
+    account_id: int | None = None  # the signed-in customer's account; None for a guest
 
 
 @dataclass(frozen=True)
@@ -234,11 +235,11 @@ _INSERT_ORDER_SQL = """
 WITH new_order AS (
     INSERT INTO orders (token, status, fulfilment, asap, slot_start, customer_name, phone, email,
         address_line, city, postcode, zone_id, notes, payment_method, payment_status,
-        subtotal_cents, delivery_fee_cents, tax_cents, total_cents)
+        subtotal_cents, delivery_fee_cents, tax_cents, total_cents, account_id)
     VALUES (%(token)s, %(status)s, %(fulfilment)s, %(asap)s, %(slot_start)s, %(customer_name)s,
         %(phone)s, %(email)s, %(address_line)s, %(city)s, %(postcode)s, %(zone_id)s,
         %(notes)s, %(payment_method)s, %(payment_status)s, %(subtotal)s, %(fee)s, %(tax)s,
-        %(total)s)
+        %(total)s, %(account_id)s)
     RETURNING id, created_at
 ),
 doc AS (SELECT value AS line FROM jsonb_array_elements(%(lines)s::jsonb)),
@@ -328,6 +329,7 @@ async def insert_order(
                 "lines": Jsonb(lines),
                 "key": key,
                 "actor": actor,
+                "account_id": order.account_id,
             },
         )
     ).fetchone()

@@ -71,9 +71,10 @@ class OrderingService:
     # -- checkout -----------------------------------------------------------------------------
 
     async def checkout(
-        self, request: CheckoutRequest, idempotency_key: str | None
+        self, request: CheckoutRequest, idempotency_key: str | None, account_id: int | None = None
     ) -> tuple[OrderView, bool]:
-        """Place an order; return it and whether it is new (False: an idempotent replay)."""
+        """Place an order; return it and whether it is new (False: an idempotent replay).
+        ``account_id`` is the signed-in customer's account the order is kept under, if any."""
         fingerprint = hashlib.sha256(msgspec.json.encode(request)).hexdigest()
         if request.payment == "card" and (request.card_token is None or self._payments is None):
             raise CardTokenRequired(
@@ -91,7 +92,7 @@ class OrderingService:
                     view, created = await self._view(conn, token), False
                 else:
                     view, created = (
-                        order_view(await self._place(conn, request, idempotency_key)),
+                        order_view(await self._place(conn, request, idempotency_key, account_id)),
                         True,
                     )
         except psycopg.errors.ForeignKeyViolation as exc:
@@ -127,7 +128,9 @@ class OrderingService:
             )
         return claimed[1]
 
-    async def _place(self, conn: Conn, request: CheckoutRequest, key: str | None) -> dict[str, Any]:
+    async def _place(
+        self, conn: Conn, request: CheckoutRequest, key: str | None, account_id: int | None
+    ) -> dict[str, Any]:
         """Validate, price, reserve and store; return the new order as a view row."""
         context = await repo.ordering_context(conn, request.fulfilment)
         rules = context.rules
@@ -172,6 +175,7 @@ class OrderingService:
             cart=cart,
             delivery_fee_cents=fee,
             tax_cents=tax_cents(cart.subtotal_cents + fee, rules.tax_rate_bp),
+            account_id=account_id,
         )
         lines = repo.line_documents(cart)
         number, created_at = await repo.insert_order(conn, new_order, lines, key, "customer")

@@ -67,6 +67,10 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("/api/orders", Priority.CHECKOUT, frozenset({"POST"})),
     Rule("/api/orders/*", Priority.CHECKOUT, frozenset({"POST"})),  # paying an order
     Rule("/api/slots", Priority.CHECKOUT, READS),  # the checkout form needs them
+    Rule("/api/session", Priority.CHECKOUT),  # signing in on the way to checkout
+    Rule("/api/accounts", Priority.CHECKOUT),
+    Rule("/api/me", Priority.LOW),
+    Rule("/api/me/*", Priority.LOW),
 )
 
 

@@ -1,4 +1,4 @@
-"""The ops page (staff only for now; the admin role when accounts land) and its data."""
+"""The ops page (the staff role: a staff account's session, or the staff token) and its data."""
 
 from __future__ import annotations
 

@@ -1,0 +1,37 @@
+"""What signing up and signing in can run into, each with a status and words to act on."""
+
+from __future__ import annotations
+
+from gourmet.problems import Problem
+
+
+class EmailTaken(Problem):
+    status = 409
+    slug = "email-taken"
+    title = "Email already registered"
+
+
+class WeakPassword(Problem):
+    status = 422
+    slug = "weak-password"
+    title = "Password too weak"
+
+
+class InvalidEmail(Problem):
+    status = 422
+    slug = "invalid-email"
+    title = "Not an email address"
+
+
+class WrongCredentials(Problem):
+    """The same answer for an unknown email and a wrong password: no account discovery."""
+
+    status = 401
+    slug = "wrong-credentials"
+    title = "Wrong email or password"
+
+
+class Forbidden(Problem):
+    status = 403
+    slug = "forbidden"
+    title = "Not allowed"

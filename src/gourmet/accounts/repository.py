@@ -1,0 +1,80 @@
+"""All SQL of accounts: accounts, their sessions, and the orders placed from them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from gourmet.db.types import Conn
+from gourmet.ordering.repository import ORDER_VIEW_SQL
+
+
+async def insert_account(
+    conn: Conn, *, email: str, password_hash: str, role: str, name: str
+) -> dict[str, Any]:
+    """Store a new account; raises UniqueViolation when the email is taken."""
+    row = await (
+        await conn.execute(
+            "INSERT INTO account (email, password_hash, role, name) VALUES (%s, %s, %s, %s)"
+            " RETURNING id, email, name, role, created_at",
+            (email, password_hash, role, name),
+        )
+    ).fetchone()
+    assert row is not None
+    return row
+
+
+async def credentials(conn: Conn, email: str) -> dict[str, Any] | None:
+    """The account with this email and its password hash, for signing in."""
+    return await (
+        await conn.execute(
+            "SELECT id, email, name, role, created_at, password_hash FROM account WHERE email = %s",
+            (email,),
+        )
+    ).fetchone()
+
+
+async def set_password_hash(conn: Conn, account_id: int, password_hash: str) -> None:
+    await conn.execute(
+        "UPDATE account SET password_hash = %s WHERE id = %s", (password_hash, account_id)
+    )
+
+
+async def insert_session(
+    conn: Conn, token_hash: str, account_id: int, expires_at: datetime
+) -> None:
+    # Sweep this account's expired sessions while we are here: no cleanup job needed.
+    await conn.execute(
+        "DELETE FROM account_session WHERE account_id = %s AND expires_at <= now()", (account_id,)
+    )
+    await conn.execute(
+        "INSERT INTO account_session (token_hash, account_id, expires_at) VALUES (%s, %s, %s)",
+        (token_hash, account_id, expires_at),
+    )
+
+
+async def session_account(conn: Conn, token_hash: str) -> dict[str, Any] | None:
+    """The account of a session that has not expired."""
+    return await (
+        await conn.execute(
+            "SELECT a.id, a.email, a.name, a.role, a.created_at FROM account_session s"
+            " JOIN account a ON a.id = s.account_id"
+            " WHERE s.token_hash = %s AND s.expires_at > now()",
+            (token_hash,),
+        )
+    ).fetchone()
+
+
+async def delete_session(conn: Conn, token_hash: str) -> None:
+    await conn.execute("DELETE FROM account_session WHERE token_hash = %s", (token_hash,))
+
+
+async def account_order_rows(conn: Conn, account_id: int, limit: int) -> list[dict[str, Any]]:
+    """The account's orders as order view rows, newest first."""
+    return await (
+        await conn.execute(
+            ORDER_VIEW_SQL
+            + " WHERE o.account_id = %s ORDER BY o.created_at DESC, o.id DESC LIMIT %s",
+            (account_id, limit),
+        )
+    ).fetchall()
