@@ -52,8 +52,10 @@ async def test_staff_created_by_an_admin_can_use_staff_routes(
     assert (await client.get("/api/me", headers=sam)).json()["role"] == "staff"
     assert (await client.get("/api/staff/orders", headers=sam)).status_code == 200
     assert (await client.get("/kitchen", headers=sam)).status_code == 200
-    assert (await client.get("/manage", headers=sam)).status_code == 200
     assert (await client.get("/ops", headers=sam)).status_code == 200
+    # Kitchen staff move orders; only managers change the menu and prices.
+    assert (await client.get("/manage", headers=sam)).status_code == 303
+    assert (await client.get("/api/manage/menu", headers=sam)).status_code == 403
     # Staff are not admins.
     refused = await client.post(
         "/api/admin/accounts",
@@ -121,6 +123,9 @@ async def test_create_admin_cli_makes_an_admin_who_can_sign_in(
         headers={**root, **CSRF},
     )
     assert created.status_code == 201, created.text
+    manager = await sign_in(client, "manager@example.com")
+    assert (await client.get("/api/manage/menu", headers=manager)).status_code == 200
+    assert (await client.get("/manage", headers=manager)).status_code == 200
 
     again = await asyncio.to_thread(
         CliRunner().invoke, cli, args, input=f"{PASSWORD}\n{PASSWORD}\n"

@@ -1,8 +1,8 @@
 """HTTP for the manager: the menu, the 86 switch, stock, hours, capacity, zones, the pause.
 
-Every route under ``/api/manage`` needs the staff role (``require_staff``: a staff account's
-session or the staff token, and ``X-Requested-With: gourmet`` for changes made with a cookie).
-Narrowing them to the manager role is a later, deliberate step.
+Every route under ``/api/manage`` needs the manager role (a manager's or admin's session, or the
+staff token, which counts as admin; ``X-Requested-With: gourmet`` for changes made with a
+cookie). Kitchen staff move orders; they do not change prices.
 
 A value outside what the schema allows is answered 422 ``invalid-value`` naming the ``field``
 (here, rather than the app-wide 400), like the checks the services make themselves.
@@ -19,7 +19,7 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody
 from litestar.types import ControllerRouterHandler
 
-from gourmet.accounts.guards import require_staff
+from gourmet.accounts.guards import require_role
 from gourmet.management import page
 from gourmet.management.errors import InvalidValue
 from gourmet.management.rules import RulesEditor
@@ -235,7 +235,7 @@ router = Router(
         delete_zone,
         pause_ordering,
     ],
-    guards=[require_staff],
+    guards=[require_role("manager")],
     tags=["manage"],
     exception_handlers={ValidationException: handle_invalid_value},
 )

@@ -19,7 +19,7 @@ HEADERS: Final = {**PAGE_HEADERS, "Cache-Control": "private, no-store"}
 
 @get("/manage", include_in_schema=False)
 async def manage_page(request: Request[Any, Any, Any]) -> Template | Redirect:
-    if not await has_role(request, "staff"):
+    if not await has_role(request, "manager"):
         return Redirect("/ops/login?next=/manage", status_code=303)
     return Template(template_name="manage.html", headers=HEADERS)
 
