@@ -97,7 +97,9 @@ def run() -> None:
         console.print(
             f"\n[bold]Gourmet is starting[/bold]\n"
             f"  order online  {base}/\n"
-            f"  kitchen board {base}/kitchen   ops {base}/ops   (sign in with the staff token)\n"
+            f"  kitchen board {base}/kitchen   manager {base}/manage   ops {base}/ops\n"
+            f"  sign in       {base}/ops/login with the staff token {token}\n"
+            f"                (or create an admin: gourmet users create-admin --email you@x.org)\n"
             f"  status page   {base}/status\n"
             f"  menu (JSON)   {base}/api/menu\n"
             f"  time slots    {base}/api/slots?fulfilment=pickup\n"
