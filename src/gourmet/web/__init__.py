@@ -9,6 +9,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
+from gourmet.web.account_pages import ROUTES as ACCOUNT_ROUTES
 from gourmet.web.pages import ROUTES as PAGE_ROUTES
 
 WEB_DIR = Path(__file__).parent
@@ -22,4 +23,4 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
 
 def routes() -> list[ControllerRouterHandler]:
     static = create_static_files_router(path="/static", directories=[STATIC_DIR])
-    return [*PAGE_ROUTES, static]
+    return [*PAGE_ROUTES, *ACCOUNT_ROUTES, static]
