@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from gourmet.db.types import Conn
-from tests.ordering.test_checkout_api import assert_problem, wait_for
+from tests.ordering.test_checkout_api import assert_problem
+from tests.polling import wait_for
 from tests.serving import Client
 
 __all__ = ["assert_problem", "find_item", "item_in_menu", "snapshot", "wait_for", "wait_for_menu"]

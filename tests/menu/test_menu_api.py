@@ -10,7 +10,7 @@ from litestar import Litestar
 from gourmet.db.types import Conn
 from gourmet.menu import repository as menu_repo
 from tests.conftest import FixtureMenu
-from tests.ordering.test_checkout_api import wait_for
+from tests.polling import wait_for
 from tests.serving import Client, serve
 
 pytestmark = pytest.mark.anyio

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from gourmet.cli import app as cli
 from gourmet.cli.status import parse_eta
 from tests.conftest import STAFF_HEADERS, FixtureMenu
-from tests.ordering.test_checkout_api import wait_for
+from tests.polling import wait_for
 from tests.serving import Client
 
 pytestmark = pytest.mark.anyio

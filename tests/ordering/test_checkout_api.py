@@ -11,6 +11,7 @@ from gourmet.db.types import Conn
 from gourmet.ordering import repository as ordering_repo
 from tests.conftest import FixtureMenu
 from tests.ordering.helpers import checkout_body
+from tests.polling import wait_for
 from tests.serving import Client
 
 pytestmark = pytest.mark.anyio
@@ -287,15 +288,3 @@ async def test_selling_out_updates_the_cached_menu(client: Client, menu: Fixture
     )
     assert response.status_code == 201
     await wait_for(lambda: client.get("/api/menu"), lambda r: not soup_available(r.json()))
-
-
-async def wait_for(fetch: Any, done: Any, timeout_s: float = 5.0) -> Any:
-    """Poll ``fetch`` until ``done(result)``; fail after ``timeout_s``."""
-    import anyio
-
-    with anyio.fail_after(timeout_s):
-        while True:
-            result = await fetch()
-            if done(result):
-                return result
-            await anyio.sleep(0.02)

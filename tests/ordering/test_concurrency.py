@@ -11,6 +11,7 @@ import pytest
 from gourmet.db.types import Conn
 from tests.conftest import FixtureMenu
 from tests.ordering.helpers import checkout_body
+from tests.polling import wait_for
 from tests.serving import Client
 
 pytestmark = pytest.mark.anyio
@@ -110,16 +111,14 @@ async def test_option_deleted_during_checkout_is_a_clear_409(
 
 async def until_waiting(conn: Conn) -> None:
     """Poll until an app session waits on a lock (deadline 5 s)."""
-    import anyio
 
-    with anyio.fail_after(5):
-        while True:
-            row = await (
-                await conn.execute(
-                    "SELECT count(*) AS n FROM pg_stat_activity"
-                    " WHERE wait_event_type = 'Lock' AND application_name = 'gourmet'"
-                )
-            ).fetchone()
-            if row and row["n"] > 0:
-                return
-            await anyio.sleep(0.01)
+    async def waiting() -> int:
+        row = await (
+            await conn.execute(
+                "SELECT count(*) AS n FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND application_name = 'gourmet'"
+            )
+        ).fetchone()
+        return int(row["n"]) if row else 0
+
+    await wait_for(waiting, lambda n: n > 0)

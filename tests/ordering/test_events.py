@@ -12,7 +12,7 @@ from litestar import Litestar
 from gourmet.db.notifications import ORDER_CHANNEL
 from tests.conftest import STAFF_HEADERS, FixtureMenu
 from tests.ordering.helpers import checkout_body
-from tests.ordering.test_checkout_api import wait_for
+from tests.polling import wait_for
 from tests.serving import Client
 
 pytestmark = pytest.mark.anyio

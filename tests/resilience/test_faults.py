@@ -21,6 +21,7 @@ from gourmet.db.embedded import EmbeddedPostgres, start_embedded
 from gourmet.db.types import Conn
 from tests.conftest import STAFF_TOKEN, FixtureMenu
 from tests.ordering.helpers import checkout_body
+from tests.polling import wait_for
 from tests.serving import Client, serve
 
 pytestmark = pytest.mark.anyio
@@ -48,14 +49,9 @@ async def running(settings: Settings) -> AsyncIterator[tuple[Client, Litestar]]:
         yield client, app
 
 
-async def until(check: Any, timeout_s: float = 5.0, every_s: float = 0.05) -> Any:
+async def until(check: Any, timeout_s: float = 5.0) -> Any:
     """Poll ``check()`` until it returns something truthy; fail after ``timeout_s``."""
-    with anyio.fail_after(timeout_s):
-        while True:
-            result = await check()
-            if result:
-                return result
-            await anyio.sleep(every_s)
+    return await wait_for(check, bool, timeout_s)
 
 
 def pickup(menu: FixtureMenu, item: int | None = None) -> dict[str, Any]:

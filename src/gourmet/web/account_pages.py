@@ -30,22 +30,14 @@ from gourmet.web.pages import (
     json_for_html,
     page,
 )
+from gourmet.web.security import local_path as safe_local_path
 
 ACCOUNT_PATH: Final = "/account"
-MAX_NEXT: Final = 200
 
 
 def local_path(target: str | None) -> str:
-    """``target`` when it is a path on this site, else the account page: no open redirect."""
-    if (
-        not target
-        or len(target) > MAX_NEXT
-        or not target.startswith("/")
-        or target.startswith(("//", "/\\"))
-        or any(c.isspace() or c == "\\" for c in target)
-    ):
-        return ACCOUNT_PATH
-    return target
+    """``target`` when it is a path on this site, else the account page."""
+    return safe_local_path(target, ACCOUNT_PATH)
 
 
 def reorder_lines(order: OrderView) -> list[dict[str, Any]]:

@@ -24,3 +24,20 @@ OPS_PAGE_HEADERS: Final = {
         "style-src 'self'", "style-src 'self' 'unsafe-inline'"
     ),
 }
+
+
+MAX_NEXT: Final = 200
+
+
+def local_path(target: str | None, fallback: str) -> str:
+    """``target`` when it is a path on this site, else ``fallback``: a sign-in link must never
+    send anyone to another site (an open redirect lends our name to phishing)."""
+    if (
+        not target
+        or len(target) > MAX_NEXT
+        or not target.startswith("/")
+        or target.startswith(("//", "/\\"))
+        or any(c.isspace() or c == "\\" for c in target)
+    ):
+        return fallback
+    return target

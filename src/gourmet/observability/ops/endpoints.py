@@ -19,7 +19,7 @@ from gourmet.accounts.guards import STAFF_COOKIE, require_staff, token_matches
 from gourmet.accounts.throttle import SignInThrottle
 from gourmet.observability.ops.alerts import firing
 from gourmet.observability.ops.timeseries import Recorder
-from gourmet.web.security import OPS_PAGE_HEADERS, PAGE_HEADERS
+from gourmet.web.security import OPS_PAGE_HEADERS, PAGE_HEADERS, local_path
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 COOKIE_MAX_AGE_S = 12 * 3600
@@ -50,8 +50,7 @@ def login_page(error: str | None = None, next: str = "/ops") -> Template:
 
 
 def _local_path(target: str) -> str:
-    """Only paths on this site: an open redirect would let a phishing link borrow our name."""
-    return target if target.startswith("/") and not target.startswith("//") else "/ops"
+    return local_path(target, "/ops")
 
 
 @post("/ops/login", include_in_schema=False, status_code=303)
