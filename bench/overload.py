@@ -173,7 +173,9 @@ class Target:
 
 
 @contextmanager
-def gourmet(url: str, profile: str, plan: Plan, postmaster: int | None) -> Iterator[Target]:
+def gourmet(
+    url: str, profile: str, plan: Plan, postmaster: int | None, split: CpuSplit | None
+) -> Iterator[Target]:
     """A fresh granian process running ``profile``, on its own core when the CPU is split."""
     env = {
         **os.environ,
@@ -189,7 +191,6 @@ def gourmet(url: str, profile: str, plan: Plan, postmaster: int | None) -> Itera
     chosen: dict[str, Any] = {"profile": profile}  # and GOURMET_* from the environment
     backlog = Settings(**chosen).backlog
     args += ["--backlog", str(backlog), "--factory", "gourmet.app:create_server_app"]
-    split = cpu_split(plan.cpu_split)
     log = ROOT / "var" / f"overload-{profile}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -413,6 +414,8 @@ def _finite(value: Any) -> Any:
 
 def main() -> None:
     plan = Plan.from_env()
+    # Once, before this process pins itself to the driver's cores: a split computed afterwards
+    # would see only those cores and pin nothing, leaving the server on the driver's core.
     split = cpu_split(plan.cpu_split)
     # A cluster of its own: `make bench` can run meanwhile, and pinning it touches nobody else's.
     embedded = start_embedded(PGDATA)
@@ -443,7 +446,7 @@ def main() -> None:
             print(
                 f"[{profile}] GOURMET_PROFILE={profile} GOURMET_POOL_MAX_SIZE={plan.pool_max_size}"
             )
-            with gourmet(url, profile, plan, postmaster) as target:
+            with gourmet(url, profile, plan, postmaster, split) as target:
                 if capacity == 0.0:
                     mix = build_mix(target.base)
                     results["capacity"] = measure_capacity(target, mix, plan)
