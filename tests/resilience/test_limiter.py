@@ -86,7 +86,7 @@ def test_limit_shrinks_when_latency_rises_and_grows_back_when_it_falls() -> None
         run_window(limiter, clock, 0.010)
     steady = limiter.limit
     assert steady > 20  # latency at its no-load level: the limit grew
-    assert limiter.noload_latency_s == pytest.approx(0.010)
+    assert limiter.noload_latency_s[Priority.CRITICAL] == pytest.approx(0.010)
 
     run_window(limiter, clock, 0.050)  # five times the no-load latency: queueing
     shrunk = limiter.limit
@@ -107,6 +107,39 @@ def test_latency_within_tolerance_is_not_congestion() -> None:
     before = limiter.limit
     run_window(limiter, clock, 0.019)
     assert limiter.limit > before
+
+
+def run_mixed_window(
+    limiter: AdaptiveLimiter, clock: FakeClock, reads: int, checkouts: int, slowdown: float = 1.0
+) -> None:
+    """One window of 2 ms reads and 10 ms checkouts (slowed down ``slowdown`` times), each kind
+    named as admission names it, everything in flight at once."""
+    kinds = [("read", 0.002)] * reads + [("checkout", 0.010)] * checkouts
+    permits = [(limiter.try_acquire(Priority.CRITICAL, kind), latency) for kind, latency in kinds]
+    for index, (permit, latency) in enumerate(permits):
+        assert permit is not None
+        if index == len(permits) - 1:
+            clock.now += 1.0  # the window's time is up: the last sample closes it
+        permit.success(latency * slowdown)
+
+
+def test_a_change_of_mix_is_not_congestion() -> None:
+    """Windows heavy in slow checkouts after windows of fast reads: with one baseline the average
+    latency rose fivefold and the limit was cut; each kind against its own baseline, it grows."""
+    clock = FakeClock()
+    limiter = adaptive(clock)
+    run_mixed_window(limiter, clock, reads=19, checkouts=1)
+    run_mixed_window(limiter, clock, reads=1, checkouts=19)  # learns the checkouts' baseline
+    before = limiter.limit
+    for _ in range(3):
+        run_mixed_window(limiter, clock, reads=2, checkouts=20)
+    assert limiter.limit > before
+    assert limiter.noload_latency_s == {"read": pytest.approx(0.002), "checkout": 0.010}
+
+    # The same mix, every kind three times slower than idle: queueing, whatever the mix.
+    grown = limiter.limit
+    run_mixed_window(limiter, clock, reads=10, checkouts=12, slowdown=3.0)
+    assert limiter.limit < grown
 
 
 def test_limit_stays_within_its_bounds() -> None:
@@ -153,7 +186,7 @@ def test_latency_is_measured_on_the_limiter_clock() -> None:
     assert permit is not None
     clock.now += 0.025
     permit.success()
-    assert limiter.noload_latency_s == pytest.approx(0.025)
+    assert limiter.noload_latency_s[Priority.CRITICAL] == pytest.approx(0.025)
 
 
 def test_ignored_requests_are_not_samples() -> None:

@@ -165,10 +165,15 @@ class AdmissionMiddleware:
         self.shed = dict.fromkeys(Priority, 0)
 
     def classify(self, method: str, path: str) -> Priority | None:
-        for rule in self.rules:
+        return self._match(method, path)[0]
+
+    def _match(self, method: str, path: str) -> tuple[Priority | None, tuple[int, str]]:
+        """The request's priority, and its kind for the limiter: the rule it matched (-1 for
+        none) and its method, so that each kind's latency is judged against its own."""
+        for index, rule in enumerate(self.rules):
             if rule.matches(method, path):
-                return rule.priority
-        return self.default_priority
+                return rule.priority, (index, method)
+        return self.default_priority, (-1, method)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # lifespan and websockets pass through untouched
@@ -181,12 +186,12 @@ class AdmissionMiddleware:
             deadline.CURRENT.reset(token)
 
     async def _admit(self, scope: Scope, receive: Receive, send: Send) -> None:
-        priority = self.classify(scope["method"], scope["path"])
+        priority, kind = self._match(scope["method"], scope["path"])
         if priority is None:
             self.bypassed += 1
             await self.app(scope, receive, send)
             return
-        permit = self.limiter.try_acquire(priority)
+        permit = self.limiter.try_acquire(priority, kind)
         if permit is None:
             self.shed[priority] += 1
             await self._shed(scope, send)

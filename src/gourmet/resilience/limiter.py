@@ -12,6 +12,12 @@ CPU), so it shrinks until the queue is gone. Sources, read them before tuning:
 - Envoy adaptive concurrency filter: a minimum-latency baseline, and ``sqrt(limit)`` headroom as the
   step, which recovers fast from a low limit yet grows gently near a high one.
 
+One change of ours: the no-load latency is kept per *kind* of request (the admission rule that
+matched it), and a window compares each sample with its own kind's baseline. Those libraries
+assume one kind of call; here a 2 ms status read and a 10 ms checkout share the limit, and a
+single baseline would read a window with more checkouts in it as congestion, shrink the limit
+at half load and grow it back only slowly after a spike (measured with ``make bench``).
+
 Nothing here waits: what cannot be admitted now is refused now. The November outage was requests
 queueing for connections long after their clients had given up.
 """
@@ -20,7 +26,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -47,8 +53,9 @@ class LimiterConfig:
     drop_backoff: float = 0.9  # multiplicative decrease after a window with dropped requests
     window_s: float = 0.1  # a window closes after this long *and* window_min_samples samples
     window_min_samples: int = 10
-    # How fast the no-load baseline follows latency up (per window; down it follows at once).
-    # Without it, a baseline taken on an empty database would hold the limit low forever.
+    # How fast a kind's no-load baseline follows its latency up (per window it is seen in; down
+    # it follows at once). Without it, a baseline taken on an empty database would hold the limit
+    # low forever.
     noload_drift: float = 0.01
     # The share of the limit that each class may fill; lower classes are refused first.
     low_share: float = 0.5
@@ -75,11 +82,14 @@ class Permit:
     """One admitted request. Report how it ended exactly once; later reports do nothing, so a
     ``finally: permit.ignore()`` after an earlier ``success()`` is safe."""
 
-    __slots__ = ("_limiter", "done", "priority", "started")
+    __slots__ = ("_limiter", "done", "kind", "priority", "started")
 
-    def __init__(self, limiter: AdaptiveLimiter, priority: Priority, started: float) -> None:
+    def __init__(
+        self, limiter: AdaptiveLimiter, priority: Priority, kind: Hashable, started: float
+    ) -> None:
         self._limiter = limiter
         self.priority = priority
+        self.kind = kind
         self.started = started
         self.done = False
 
@@ -114,7 +124,9 @@ class AdaptiveLimiter:
     _window_start: float
     _window_count: int
     _window_drops: int
-    _window_latency_sum: float
+    _window_latency_sum: float  # what the measured samples took
+    _window_expected_sum: float  # what they would have taken at their kinds' no-load latency
+    _window_by_kind: dict[Hashable, tuple[float, int]]  # latency sum and count per kind
     _window_peak: int
 
     def __init__(
@@ -123,7 +135,8 @@ class AdaptiveLimiter:
         self.config = config or LimiterConfig()
         self._clock = clock
         self._limit = float(self.config.initial_limit)
-        self.noload_latency_s: float | None = None  # None until the first window closes
+        # The no-load latency of each kind of request, from the first window it is seen in.
+        self.noload_latency_s: dict[Hashable, float] = {}
         self.in_flight_by = dict.fromkeys(Priority, 0)
         self.admitted = dict.fromkeys(Priority, 0)
         self.refused = dict.fromkeys(Priority, 0)
@@ -161,8 +174,12 @@ class AdaptiveLimiter:
         """
         return max(1, int(self._limit * self.config.share(priority)))
 
-    def try_acquire(self, priority: Priority) -> Permit | None:
-        """A permit if ``priority`` fits under its share of the limit right now, else None."""
+    def try_acquire(self, priority: Priority, kind: Hashable = None) -> Permit | None:
+        """A permit if ``priority`` fits under its share of the limit right now, else None.
+
+        ``kind`` groups requests of similar cost (by default, their priority): each kind's
+        latency is compared with that kind's own no-load latency.
+        """
         if self._in_flight >= self.capacity(priority):
             self.refused[priority] += 1
             return None
@@ -170,7 +187,7 @@ class AdaptiveLimiter:
         self.in_flight_by[priority] += 1
         self.admitted[priority] += 1
         self._window_peak = max(self._window_peak, self._in_flight)
-        return Permit(self, priority, self._clock())
+        return Permit(self, priority, priority if kind is None else kind, self._clock())
 
     def _release(
         self, permit: Permit, latency_s: float | None, *, dropped: bool, sample: bool
@@ -186,7 +203,12 @@ class AdaptiveLimiter:
             self.dropped += 1
             self._window_drops += 1
         else:
-            self._window_latency_sum += now - permit.started if latency_s is None else latency_s
+            latency = now - permit.started if latency_s is None else latency_s
+            self._window_latency_sum += latency
+            # A kind not seen before counts as at its no-load latency until a window sets one.
+            self._window_expected_sum += self.noload_latency_s.get(permit.kind, latency)
+            total, count = self._window_by_kind.get(permit.kind, (0.0, 0))
+            self._window_by_kind[permit.kind] = (total + latency, count + 1)
         enough = self._window_count >= self.config.window_min_samples
         if enough and now - self._window_start >= self.config.window_s:
             self._update_limit()
@@ -199,12 +221,12 @@ class AdaptiveLimiter:
         if self._window_drops:  # requests gave up for lack of capacity: back off (AIMD)
             new = self._limit * cfg.drop_backoff
         elif measured:
-            short = self._window_latency_sum / measured
-            if self.noload_latency_s is None or short < self.noload_latency_s:
-                self.noload_latency_s = short
-            else:
-                self.noload_latency_s += (short - self.noload_latency_s) * cfg.noload_drift
-            gradient = cfg.tolerance * self.noload_latency_s / short if short > 0 else 1.0
+            # How many times longer than on an idle system this window's requests took, each
+            # against its own kind; Gradient2's short/long latency ratio with the mix taken out.
+            expected = self._window_expected_sum
+            slowdown = self._window_latency_sum / expected if expected > 0 else 1.0
+            self._learn_baselines()
+            gradient = cfg.tolerance / slowdown
             if gradient < 1.0:
                 new = self._limit * max(cfg.shrink_floor, gradient)
             elif self._window_peak * 2 >= self._limit:  # grow only a limit that was tested
@@ -212,10 +234,22 @@ class AdaptiveLimiter:
         self._limit = min(float(cfg.max_limit), max(float(cfg.min_limit), new))
         self.windows += 1
 
+    def _learn_baselines(self) -> None:
+        """Each kind's baseline follows its window average down at once and up slowly."""
+        for kind, (total, count) in self._window_by_kind.items():
+            short = total / count
+            noload = self.noload_latency_s.get(kind)
+            if noload is None or short < noload:
+                self.noload_latency_s[kind] = short
+            else:
+                self.noload_latency_s[kind] = noload + (short - noload) * self.config.noload_drift
+
     def _reset_window(self, now: float) -> None:
         self._window_start = now
         self._window_count = 0
         self._window_drops = 0
         self._window_latency_sum = 0.0
+        self._window_expected_sum = 0.0
+        self._window_by_kind = {}
         # Requests still in flight belong to the next window's load as well.
         self._window_peak = self._in_flight
