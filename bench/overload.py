@@ -187,10 +187,12 @@ def gourmet(
     }
     args = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1"]
     args += ["--port", str(PORT), "--workers", "1", "--no-ws", "--log-level", "warning"]
-    # The accept queue the profile asks for (bounded in the hardened one), as `gourmet serve` does.
+    # The accept queue the profile asks for (bounded in the hardened one) and the connection cap,
+    # as `gourmet serve` passes them.
     chosen: dict[str, Any] = {"profile": profile}  # and GOURMET_* from the environment
-    backlog = Settings(**chosen).backlog
-    args += ["--backlog", str(backlog), "--factory", "gourmet.app:create_server_app"]
+    settings = Settings(**chosen)
+    args += ["--backlog", str(settings.backlog), "--backpressure", str(settings.max_connections)]
+    args += ["--factory", "gourmet.app:create_server_app"]
     log = ROOT / "var" / f"overload-{profile}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(

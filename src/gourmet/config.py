@@ -75,9 +75,15 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
-    # A bounded accept queue: connections beyond it are refused by the kernel at once, instead
-    # of waiting in a queue of thousands for a worker that reaches them after their client left.
-    backlog: int = Field(default=256, ge=16)
+    # A bounded accept queue (granian's minimum is 128): beyond it Linux drops new connection
+    # attempts, and clients retry them after a second, instead of waiting in a queue of thousands
+    # for a worker that reaches them after they left.
+    backlog: int = Field(default=256, ge=128)
+    # Open connections one worker serves at once (granian's "backpressure", which otherwise
+    # follows the backlog). Each keep-alive browser and each live order or kitchen stream holds
+    # one; a connection over the cap is not even accepted, so the cap must stay far above the
+    # backlog. Database work is bounded by admission control, not by this.
+    max_connections: int = Field(default=4096, ge=1)
 
     # Card payments: the provider (the sandbox, started by `gourmet run`) and its guards.
     payments_url: str | None = "http://127.0.0.1:8200"

@@ -33,6 +33,7 @@ def _granian(settings: Settings) -> Any:  # granian picks its server class at im
         interface=Interfaces.ASGI,
         workers=settings.workers,
         backlog=settings.backlog,
+        backpressure=settings.max_connections,
         # SIGTERM: stop accepting, let in-flight requests finish, then stop the workers.
         workers_kill_timeout=int(settings.shutdown_timeout_s),
         websockets=False,

@@ -1,0 +1,64 @@
+"""``gourmet serve``: the production server process, with the settings it passes to granian."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import STAFF_TOKEN
+from tests.processes import free_port, start, stop
+
+pytestmark = pytest.mark.anyio
+
+BACKLOG = 128  # granian's smallest accept queue
+
+
+async def keep_alive_request(port: int) -> tuple[asyncio.StreamWriter, bytes]:
+    """Open a connection, ask for /healthz on it and keep it open, as a browser does."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: gourmet\r\n\r\n")
+    await writer.drain()
+    try:
+        status_line = await asyncio.wait_for(reader.readline(), timeout=5.0)
+    except TimeoutError:
+        status_line = b"no answer within 5 s"
+    return writer, status_line
+
+
+async def test_serves_far_more_open_connections_than_its_backlog(
+    database_url: str, tmp_path: Path
+) -> None:
+    """granian's connection cap follows the backlog unless told otherwise: with 256 keep-alive
+    browsers (or live order streams) connected, the next customer could not even open the menu.
+    ``gourmet serve`` sets it from GOURMET_MAX_CONNECTIONS instead."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "GOURMET_DATABASE_URL": database_url,
+        "GOURMET_DATA_DIR": str(tmp_path),
+        "GOURMET_STAFF_TOKEN": STAFF_TOKEN,
+        "GOURMET_PAYMENTS_URL": "",
+        "GOURMET_PORT": str(port),
+        "GOURMET_BACKLOG": str(BACKLOG),
+    }
+    command = [str(Path(sys.executable).with_name("gourmet")), "serve"]
+    log = tmp_path / "server.log"
+    process = start(command, env, log, f"http://127.0.0.1:{port}/healthz")
+    writers: list[asyncio.StreamWriter] = []
+    try:
+        answered = 0
+        for _ in range(3 * BACKLOG):  # one at a time: each is answered before the next connects
+            writer, status_line = await keep_alive_request(port)
+            writers.append(writer)
+            if not status_line.startswith(b"HTTP/1.1 200"):
+                break
+            answered += 1
+    finally:
+        for writer in writers:
+            writer.close()
+        stop(process)
+    assert answered == 3 * BACKLOG, f"connection {answered + 1} got {status_line!r}"
