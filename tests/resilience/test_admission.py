@@ -14,7 +14,13 @@ import pytest
 
 from gourmet.asgi import Message, Receive, Scope, Send
 from gourmet.resilience import deadline
-from gourmet.resilience.admission import AdmissionMiddleware, _wants_html, shed_page
+from gourmet.resilience.admission import (
+    DEFAULT_RULES,
+    AdmissionMiddleware,
+    Rule,
+    _wants_html,
+    shed_page,
+)
 from gourmet.resilience.limiter import AdaptiveLimiter, LimiterConfig, Priority
 
 pytestmark = pytest.mark.anyio
@@ -301,6 +307,29 @@ async def test_non_http_scopes_pass_through_untouched() -> None:
 def test_inconsistent_options_are_rejected(options: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         middleware(GatedApp(), fixed_limiter(1), **options)
+
+
+def test_the_rule_index_agrees_with_first_match_wins() -> None:
+    """Classification looks rules up by path and subtree; it must give what scanning the rules
+    in order, first match winning, gives, for every rule's own path and paths around it."""
+    rules = (
+        *DEFAULT_RULES,
+        Rule("/api/*", Priority.CHECKOUT, frozenset({"PUT"})),
+        Rule("/*", None),
+    )
+    paths = {"", "/", "/nowhere", "/api/", "/api/orders/", "/api/orders/t/payment", "/api/menux"}
+    for rule in rules:
+        base = rule.pattern.removesuffix("*")
+        paths |= {base, base + "x", base + "x/y", base.rstrip("/"), base + "/"}
+    for rules_used in (DEFAULT_RULES, rules):
+        middleware = AdmissionMiddleware(_noop_app, AdaptiveLimiter(), rules=rules_used)
+        for path in sorted(paths):
+            for method in ("GET", "HEAD", "POST", "PUT", "DELETE"):
+                scanned = next(
+                    (rule.priority for rule in rules_used if rule.matches(method, path)),
+                    Priority.LOW,
+                )
+                assert middleware.classify(method, path) == scanned, (method, path)
 
 
 def test_pages_are_classified_for_customers_first() -> None:
