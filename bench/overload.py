@@ -1,13 +1,16 @@
 """``python -m bench.overload``: the November stampede offered to the hardened and the old platform.
 
 1. Capacity: closed loops of 1 to 16 connections find the most goodput (2xx/s) the hardened
-   profile delivers for the mix (70% order status reads, 30% checkouts spread over 40 slots); the
-   driver's own top send rate is then measured on ``/healthz``.
+   profile delivers for the mix (70% order status reads, 30% checkouts spread over 40 slots) while
+   refusing at most 5% of it; the driver's own top send rate is then measured on ``/healthz``.
 2. For each profile (a fresh server process each, the same database), open-model load
    (:mod:`bench.openload`: arrivals independent of responses, latency from the intended send time)
    at 0.5x, 1x, 2x, 5x and 10x capacity, each spike followed at once by a recovery probe at 0.5x.
-   Recovery is the time until the p99 of every later 1-second bucket is within 2x the unloaded p99,
-   a failed request counting as infinitely slow (a normal second has >= 99% prompt successes).
+   Recovery is the time until the p99 of every later 1-second bucket is within 2x the p99 the
+   probe's load had before any spike, a failed request counting as infinitely slow (a normal
+   second has >= 99% prompt successes). The probe's own load is the reference, not the unloaded
+   one: with a pool of 1, 0.5x has queueing of its own, and its seconds run at p99 1.5-2x those
+   of 0.1x without any spike before them.
 
 Everything runs on a dedicated embedded PostgreSQL under var/overload-pgdata, stopped at the end.
 Two cores are shared by the app server (one granian worker), PostgreSQL and this driver, so:
@@ -58,6 +61,7 @@ PORT = 8103
 PGDATA = ROOT / "var" / "overload-pgdata"
 PROFILES = ("hardened", "incident")
 CAPACITY_STEPS = (1, 2, 3, 4, 6, 8, 12, 16)
+CAPACITY_MAX_REFUSED = 0.05
 CALIBRATION_S = 3.0
 
 
@@ -92,7 +96,8 @@ class Plan:
             spike_s=_env_float("OVERLOAD_SPIKE_S", 4 if quick else 7),
             probe_s=_env_float("OVERLOAD_PROBE_S", 6 if quick else 8),
             capacity_step_s=2 if quick else 3,
-            unloaded_s=_env_float("OVERLOAD_UNLOADED_S", 5 if quick else 8),
+            # Long enough for a p99 of a thousand samples: the admitted p99 goal is relative to it.
+            unloaded_s=_env_float("OVERLOAD_UNLOADED_S", 8 if quick else 15),
             multipliers=tuple(float(m) for m in multipliers.split(",")),
             profiles=tuple(os.environ.get("OVERLOAD_PROFILES", ",".join(PROFILES)).split(",")),
             pool_max_size=int(os.environ.get("OVERLOAD_POOL_MAX_SIZE", "1")),
@@ -286,11 +291,12 @@ def build_mix(base: str, orders: int = 64, slots: int = 40) -> list[RequestKind]
 
 
 def measure_capacity(target: Target, mix: list[RequestKind], plan: Plan) -> dict[str, Any]:
-    """The best goodput of closed loops of 1 to 16 clients.
+    """The best goodput of closed loops of 1 to 16 clients that were refused at most 5%.
 
-    A refused client sends its next request at once, so the loops with more clients than the
-    limit admits measure the server's goodput while it refuses; stopping at the first refusal
-    instead measured a capacity a third below what the same server delivered to open load."""
+    A refused client sends its next request at once. More refusals than that shift the mix
+    served to cheap status reads (checkouts are refused first) and measure another workload:
+    16 clients got 1,336/s, of which 6% checkouts. Stopping at the first refusal instead left
+    the measure to where the adaptive limit happened to be at the time."""
     asyncio.run(openload.closed_load(target.base, mix, concurrency=2, duration_s=1.0))
     steps = []
     for concurrency in CAPACITY_STEPS:
@@ -311,7 +317,8 @@ def measure_capacity(target: Target, mix: list[RequestKind], plan: Plan) -> dict
                 **meter.read(),
             }
         )
-    best = max(steps, key=lambda step: step["goodput_per_s"])
+    clean = [step for step in steps if step["refused_share"] <= CAPACITY_MAX_REFUSED]
+    best = max(clean or steps[:1], key=lambda step: step["goodput_per_s"])
     return {"goodput_per_s": best["goodput_per_s"], "best": best, "steps": steps}
 
 
@@ -395,7 +402,7 @@ def settle(
 
 
 def sweep_profile(target: Target, capacity: float, plan: Plan) -> dict[str, Any]:
-    """Unloaded latency, then every spike with its probe."""
+    """Unloaded latency, the probe's load before any spike, then every spike with its probe."""
     mix = build_mix(target.base)
     asyncio.run(openload.closed_load(target.base, mix, concurrency=2, duration_s=1.0))
     unloaded_rate = max(plan.unloaded_share * capacity, 20.0)
@@ -407,14 +414,22 @@ def sweep_profile(target: Target, capacity: float, plan: Plan) -> dict[str, Any]
     out["unloaded"]["cpu"] = meter.read()
     unloaded_p99 = out["unloaded"]["admitted_p99_ms"]
     threshold = GOALS["admitted_p99_ratio_max"] * unloaded_p99
-    out["normal_p99_ms"] = threshold
+    probe_rate = plan.probe_share * capacity
+    run = asyncio.run(
+        openload.open_load(target.base, mix, [Phase("probe", probe_rate, plan.probe_s)])
+    )
+    out["probe_before"] = loadstats.summarize(run, 0.0, plan.probe_s)
+    normal_ms = GOALS["admitted_p99_ratio_max"] * out["probe_before"]["admitted_p99_ms"]
+    out["normal_p99_ms"] = normal_ms
     print(
         f"  unloaded ({unloaded_rate:.0f}/s): p50 {out['unloaded']['admitted_p50_ms']:.1f} ms,"
-        f" p99 {unloaded_p99:.1f} ms; a normal second has p99 <= {threshold:.1f} ms"
+        f" p99 {unloaded_p99:.1f} ms; probe load ({probe_rate:.0f}/s) before any spike: p99"
+        f" {out['probe_before']['admitted_p99_ms']:.1f} ms, so a normal probe second has p99"
+        f" <= {normal_ms:.1f} ms"
     )
     print("  " + header())
     for multiplier in plan.multipliers:
-        run, cpu = spike(target, mix, multiplier * capacity, plan.probe_share * capacity, plan)
+        run, cpu = spike(target, mix, multiplier * capacity, probe_rate, plan)
         figures = loadstats.summarize(run, *run.phase_window("spike"))
         probe_start, probe_end = run.phase_window("probe")
         buckets = loadstats.bucket_p99(run, probe_start, probe_end)
@@ -423,7 +438,7 @@ def sweep_profile(target: Target, capacity: float, plan: Plan) -> dict[str, Any]
             **figures,
             "goodput_share": figures["goodput_per_s"] / capacity,
             "probe_bucket_p99_ms": buckets,
-            "recovery_s": recovery_time(buckets, threshold),
+            "recovery_s": recovery_time(buckets, normal_ms),
             "probe": loadstats.summarize(run, probe_start, probe_end),
             "peak_connections": run.peak_connections,
             "cpu": cpu,

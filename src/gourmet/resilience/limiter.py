@@ -50,6 +50,9 @@ class LimiterConfig:
     # endpoint mix (1 ms status reads, 10 ms checkouts) moves the average alone, without congestion.
     tolerance: float = 2.0
     shrink_floor: float = 0.5  # never cut to less than half in one window
+    # Move only this share of the way to the cut the gradient asks for, as Gradient2 does: one
+    # slow window (a burst, a pause) costs a few percent, ten in a row (a spike) cut it by half.
+    smoothing: float = 0.2
     drop_backoff: float = 0.9  # multiplicative decrease after a window with dropped requests
     window_s: float = 0.1  # a window closes after this long *and* window_min_samples samples
     window_min_samples: int = 10
@@ -69,6 +72,8 @@ class LimiterConfig:
             raise ValueError("need 0 < low_share <= checkout_share <= critical_share <= 1")
         if self.tolerance < 1 or not 0 < self.shrink_floor < 1 or not 0 < self.drop_backoff < 1:
             raise ValueError("need tolerance >= 1 and shrink_floor, drop_backoff in (0, 1)")
+        if not 0 < self.smoothing <= 1:
+            raise ValueError("need smoothing in (0, 1]")
         if self.window_s < 0 or self.window_min_samples < 1 or not 0 <= self.noload_drift <= 1:
             raise ValueError("need window_s >= 0, window_min_samples >= 1, noload_drift in [0, 1]")
 
@@ -228,7 +233,8 @@ class AdaptiveLimiter:
             self._learn_baselines()
             gradient = cfg.tolerance / slowdown
             if gradient < 1.0:
-                new = self._limit * max(cfg.shrink_floor, gradient)
+                target = self._limit * max(cfg.shrink_floor, gradient)
+                new = self._limit + (target - self._limit) * cfg.smoothing
             elif self._window_peak * 2 >= self._limit:  # grow only a limit that was tested
                 new = self._limit + math.sqrt(self._limit)
         self._limit = min(float(cfg.max_limit), max(float(cfg.min_limit), new))
