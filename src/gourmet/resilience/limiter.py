@@ -41,14 +41,15 @@ class Priority(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LimiterConfig:
-    """The limiter's knobs; every field comes from Settings in the application."""
+    """The limiter's knobs. The application takes the three limits from Settings and keeps the
+    defaults of the rest, which ``make bench`` measured."""
 
     initial_limit: int = 20
     min_limit: int = 4
     max_limit: int = 200
-    # Latency up to tolerance x the no-load latency is "not queueing". Above Gradient2's 1.5: the
-    # endpoint mix (1 ms status reads, 10 ms checkouts) moves the average alone, without congestion.
-    tolerance: float = 2.0
+    # Latency up to tolerance x the no-load latency is "not queueing": Gradient2's 1.5. (With one
+    # baseline for every kind it had to be 2, and still read a change of mix as congestion.)
+    tolerance: float = 1.5
     shrink_floor: float = 0.5  # never cut to less than half in one window
     # Move only this share of the way to the cut the gradient asks for, as Gradient2 does: one
     # slow window (a burst, a pause) costs a few percent, ten in a row (a spike) cut it by half.
