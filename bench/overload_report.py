@@ -15,6 +15,9 @@ GOALS = {
 }
 # CPU (% of one core) used by processes outside this benchmark above which a row is marked.
 NOISY_OTHER_CPU_PCT = 25.0
+# The driver's send lag p99 (ms) above which a row is marked: it fell behind its own schedule, so
+# the latencies it measured include its own delay, and the load was burstier than Poisson.
+DRIVER_LAG_MS = 5.0
 COLUMNS = (
     ("offered/s", 11),
     ("sent/s", 7),
@@ -66,7 +69,11 @@ def format_row(level: dict[str, Any]) -> str:
         ),
     )
     row = " ".join(f"{cell:>{width}}" for cell, (_, width) in zip(cells, COLUMNS, strict=True))
-    return row + (" *" if noisy(level) else "")
+    return row + (" *" if noisy(level) else "") + (" !" if driver_behind(level) else "")
+
+
+def driver_behind(level: dict[str, Any]) -> bool:
+    return bool(level["send_lag_p99_ms"] > DRIVER_LAG_MS)
 
 
 def noisy(level: dict[str, Any]) -> bool:
@@ -142,7 +149,9 @@ def print_report(results: dict[str, Any]) -> None:
         " 2x the p99 of the probe's load before any spike\n(failures count as infinitely slow);"
         " cpu in % of one core;\n"
         f"* = processes outside the benchmark used > {NOISY_OTHER_CPU_PCT:g}% CPU during the"
-        " spike: that row measured a busier machine."
+        " spike: that row measured a busier machine;\n"
+        f"! = the driver's send lag p99 passed {DRIVER_LAG_MS:g} ms: its latencies include its"
+        " own delay."
     )
     for name, profile in results["profiles"].items():
         unloaded = profile["unloaded"]
@@ -166,6 +175,17 @@ def print_report(results: dict[str, Any]) -> None:
         " Shedding checkouts before status reads shifts the mix served to cheap reads, so"
         " goodput can pass it."
     )
+    best = results.get("capacity", {}).get("best", {}).get("goodput_by_kind_per_s", {})
+    for name, profile in results["profiles"].items():
+        top = max(profile["levels"], key=lambda level: level["multiplier"])
+        served = top["goodput_by_kind_per_s"]
+        share = ", ".join(
+            f"{kind} {served.get(kind, 0):.0f}/s ({served.get(kind, 0) / rate:.0%})"
+            for kind, rate in best.items()
+            if rate
+        )
+        if share:
+            print(f"  {name} at {top['multiplier']:g}x, by kind against capacity's mix: {share}")
     print("\nGoals at the highest offered load (hardened must meet them; incident for contrast):")
     for name in results["profiles"]:
         goals = results["goals"][name]
@@ -173,7 +193,8 @@ def print_report(results: dict[str, Any]) -> None:
         for key in ("goodput_share", "admitted_p99_ratio", "shed_p99_ms", "recovery_s"):
             goal = goals[key]
             verdict = "ok" if goal["met"] else "MISSED"
-            parts.append(f"{key} {goal['value']:.2f} {goal['op']} {goal['goal']:g} {verdict}")
+            value = math.inf if goal["value"] is None else goal["value"]  # JSON has no infinity
+            parts.append(f"{key} {value:.2f} {goal['op']} {goal['goal']:g} {verdict}")
         print(f"  {name:9} at {goals['at_multiplier']:g}x: " + "; ".join(parts))
 
 
