@@ -100,6 +100,20 @@ def test_limit_shrinks_when_latency_rises_and_grows_back_when_it_falls() -> None
     assert limiter.limit > low
 
 
+def test_one_slow_window_costs_little_a_run_of_them_a_lot() -> None:
+    """Gradient2's smoothing: a burst or a pause must not halve the limit, a spike must."""
+    clock = FakeClock()
+    limiter = adaptive(clock)
+    for _ in range(3):
+        run_window(limiter, clock, 0.010)
+    steady = limiter.limit
+    run_window(limiter, clock, 0.050)
+    assert steady * 0.85 <= limiter.limit < steady
+    for _ in range(10):
+        run_window(limiter, clock, 0.050)
+    assert limiter.limit <= steady // 2
+
+
 def test_latency_within_tolerance_is_not_congestion() -> None:
     clock = FakeClock()
     limiter = adaptive(clock, tolerance=2.0)
