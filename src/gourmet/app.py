@@ -157,6 +157,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         initial_limit=settings.limiter_initial,
                         min_limit=settings.limiter_min,
                         max_limit=settings.limiter_max,
+                        burst_wait_s=settings.limiter_burst_wait_ms / 1000,
                     )
                 ),
                 "draining": False,

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     limiter_initial: int = Field(default=20, ge=1)
     limiter_min: int = Field(default=4, ge=1)
     limiter_max: int = Field(default=100, ge=1)
+    # A request finding the limit full may wait this long for a slot (a burst, not overload).
+    limiter_burst_wait_ms: float = Field(default=5.0, ge=0)
     shed_retry_after_s: tuple[int, int] = (1, 3)
     shutdown_timeout_s: float = Field(default=10.0, gt=0)
 

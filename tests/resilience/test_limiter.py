@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -274,6 +275,50 @@ async def test_concurrent_tasks_never_exceed_the_limit() -> None:
     assert limiter.in_flight == 0
     assert sum(limiter.admitted.values()) == 8
     assert sum(limiter.refused.values()) == 52
+
+
+async def test_a_burst_waits_briefly_for_a_slot_instead_of_being_refused() -> None:
+    config = LimiterConfig(initial_limit=2, min_limit=2, max_limit=2, burst_wait_s=5.0)
+    limiter = AdaptiveLimiter(config)
+    first, second = limiter.try_acquire(Priority.CRITICAL), limiter.try_acquire(Priority.CRITICAL)
+    waiting = asyncio.create_task(limiter.acquire(Priority.CRITICAL))
+    await asyncio.sleep(0)
+    assert not waiting.done()  # the limit is full: it waits instead of being refused
+    assert first is not None
+    assert second is not None
+    first.success()
+    permit = await asyncio.wait_for(waiting, 1.0)
+    assert permit is not None
+    assert (limiter.waited, limiter.in_flight, limiter.refused[Priority.CRITICAL]) == (1, 2, 0)
+
+
+async def test_a_wait_that_runs_out_means_overload_and_then_nobody_waits() -> None:
+    config = LimiterConfig(
+        initial_limit=1, min_limit=1, max_limit=1, burst_wait_s=0.01, burst_cooldown_s=60.0
+    )
+    limiter = AdaptiveLimiter(config)
+    assert await limiter.acquire(Priority.CRITICAL) is not None
+    assert await limiter.acquire(Priority.CRITICAL) is None  # waited 10 ms, no slot came free
+    # In the cool-down even a minute's allowance is not used: refused without waiting.
+    limiter.config = replace(limiter.config, burst_wait_s=60.0)
+    assert await asyncio.wait_for(limiter.acquire(Priority.CRITICAL), 5.0) is None
+    assert limiter.refused[Priority.CRITICAL] == 2
+    assert limiter.waited == 0
+
+
+async def test_a_cancelled_waiter_gives_nothing_back_and_blocks_nobody() -> None:
+    config = LimiterConfig(initial_limit=1, min_limit=1, max_limit=1, burst_wait_s=5.0)
+    limiter = AdaptiveLimiter(config)
+    held = limiter.try_acquire(Priority.CRITICAL)
+    gone = asyncio.create_task(limiter.acquire(Priority.CRITICAL))  # its client hangs up
+    await asyncio.sleep(0)
+    gone.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    assert held is not None
+    held.success()
+    assert limiter.in_flight == 0
+    assert limiter.try_acquire(Priority.CRITICAL) is not None
 
 
 def test_floor_raised_to_the_pool_size_holds_under_rising_latency() -> None:

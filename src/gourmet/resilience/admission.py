@@ -216,7 +216,7 @@ class AdmissionMiddleware:
             self.bypassed += 1
             await self.app(scope, receive, send)
             return
-        permit = self.limiter.try_acquire(priority, kind)
+        permit = await self.limiter.acquire(priority, kind)
         if permit is None:
             self.shed[priority] += 1
             await self._shed(scope, send)

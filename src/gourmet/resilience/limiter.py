@@ -18,12 +18,18 @@ assume one kind of call; here a 2 ms status read and a 10 ms checkout share the 
 single baseline would read a window with more checkouts in it as congestion, shrink the limit
 at half load and grow it back only slowly after a spike (measured with ``make bench``).
 
-Nothing here waits: what cannot be admitted now is refused now. The November outage was requests
-queueing for connections long after their clients had given up.
+Waiting is bounded to absorb bursts, never to queue overload. A request that finds the limit
+full may wait a few milliseconds for a slot (``burst_wait_s``): a burst at half load drains in
+that time. The first wait that runs out shows a standing queue, not a burst, and for the next
+``burst_cooldown_s`` everything that does not fit is refused at once, as CoDel drops once the
+queue has not drained within its target for an interval (Nichols and Jacobson, "Controlling
+Queue Delay", 2012). The November outage was requests queueing for connections long after their
+clients had given up.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Callable, Hashable
@@ -61,6 +67,10 @@ class LimiterConfig:
     # it follows at once). Without it, a baseline taken on an empty database would hold the limit
     # low forever.
     noload_drift: float = 0.01
+    # How long a request that finds the limit full may wait for a slot, and for how long after
+    # such a wait ran out nobody waits (see the module docstring).
+    burst_wait_s: float = 0.005
+    burst_cooldown_s: float = 1.0
     # The share of the limit that each class may fill; lower classes are refused first.
     low_share: float = 0.5
     checkout_share: float = 0.9
@@ -75,6 +85,8 @@ class LimiterConfig:
             raise ValueError("need tolerance >= 1 and shrink_floor, drop_backoff in (0, 1)")
         if not 0 < self.smoothing <= 1:
             raise ValueError("need smoothing in (0, 1]")
+        if self.burst_wait_s < 0 or self.burst_cooldown_s < 0:
+            raise ValueError("need burst_wait_s >= 0 and burst_cooldown_s >= 0")
         if self.window_s < 0 or self.window_min_samples < 1 or not 0 <= self.noload_drift <= 1:
             raise ValueError("need window_s >= 0, window_min_samples >= 1, noload_drift in [0, 1]")
 
@@ -82,6 +94,11 @@ class LimiterConfig:
         if priority is Priority.CRITICAL:
             return self.critical_share
         return self.checkout_share if priority is Priority.CHECKOUT else self.low_share
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class Permit:
@@ -149,6 +166,9 @@ class AdaptiveLimiter:
         self.dropped = 0
         self.windows = 0  # closed sample windows, i.e. limit updates
         self._in_flight = 0
+        self._waiters: list[asyncio.Future[None]] = []  # woken, all of them, by every release
+        self._refuse_at_once_until = -math.inf  # limiter clock; see acquire
+        self.waited = 0  # requests that waited for a slot and got one
         self._reset_window(clock())
 
     @property
@@ -189,6 +209,36 @@ class AdaptiveLimiter:
         if self._in_flight >= self.capacity(priority):
             self.refused[priority] += 1
             return None
+        return self._admit(priority, kind)
+
+    async def acquire(self, priority: Priority, kind: Hashable = None) -> Permit | None:
+        """Like :meth:`try_acquire`, but a request that finds its share full may wait up to
+        ``burst_wait_s`` for a slot, unless a wait ran out in the last ``burst_cooldown_s``."""
+        if self._in_flight < self.capacity(priority):
+            return self._admit(priority, kind)
+        wait_s = self.config.burst_wait_s
+        if wait_s <= 0 or self._clock() < self._refuse_at_once_until:
+            self.refused[priority] += 1
+            return None
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + wait_s
+        while (left := give_up_at - loop.time()) > 0:
+            waiter = loop.create_future()
+            self._waiters.append(waiter)
+            timer = loop.call_later(left, _wake, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+            if self._in_flight < self.capacity(priority):
+                self.waited += 1
+                return self._admit(priority, kind)
+        # Not drained within the wait: a standing queue. Refuse at once for a while.
+        self._refuse_at_once_until = self._clock() + self.config.burst_cooldown_s
+        self.refused[priority] += 1
+        return None
+
+    def _admit(self, priority: Priority, kind: Hashable) -> Permit:
         self._in_flight += 1
         self.in_flight_by[priority] += 1
         self.admitted[priority] += 1
@@ -200,6 +250,10 @@ class AdaptiveLimiter:
     ) -> None:
         self._in_flight -= 1
         self.in_flight_by[permit.priority] -= 1
+        if self._waiters:  # a slot is free: every waiter looks again, the first that fits has it
+            waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                _wake(waiter)
         if not sample:
             return
         now = self._clock()
