@@ -157,7 +157,7 @@ def wrk(url: str, script: str | None = None) -> dict[str, Any]:
         "ok_per_s": ok / seconds,
         "non_2xx": requests - ok,
         "p99_ms": p99_ms,
-        "socket_errors": errors.group(1) if errors else "",  # type: ignore[dict-item]
+        "socket_errors": errors.group(1) if errors else "",
     }
 
 

@@ -207,12 +207,14 @@ def plot(results: dict[str, Any], path: os.PathLike[str] | str) -> None:
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     styles = {"hardened": ("tab:green", "o"), "incident": ("tab:red", "s")}
+    top_share = 110.0
     for name, profile in results["profiles"].items():
         color, marker = styles.get(name, ("tab:blue", "^"))
         levels = profile["levels"]
         xs = [level["multiplier"] for level in levels]
         goodput = [100 * level["goodput_share"] for level in levels]
         left.plot(xs, goodput, marker=marker, color=color, label=name)
+        top_share = max(top_share, *(share + 10 for share in goodput))
         p99 = [level["admitted_p99_ms"] for level in levels]
         right.plot(xs, p99, marker=marker, color=color, label=f"{name}: admitted (2xx) p99")
         shed = [level["shed_p99_ms"] for level in levels]
@@ -223,7 +225,7 @@ def plot(results: dict[str, Any], path: os.PathLike[str] | str) -> None:
     left.axhline(100 * GOALS["goodput_share_min"], color="grey", linestyle="--", linewidth=1)
     left.set(
         xscale="log",
-        ylim=(0, 110),
+        ylim=(0, top_share),
         xlabel="offered load (x capacity)",
         ylabel="goodput (% of capacity)",
         title=f"Goodput (capacity {results['capacity_per_s']:.0f} 2xx/s)",
