@@ -46,6 +46,14 @@ def run_window(limiter: AdaptiveLimiter, clock: FakeClock, latency_s: float) -> 
     last.success(latency_s)
 
 
+def settled(clock: FakeClock) -> AdaptiveLimiter:
+    """A limiter after three windows at a steady 10 ms."""
+    limiter = adaptive(clock)
+    for _ in range(3):
+        run_window(limiter, clock, 0.010)
+    return limiter
+
+
 def test_lower_classes_are_refused_first_as_the_limit_fills() -> None:
     limiter = fixed(10)  # LOW may fill 5, CHECKOUT 9, CRITICAL 10
     held = [limiter.try_acquire(Priority.LOW) for _ in range(5)]
@@ -82,9 +90,7 @@ def test_a_released_permit_frees_its_slot_once() -> None:
 
 def test_limit_shrinks_when_latency_rises_and_grows_back_when_it_falls() -> None:
     clock = FakeClock()
-    limiter = adaptive(clock)
-    for _ in range(3):
-        run_window(limiter, clock, 0.010)
+    limiter = settled(clock)
     steady = limiter.limit
     assert steady > 20  # latency at its no-load level: the limit grew
     assert limiter.noload_latency_s[Priority.CRITICAL] == pytest.approx(0.010)
@@ -104,9 +110,7 @@ def test_limit_shrinks_when_latency_rises_and_grows_back_when_it_falls() -> None
 def test_one_slow_window_costs_little_a_run_of_them_a_lot() -> None:
     """Gradient2's smoothing: a burst or a pause must not halve the limit, a spike must."""
     clock = FakeClock()
-    limiter = adaptive(clock)
-    for _ in range(3):
-        run_window(limiter, clock, 0.010)
+    limiter = settled(clock)
     steady = limiter.limit
     run_window(limiter, clock, 0.050)
     assert steady * 0.85 <= limiter.limit < steady
