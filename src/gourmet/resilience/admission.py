@@ -4,9 +4,10 @@ A plain ASGI middleware (the shape of encode/starlette's ``middleware/``), meant
 application so that a refused request costs neither routing nor a database connection. Each HTTP
 request is classified by method and path into a :class:`Priority`, or into "never limited" for what
 never touches the database (the cached menu, health, metrics, static files). A limited request asks
-the :class:`AdaptiveLimiter`; a refusal is answered at once with 503, a jittered ``Retry-After`` and
-a problem+json body, so that under a stampede excess clients hear "later" in microseconds instead of
-waiting 30 seconds for a connection that never comes.
+the :class:`AdaptiveLimiter` (which lets a burst wait a few milliseconds, never a standing queue);
+a refusal is answered with 503, a jittered ``Retry-After`` and a problem+json body, so that under
+a stampede excess clients hear "later" in microseconds instead of waiting 30 seconds for a
+connection that never comes.
 """
 
 from __future__ import annotations

@@ -47,8 +47,8 @@ class Priority(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LimiterConfig:
-    """The limiter's knobs. The application takes the three limits from Settings and keeps the
-    defaults of the rest, which ``make bench`` measured."""
+    """The limiter's knobs. The application takes the three limits and the burst wait from
+    Settings and keeps the defaults of the rest, which ``make bench`` measured."""
 
     initial_limit: int = 20
     min_limit: int = 4
