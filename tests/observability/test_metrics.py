@@ -69,6 +69,7 @@ async def test_pool_and_admission_figures_are_sampled(client: Client, app: Lites
     sampler.sample()
     before = await scrape(client)
     app.state.admission.shed[Priority.LOW] += 3  # as if three low-priority requests were shed
+    app.state.limiter.waited += 2  # and two had waited out a burst
     sampler.sample()
     after = await scrape(client)
     assert value(after, "gourmet_db_up") == 1
@@ -79,5 +80,10 @@ async def test_pool_and_admission_figures_are_sampled(client: Client, app: Lites
         value(after, "gourmet_admission_shed_total", priority="low")
         - value(before, "gourmet_admission_shed_total", priority="low")
         >= 3
+    )
+    assert (
+        value(after, "gourmet_admission_waited_total")
+        - value(before, "gourmet_admission_waited_total")
+        >= 2
     )
     assert value(after, "gourmet_menu_cache_age_seconds") >= 0

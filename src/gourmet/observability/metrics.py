@@ -76,6 +76,9 @@ ADMISSION_IN_FLIGHT = Gauge(
 ADMISSION_SHED = Counter(
     "gourmet_admission_shed", "Requests refused by admission control", ["priority"]
 )
+ADMISSION_WAITED = Counter(
+    "gourmet_admission_waited", "Requests that found the limit full, waited for a slot and got it"
+)
 DEADLINE_EXPIRED = Counter("gourmet_deadline_expired", "Requests whose deadline passed")
 
 ORDERS_PLACED = Counter("gourmet_orders_placed", "Orders placed", ["fulfilment"])

@@ -61,6 +61,7 @@ class Sampler:
         if self.limiter is not None:
             metrics.ADMISSION_LIMIT.set(self.limiter.limit)
             metrics.ADMISSION_IN_FLIGHT.set(self.limiter.in_flight)
+            self._count(metrics.ADMISSION_WAITED, "admission_waited", self.limiter.waited)
         if self.admission is not None:
             shed_now = {
                 priority.value: self._count(
