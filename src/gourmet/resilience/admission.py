@@ -95,13 +95,18 @@ def _shed_problem_head(retry_after_s: int) -> bytes:
 def shed_response(path: str, retry_after_s: int) -> tuple[list[tuple[bytes, bytes]], bytes]:
     """Headers and body of the 503 for a refused request: RFC 9457 problem details."""
     body = _shed_problem_head(retry_after_s) + json.dumps(path).encode() + b"}"
-    headers = [
-        (b"content-type", b"application/problem+json"),
+    return _refusal_headers(b"application/problem+json", body, retry_after_s), body
+
+
+def _refusal_headers(
+    content_type: bytes, body: bytes, retry_after_s: int
+) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"content-type", content_type),
         (b"content-length", str(len(body)).encode()),
         (b"retry-after", str(retry_after_s).encode()),
         (b"cache-control", b"no-store"),
     ]
-    return headers, body
 
 
 # A browser gets a page, not JSON: kind words, and it retries by itself after Retry-After.
@@ -118,13 +123,7 @@ _SHED_PAGE = (
 
 def shed_page(retry_after_s: int) -> tuple[list[tuple[bytes, bytes]], bytes]:
     body = _SHED_PAGE.format(s=retry_after_s).encode()
-    headers = [
-        (b"content-type", b"text/html; charset=utf-8"),
-        (b"content-length", str(len(body)).encode()),
-        (b"retry-after", str(retry_after_s).encode()),
-        (b"cache-control", b"no-store"),
-    ]
-    return headers, body
+    return _refusal_headers(b"text/html; charset=utf-8", body, retry_after_s), body
 
 
 def _wants_html(scope: Scope) -> bool:
