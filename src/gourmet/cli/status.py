@@ -10,11 +10,9 @@ from typing import Annotated
 import msgspec
 import psycopg
 import typer
-from psycopg.rows import dict_row
 from rich.console import Console
 
-from gourmet.cli.context import database_url
-from gourmet.config import Settings
+from gourmet.cli.context import connect
 
 app = typer.Typer(help="The public status page: post and list incidents.", no_args_is_help=True)
 console = Console()
@@ -68,12 +66,7 @@ def post(
         raise typer.BadParameter(str(exc)) from exc
 
     async def write() -> int:
-        async with (
-            await psycopg.AsyncConnection.connect(
-                database_url(Settings()), row_factory=dict_row
-            ) as conn,
-            conn.transaction(),
-        ):
+        async with connect() as conn, conn.transaction():
             if incident is None:
                 return await repository.create_incident(conn, update, author)
             if not await repository.update_incident(conn, incident, update, author):
@@ -93,9 +86,7 @@ def list_incidents() -> None:
     from gourmet.observability.status import repository
 
     async def read() -> None:
-        async with await psycopg.AsyncConnection.connect(
-            database_url(Settings()), row_factory=dict_row
-        ) as conn:
+        async with connect() as conn:
             for item in await repository.recent_incidents(conn):
                 eta = (
                     f", expected {item.expected_resolution_at:%H:%M}"

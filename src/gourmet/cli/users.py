@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from gourmet.cli.context import database_url
-from gourmet.config import Settings
+from gourmet.cli.context import connect
 
 app = typer.Typer(help="Accounts: create the first admin.", no_args_is_help=True)
 console = Console()
@@ -31,9 +30,6 @@ def create_admin(
 ) -> None:
     """Create an admin account (who can then create staff accounts: POST /api/admin/accounts)."""
     # Imported here: `gourmet serve` must not import the app's modules (and their metrics).
-    import psycopg
-    from psycopg.rows import dict_row
-
     from gourmet.accounts import passwords
     from gourmet.accounts.service import insert_account
     from gourmet.problems import Problem
@@ -46,12 +42,7 @@ def create_admin(
     password_hash = passwords.hash_password(password)
 
     async def write() -> int:
-        async with (
-            await psycopg.AsyncConnection.connect(
-                database_url(Settings()), row_factory=dict_row
-            ) as conn,
-            conn.transaction(),
-        ):
+        async with connect() as conn, conn.transaction():
             account = await insert_account(
                 conn, email=address, password_hash=password_hash, role="admin", name=name
             )

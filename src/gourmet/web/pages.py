@@ -205,32 +205,33 @@ async def current_menu(state: State) -> CachedMenu | None:
     return await cache.fetch_uncached()  # the incident profile reads the database every time
 
 
-@get("/", name="menu-page", include_in_schema=False)
-async def menu_page(request: Request[Any, Any, Any], state: State) -> Response[bytes] | Template:
+async def menu_page_or_fallback(
+    request: Request[Any, Any, Any], state: State, template: str, **extra: Any
+) -> Response[bytes] | Template:
+    """A page built on the menu, or the busy page (database down) or the loading page (no
+    menu yet) in its place."""
     try:
         cached = await current_menu(state)
     except ServiceUnavailable as problem:
         return busy_page(state, problem)
     if cached is None:
         return menu_loading_page(state)
-    return menu_bound_page(request, state, "menu/index.html", cached)
+    return menu_bound_page(request, state, template, cached, **extra)
+
+
+@get("/", name="menu-page", include_in_schema=False)
+async def menu_page(request: Request[Any, Any, Any], state: State) -> Response[bytes] | Template:
+    return await menu_page_or_fallback(request, state, "menu/index.html")
 
 
 @get("/checkout", name="checkout-page", include_in_schema=False)
 async def checkout_page(
     request: Request[Any, Any, Any], state: State
 ) -> Response[bytes] | Template:
-    try:
-        cached = await current_menu(state)
-    except ServiceUnavailable as problem:
-        return busy_page(state, problem)
-    if cached is None:
-        return menu_loading_page(state)
-    return menu_bound_page(
+    return await menu_page_or_fallback(
         request,
         state,
         "ordering/checkout.html",
-        cached,
         card_payments=state.payments is not None,
         sandbox_cards=SANDBOX_CARDS,
     )
