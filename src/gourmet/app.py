@@ -28,14 +28,13 @@ from gourmet.db.embedded import resolve_database_url
 from gourmet.db.notifications import MENU_CHANNEL, STATUS_CHANNEL, NotificationHub
 from gourmet.db.pool import GuardedPool
 from gourmet.db.setup import guarded_pool
+from gourmet.http_errors import EXCEPTION_HANDLERS
 from gourmet.kitchen import board as kitchen_board
 from gourmet.kitchen.endpoints import router as staff_router
 from gourmet.management import endpoints as management_endpoints
 from gourmet.menu.endpoints import MenuFastPath, get_menu
 from gourmet.menu.service import MenuCache
 from gourmet.observability import health
-from gourmet.observability.logging import RequestLog, configure_logging
-from gourmet.observability.metrics import RequestMetrics
 from gourmet.observability.ops import endpoints as ops_endpoints
 from gourmet.observability.ops.timeseries import Recorder
 from gourmet.observability.sampler import Sampler
@@ -47,11 +46,11 @@ from gourmet.ordering.service import OrderingService
 from gourmet.payments.breaker import BreakerConfig, BreakerState, CircuitBreaker
 from gourmet.payments.breaker_provider import BreakerProvider
 from gourmet.payments.client import HttpPaymentProvider, PaymentTimeouts
-from gourmet.problems import EXCEPTION_HANDLERS, handle_deadline_exceeded
 from gourmet.resilience import deadline
 from gourmet.resilience.admission import AdmissionMiddleware
-from gourmet.resilience.deadline import DeadlineExceeded
 from gourmet.resilience.limiter import AdaptiveLimiter, LimiterConfig
+from gourmet.telemetry.logging import RequestLog, configure_logging
+from gourmet.telemetry.metrics import RequestMetrics
 
 MENU_WARM_TIMEOUT_S = 5.0
 QUIET_PATHS = frozenset({"/api/menu", "/healthz", "/readyz", "/metrics"})
@@ -141,7 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=web.template_config(),
         logging_config=None,  # ours (configure_logging), not Litestar's
         lifespan=[lifespan],
-        exception_handlers={**EXCEPTION_HANDLERS, DeadlineExceeded: handle_deadline_exceeded},
+        exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Gourmet",
@@ -183,6 +182,7 @@ def asgi_stack(app: Litestar) -> ASGIApp:
             skip_ok_paths=QUIET_PATHS,
             ok_sample=settings.log_ok_sample,
             slow_ms=settings.log_slow_ms,
+            deadline_left=deadline.remaining_in_scope,
         ),
         app.state.limiter,
         deadline_s=settings.deadline_s,

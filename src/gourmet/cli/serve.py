@@ -19,7 +19,7 @@ from gourmet.db import migrate
 from gourmet.db.embedded import ensure_database, start_embedded
 
 console = Console()
-METRICS_MODULE = "gourmet.observability.metrics"
+METRICS_MODULE = "gourmet.telemetry.metrics"
 SANDBOX_URL = "http://127.0.0.1:8200"
 SANDBOX_HINT = " (sandbox: card_token tok_visa approves, tok_decline declines)"
 

@@ -17,7 +17,7 @@ from types import FrameType
 
 import structlog
 
-from gourmet.observability import metrics
+from gourmet.telemetry import metrics
 
 log = structlog.get_logger(__name__)
 

@@ -27,10 +27,10 @@ from gourmet.db.budget import ConnectionBudget
 from gourmet.db.health import DatabaseHealth
 from gourmet.db.leaks import LeaseTracker
 from gourmet.db.types import Conn, Pool
-from gourmet.observability import metrics
-from gourmet.observability.logging import POOL_WAIT
 from gourmet.problems import ServiceUnavailable
 from gourmet.resilience import deadline
+from gourmet.telemetry import metrics
+from gourmet.telemetry.logging import POOL_WAIT
 
 APPLICATION_NAME = "gourmet"
 

@@ -20,6 +20,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.types import ControllerRouterHandler
 
 from gourmet.accounts.guards import require_role
+from gourmet.http_errors import handle_validation, problem_response
 from gourmet.management import page
 from gourmet.management.errors import InvalidValue
 from gourmet.management.rules import RulesEditor
@@ -44,7 +45,7 @@ from gourmet.management.schemas import (
     ZoneView,
 )
 from gourmet.management.service import MenuEditor
-from gourmet.problems import NotFound, handle_validation, problem_response
+from gourmet.problems import NotFound
 
 MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 

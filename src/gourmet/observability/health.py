@@ -8,7 +8,7 @@ from litestar import Response, get
 from litestar.datastructures import State
 
 from gourmet.db.pool import GuardedPool
-from gourmet.observability import metrics
+from gourmet.telemetry import metrics
 
 READINESS_TIMEOUT_S = 1.0
 

@@ -15,10 +15,10 @@ import structlog
 
 from gourmet.db.pool import GuardedPool
 from gourmet.menu.service import MenuCache
-from gourmet.observability import metrics
 from gourmet.observability.status.service import StatusBoard
 from gourmet.resilience.admission import AdmissionMiddleware
 from gourmet.resilience.limiter import AdaptiveLimiter
+from gourmet.telemetry import metrics
 
 SAMPLE_EVERY_S = 1.0
 log = structlog.get_logger(__name__)

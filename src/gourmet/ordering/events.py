@@ -15,10 +15,10 @@ import msgspec
 from litestar.response.sse import ServerSentEventMessage
 
 from gourmet.db.notifications import ORDER_CHANNEL, RESYNC, NotificationHub
-from gourmet.observability import metrics
 from gourmet.ordering.schemas import KitchenCard, OrderView
 from gourmet.ordering.workflow import TRANSITIONS
 from gourmet.resilience import deadline
+from gourmet.telemetry import metrics
 
 T = TypeVar("T")
 HEARTBEAT_S = 15.0  # keeps proxies from closing a quiet stream; browsers reconnect on their own

@@ -14,7 +14,6 @@ import psycopg
 from gourmet.db.pool import GuardedPool
 from gourmet.db.types import Conn
 from gourmet.menu import repository as menu_repository
-from gourmet.observability import metrics
 from gourmet.ordering import repository as repo
 from gourmet.ordering.errors import (
     AddressRequired,
@@ -45,6 +44,7 @@ from gourmet.ordering.workflow import (
     next_status_options,
 )
 from gourmet.problems import NotFound, Problem
+from gourmet.telemetry import metrics
 
 TOKEN_BYTES = 18  # 144 random bits: unguessable, and 24 URL-safe characters
 ASAP_CANDIDATES = 48  # how many upcoming slots an ASAP order may fall into

@@ -84,6 +84,11 @@ def remaining(state: Mapping[str, Any], now: float | None = None) -> float | Non
     return deadline - (time.monotonic() if now is None else now)
 
 
+def remaining_in_scope(scope: Mapping[str, Any]) -> float | None:
+    """:func:`remaining` for an ASGI scope whose state carries the deadline."""
+    return remaining(scope.get("state", {}))
+
+
 def ensure_time_left(state: Mapping[str, Any], now: float | None = None) -> None:
     """Raise :class:`DeadlineExceeded` if the deadline has passed; call before starting work."""
     left = remaining(state, now)

@@ -18,7 +18,7 @@ from typing import Any
 from prometheus_client import Counter, Histogram
 
 from gourmet.db.pool import GuardedPool
-from gourmet.observability import metrics
+from gourmet.telemetry import metrics
 
 INTERVAL_S = 5.0
 WINDOW_S = 15 * 60

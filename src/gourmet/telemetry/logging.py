@@ -14,14 +14,14 @@ import re
 import secrets
 import sys
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
 import structlog
 
 from gourmet.asgi import ASGIApp, Message, Receive, Scope, Send
-from gourmet.observability.metrics import route_label
-from gourmet.resilience import deadline
+from gourmet.telemetry.metrics import route_label
 
 REQUEST_ID_HEADER = b"x-request-id"
 _SANE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
@@ -94,9 +94,12 @@ class RequestLog:
         skip_ok_paths: frozenset[str] = frozenset(),
         ok_sample: float = 1.0,
         slow_ms: float = 250.0,
+        deadline_left: Callable[[Scope], float | None] = lambda _scope: None,
         rng: random.Random | None = None,
     ) -> None:
         self.app = app
+        # Seconds left of the request's deadline, from whoever stamped it (admission control).
+        self._deadline_left = deadline_left
         # Successful requests to these paths are not logged (the cached menu at thousands per
         # second would drown everything else); their errors still are.
         self._skip_ok = skip_ok_paths
@@ -131,7 +134,7 @@ class RequestLog:
         finally:
             elapsed = time.perf_counter() - started
             if self._worth_logging(scope["path"], status, elapsed):
-                left = deadline.remaining(scope.get("state", {}))
+                left = self._deadline_left(scope)
                 access_log.info(
                     "request",
                     method=scope["method"],

@@ -1,0 +1,1 @@
+"""The ground floor every layer may use: Prometheus metrics and structured logs."""
