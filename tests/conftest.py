@@ -24,8 +24,8 @@ from gourmet.db.embedded import (
     start_embedded,
 )
 from gourmet.db.types import Conn
+from gourmet.management import repository as management_repo
 from gourmet.menu import repository as menu_repo
-from gourmet.ordering import repository as ordering_repo
 from gourmet.ordering.slots import OpeningPeriod
 from tests.serving import Client, serve
 
@@ -101,7 +101,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 async def load_fixture_menu(conn: Conn) -> FixtureMenu:
     await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
-    await ordering_repo.configure_restaurant(
+    await management_repo.configure_restaurant(
         conn,
         name="Test Kitchen",
         tax_rate_bp=1000,

@@ -1,7 +1,9 @@
-"""create_app(settings) and the lifespan: pool, menu cache and its listener.
+"""The composition root: builds each service once and registers it for injection.
 
-``create_app`` builds the Litestar application; ``create_server_app`` wraps it in the plain ASGI
-layers that must run before routing (the menu fast path) and is what the server runs.
+``create_app`` builds the Litestar application and its :class:`~gourmet.services.Runtime`; the
+lifespan (:func:`running`) opens the pool and builds the services; ``create_server_app`` wraps
+the application in the plain ASGI layers that must run before routing (metrics, the menu fast
+path, admission control, the access log) and is what the server runs.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 
-from gourmet import web
+from gourmet import routes, web
 from gourmet.accounts import endpoints as accounts_endpoints
+from gourmet.accounts.guards import Gate
 from gourmet.accounts.service import AccountService
-from gourmet.accounts.throttle import SignInThrottle
 from gourmet.asgi import ASGIApp
 from gourmet.config import Settings
 from gourmet.db.embedded import resolve_database_url
@@ -29,11 +31,13 @@ from gourmet.db.notifications import MENU_CHANNEL, STATUS_CHANNEL, NotificationH
 from gourmet.db.pool import GuardedPool
 from gourmet.db.setup import guarded_pool
 from gourmet.http_errors import EXCEPTION_HANDLERS
-from gourmet.kitchen import board as kitchen_board
-from gourmet.kitchen.endpoints import router as staff_router
+from gourmet.kitchen import endpoints as kitchen_endpoints
 from gourmet.management import endpoints as management_endpoints
+from gourmet.management.rules import RulesEditor
+from gourmet.management.service import MenuEditor
 from gourmet.menu.endpoints import MenuFastPath, get_menu
 from gourmet.menu.service import MenuCache
+from gourmet.money import Money
 from gourmet.observability import health
 from gourmet.observability.ops import endpoints as ops_endpoints
 from gourmet.observability.ops.timeseries import Recorder
@@ -49,11 +53,12 @@ from gourmet.payments.client import HttpPaymentProvider, PaymentTimeouts
 from gourmet.resilience import deadline
 from gourmet.resilience.admission import AdmissionMiddleware
 from gourmet.resilience.limiter import AdaptiveLimiter, LimiterConfig
+from gourmet.services import RUNTIME_KEY, Runtime, Services, dependencies, runtime_of
 from gourmet.telemetry.logging import RequestLog, configure_logging
-from gourmet.telemetry.metrics import RequestMetrics
+from gourmet.telemetry.metrics import RequestMetrics, RouteLabels
+from gourmet.web.rendering import Pages
 
 MENU_WARM_TIMEOUT_S = 5.0
-QUIET_PATHS = frozenset({"/api/menu", "/healthz", "/readyz", "/metrics"})
 PAYMENT_RECORD_MARGIN_S = 0.3
 
 
@@ -63,80 +68,37 @@ def create_app(settings: Settings | None = None) -> Litestar:
     conninfo = resolve_database_url(
         settings.database_url, settings.data_dir, settings.database_name
     )
+    runtime = Runtime(
+        settings,
+        staff_token=settings.resolved_staff_token(),
+        limiter=AdaptiveLimiter(
+            LimiterConfig(
+                initial_limit=settings.limiter_initial,
+                min_limit=settings.limiter_min,
+                max_limit=settings.limiter_max,
+                burst_wait_s=settings.limiter_burst_wait_ms / 1000,
+            )
+        ),
+    )
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        guarded = await guarded_pool(settings, conninfo)
-        app.state.limiter.raise_floor(guarded.pool.max_size)
-        # Do not wait for the database: the process must start (and stay live) while it is down.
-        await guarded.pool.open(wait=False)
-        menu_cache = MenuCache(guarded, cached=settings.hardened)
-        hub = NotificationHub(conninfo, guarded, guarded.health)
-        hub.on(MENU_CHANNEL, menu_cache.on_change)
-        http = httpx.AsyncClient()
-        breaker = CircuitBreaker(
-            BreakerConfig(
-                failure_threshold=settings.breaker_failures, open_for_s=settings.breaker_open_s
-            )
-        )
-        payments = payment_service(settings, guarded, http, breaker)
-        admission: AdmissionMiddleware | None = app.state.get("admission")
-        status_board = StatusBoard(
-            guarded,
-            shed_total=lambda: sum(admission.shed.values()) if admission else 0,
-            breaker_open=lambda: breaker.state == BreakerState.OPEN,
-        )
-        hub.on(STATUS_CHANNEL, status_board.reload)
-        app.state.status_board = status_board
-        recorder = Recorder(guarded)
-        app.state.recorder = recorder
-        app.state.breaker = breaker
-        app.state.pool = guarded
-        app.state.menu_cache = menu_cache
-        app.state.hub = hub
-        app.state.payments = payments
-        app.state.ordering = OrderingService(
-            guarded, tz=settings.tz, slot_days_ahead=settings.slot_days_ahead, payments=payments
-        )
-        app.state.accounts = AccountService(guarded, session_hours=settings.session_hours)
-        sampler = Sampler(
-            guarded,
-            menu_cache,
-            app.state.limiter if settings.hardened else None,
-            admission,
-            status_board,
-        )
-        tasks = [
-            asyncio.create_task(hub.run(), name="notification-hub"),
-            asyncio.create_task(guarded.leases.watch(), name="leak-watchdog"),
-            asyncio.create_task(sampler.run(), name="metrics-sampler"),
-            asyncio.create_task(recorder.run(), name="ops-recorder"),
-        ]
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(menu_cache.loaded.wait(), MENU_WARM_TIMEOUT_S)
-        try:
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        async with running(runtime, conninfo):
             yield
-        finally:
-            app.state.draining = True
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await http.aclose()
-            await guarded.pool.close()
 
     return Litestar(
         route_handlers=[
             get_menu,
             *ordering_endpoints.ROUTES,
             *accounts_endpoints.ROUTES,
-            staff_router,
-            *kitchen_board.ROUTES,
+            kitchen_endpoints.router,
             *management_endpoints.ROUTES,
             *health.ROUTES,
             *status_endpoints.ROUTES,
             *ops_endpoints.ROUTES,
             *web.routes(),
         ],
+        dependencies=dependencies(runtime),
         template_config=web.template_config(),
         logging_config=None,  # ours (configure_logging), not Litestar's
         lifespan=[lifespan],
@@ -148,23 +110,87 @@ def create_app(settings: Settings | None = None) -> Litestar:
             path="/api/schema",
             render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
         ),
-        state=State(
-            {
-                "settings": settings,
-                "staff_token": settings.resolved_staff_token(),
-                "limiter": AdaptiveLimiter(
-                    LimiterConfig(
-                        initial_limit=settings.limiter_initial,
-                        min_limit=settings.limiter_min,
-                        max_limit=settings.limiter_max,
-                        burst_wait_s=settings.limiter_burst_wait_ms / 1000,
-                    )
-                ),
-                "draining": False,
-                "signin_throttle": SignInThrottle(),
-            }
-        ),
+        state=State({RUNTIME_KEY: runtime}),
     )
+
+
+async def build_services(runtime: Runtime, conninfo: str) -> Services:
+    """Every long-lived service, once, around a pool sized from the connection budget."""
+    settings = runtime.settings
+    pool = await guarded_pool(settings, conninfo)
+    runtime.limiter.raise_floor(pool.pool.max_size)
+    # Do not wait for the database: the process must start (and stay live) while it is down.
+    await pool.pool.open(wait=False)
+    menu_cache = MenuCache(pool, cached=settings.hardened)
+    hub = NotificationHub(conninfo, pool, pool.health)
+    hub.on(MENU_CHANNEL, menu_cache.on_change)
+    http = httpx.AsyncClient()
+    breaker = CircuitBreaker(
+        BreakerConfig(
+            failure_threshold=settings.breaker_failures, open_for_s=settings.breaker_open_s
+        )
+    )
+    payments = payment_service(settings, pool, http, breaker)
+    status_board = StatusBoard(
+        pool,
+        shed_total=runtime.shed_total,
+        breaker_open=lambda: breaker.state == BreakerState.OPEN,
+    )
+    hub.on(STATUS_CHANNEL, status_board.reload)
+    accounts = AccountService(pool, session_hours=settings.session_hours)
+    return Services(
+        pool=pool,
+        hub=hub,
+        http=http,
+        breaker=breaker,
+        menu_cache=menu_cache,
+        payments=payments,
+        ordering=OrderingService(
+            pool,
+            tz=settings.tz,
+            slot_days_ahead=settings.slot_days_ahead,
+            money=Money.of(settings.currency),
+            payments=payments,
+        ),
+        accounts=accounts,
+        gate=Gate(runtime.staff_token, accounts),
+        menu_editor=MenuEditor(pool),
+        rules_editor=RulesEditor(pool),
+        status_board=status_board,
+        recorder=Recorder(pool),
+        pages=Pages(settings, status_board),
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(runtime: Runtime, conninfo: str) -> AsyncIterator[Services]:
+    """The process's life: services and background tasks up, then drained and closed."""
+    services = await build_services(runtime, conninfo)
+    runtime.start(services)
+    sampler = Sampler(
+        services.pool,
+        services.menu_cache,
+        runtime.limiter if runtime.settings.hardened else None,
+        runtime.admission,
+        services.status_board,
+    )
+    tasks = [
+        asyncio.create_task(services.hub.run(), name="notification-hub"),
+        asyncio.create_task(services.pool.leases.watch(), name="leak-watchdog"),
+        asyncio.create_task(sampler.run(), name="metrics-sampler"),
+        asyncio.create_task(services.recorder.run(), name="ops-recorder"),
+    ]
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(services.menu_cache.loaded.wait(), MENU_WARM_TIMEOUT_S)
+    try:
+        yield services
+    finally:
+        runtime.lifecycle.draining = True
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await services.http.aclose()
+        await services.pool.pool.close()
 
 
 def asgi_stack(app: Litestar) -> ASGIApp:
@@ -173,23 +199,29 @@ def asgi_stack(app: Litestar) -> ASGIApp:
     counted, never logged one by one: under a 10x spike a log line per refusal costs more than
     the refusal itself (see README, Benchmarks); the sampler logs a summary each second. The
     incident profile has only metrics and the log."""
-    settings: Settings = app.state.settings
+    runtime = runtime_of(app)
+    settings = runtime.settings
+    labels = RouteLabels([route.path for route in app.routes])
     if not settings.hardened:
-        return RequestMetrics(RequestLog(app, ok_sample=settings.log_ok_sample))
+        return RequestMetrics(
+            RequestLog(app, ok_sample=settings.log_ok_sample, label=labels), label=labels
+        )
     admission = AdmissionMiddleware(
         RequestLog(
             app,
-            skip_ok_paths=QUIET_PATHS,
+            skip_ok_paths=routes.QUIET_PATHS,
             ok_sample=settings.log_ok_sample,
             slow_ms=settings.log_slow_ms,
             deadline_left=deadline.remaining_in_scope,
+            label=labels,
         ),
-        app.state.limiter,
+        runtime.limiter,
+        rules=routes.ADMISSION_RULES,
         deadline_s=settings.deadline_s,
         retry_after_s=settings.shed_retry_after_s,
     )
-    app.state.admission = admission
-    return RequestMetrics(MenuFastPath(app, admission))
+    runtime.admission = admission
+    return RequestMetrics(MenuFastPath(admission, runtime.cached_menu), label=labels)
 
 
 def create_server_app(settings: Settings | None = None) -> ASGIApp:
@@ -223,4 +255,4 @@ def payment_service(
         if settings.hardened
         else None,
     )
-    return PaymentService(pool, BreakerProvider(provider, breaker), settings.payments_currency)
+    return PaymentService(pool, BreakerProvider(provider, breaker), settings.currency)

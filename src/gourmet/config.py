@@ -5,11 +5,13 @@ from __future__ import annotations
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gourmet.money import check_currency
 
 # What the platform of 10 November did: wait 30 s for a connection, queue without limit, and let
 # PostgreSQL run any statement or idle transaction for ever.
@@ -24,6 +26,8 @@ INCIDENT_DEFAULTS: dict[str, object] = {
 
 
 MIN_SECRET_LENGTH = 24
+# The sandbox card provider that `gourmet run` starts when payments point here.
+SANDBOX_PAYMENTS_URL = "http://127.0.0.1:8200"
 
 
 class Settings(BaseSettings):
@@ -88,8 +92,7 @@ class Settings(BaseSettings):
     max_connections: int = Field(default=4096, ge=1)
 
     # Card payments: the provider (the sandbox, started by `gourmet run`) and its guards.
-    payments_url: str | None = "http://127.0.0.1:8200"
-    payments_currency: str = "USD"
+    payments_url: str | None = SANDBOX_PAYMENTS_URL
     payment_timeout_s: float = Field(default=2.5, gt=0, description="a whole charge call")
     breaker_failures: int = Field(default=5, ge=1, description="failures in a row that open it")
     breaker_open_s: float = Field(default=30.0, gt=0, description="how long it stays open")
@@ -109,7 +112,8 @@ class Settings(BaseSettings):
     log_slow_ms: float = Field(default=250.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    # Restaurant.
+    # Restaurant: prices, charges and pages in this currency (ISO 4217, counted in cents).
+    currency: str = "USD"
     timezone: str = "America/New_York"
     slot_days_ahead: int = Field(default=2, ge=1, le=14)
 
@@ -145,6 +149,11 @@ class Settings(BaseSettings):
         """Admission control, menu cache and deadlines are on (off in the incident profile)."""
         return self.profile == "hardened"
 
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        return check_currency(value)
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -171,3 +180,9 @@ class Settings(BaseSettings):
         path.write_text(token + "\n")
         path.chmod(0o600)
         return token
+
+
+def setting_default(name: str) -> Any:
+    """The default of one setting, for code below the settings that needs the same value when
+    built without them (tests, tools): one default per setting, written once, here."""
+    return Settings.model_fields[name].default

@@ -7,6 +7,7 @@ from litestar import Litestar
 
 from gourmet.accounts.guards import SESSION_COOKIE
 from gourmet.db.types import Conn
+from gourmet.services import runtime_of
 from tests.accounts.helpers import CSRF, PASSWORD, session_headers, sign_in, sign_up
 from tests.conftest import FixtureMenu
 from tests.ordering.helpers import checkout_body
@@ -170,7 +171,8 @@ async def test_sign_out_ends_the_session(client: Client, menu: FixtureMenu) -> N
 async def test_session_cookie_is_secure_when_configured(
     client: Client, menu: FixtureMenu, app: Litestar
 ) -> None:
-    app.state.settings = app.state.settings.model_copy(update={"cookie_secure": True})
+    runtime = runtime_of(app)
+    runtime.settings = runtime.settings.model_copy(update={"cookie_secure": True})
     response = await client.post(
         "/api/accounts", json={"email": "ada@example.com", "password": PASSWORD}
     )

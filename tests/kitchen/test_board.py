@@ -9,6 +9,7 @@ import pytest
 from litestar import Litestar
 
 from gourmet.ordering.events import kitchen_stream
+from gourmet.services import runtime_of
 from tests.conftest import STAFF_HEADERS, STAFF_TOKEN, FixtureMenu
 from tests.ordering.helpers import checkout_body
 from tests.serving import Client
@@ -24,7 +25,7 @@ async def test_board_page_needs_a_staff_session(client: Client, menu: FixtureMen
     assert signed.headers["location"] == "/kitchen"
     page = await client.get("/kitchen")
     assert page.status_code == 200
-    assert "/static/kitchen.js" in page.text
+    assert "/static/staff/kitchen.js" in page.text
     outside = await client.post("/ops/login", data={"token": STAFF_TOKEN, "next": "//evil.example"})
     assert outside.headers["location"] == "/ops"  # never an open redirect
 
@@ -32,7 +33,9 @@ async def test_board_page_needs_a_staff_session(client: Client, menu: FixtureMen
 async def test_stream_pushes_new_orders_and_moves(
     client: Client, app: Litestar, menu: FixtureMenu
 ) -> None:
-    stream = kitchen_stream(app.state.hub, app.state.ordering.kitchen_cards)
+    stream = kitchen_stream(
+        runtime_of(app).services.hub, runtime_of(app).services.ordering.kitchen_cards
+    )
     with anyio.fail_after(10):
         first = json.loads(str((await anext(stream)).data))
         assert first == []

@@ -84,12 +84,12 @@ async def test_console_page_needs_a_staff_session(client: Client, menu: FixtureM
     await client.post("/ops/login", data={"token": STAFF_TOKEN, "next": "/manage"})
     page = await client.get("/manage")
     assert page.status_code == 200
-    assert "/static/manage.js" in page.text
-    assert "/static/manage.css" in page.text
+    assert "/static/staff/manage.js" in page.text
+    assert "/static/staff/manage.css" in page.text
     assert "<script>" not in page.text  # no inline script: the CSP below forbids it anyway
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["cache-control"] == "private, no-store"
-    for asset in ("/static/manage.js", "/static/manage.css"):
+    for asset in ("/static/staff/manage.js", "/static/staff/manage.css"):
         assert (await client.get(asset)).status_code == 200
 
 

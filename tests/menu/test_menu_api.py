@@ -9,6 +9,7 @@ from litestar import Litestar
 
 from gourmet.db.types import Conn
 from gourmet.menu import repository as menu_repo
+from gourmet.services import runtime_of
 from tests.conftest import FixtureMenu
 from tests.polling import wait_for
 from tests.serving import Client, serve
@@ -58,12 +59,12 @@ async def test_etag_gives_304_until_the_menu_changes(
 
 async def test_menu_is_served_without_the_pool(client: Client, app: Litestar) -> None:
     await client.get("/api/menu")
-    before = app.state.pool.stats()["requests_num"]
+    before = runtime_of(app).services.pool.stats()["requests_num"]
     for _ in range(20):
         response = await client.get("/api/menu")
         assert response.status_code == 200
     assert items_by_name(response.json())["Pizza"]["price_cents"] == 1000
-    assert app.state.pool.stats()["requests_num"] == before
+    assert runtime_of(app).services.pool.stats()["requests_num"] == before
 
 
 async def test_fast_path_and_handler_serve_the_same_menu(client: Client, app: Litestar) -> None:

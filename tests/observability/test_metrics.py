@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gourmet.observability.sampler import Sampler
 from gourmet.resilience.limiter import Priority
+from gourmet.services import runtime_of
 from tests.conftest import FixtureMenu
 from tests.ordering.helpers import checkout_body
 from tests.serving import Client
@@ -65,17 +66,22 @@ async def test_request_and_order_metrics_move(client: Client, menu: FixtureMenu)
 
 
 async def test_pool_and_admission_figures_are_sampled(client: Client, app: Litestar) -> None:
-    sampler = Sampler(app.state.pool, app.state.menu_cache, app.state.limiter, app.state.admission)
+    runtime = runtime_of(app)
+    admission = runtime.admission
+    assert admission is not None
+    sampler = Sampler(
+        runtime.services.pool, runtime.services.menu_cache, runtime.limiter, admission
+    )
     sampler.sample()
     before = await scrape(client)
-    app.state.admission.shed[Priority.LOW] += 3  # as if three low-priority requests were shed
-    app.state.limiter.waited += 2  # and two had waited out a burst
+    admission.shed[Priority.LOW] += 3  # as if three low-priority requests were shed
+    runtime.limiter.waited += 2  # and two had waited out a burst
     sampler.sample()
     after = await scrape(client)
     assert value(after, "gourmet_db_up") == 1
     assert value(after, "gourmet_db_pool_max") == 8
     assert value(after, "gourmet_db_pool_stat", stat="pool_max") == 8
-    assert value(after, "gourmet_admission_limit") == app.state.limiter.limit
+    assert value(after, "gourmet_admission_limit") == runtime.limiter.limit
     assert (
         value(after, "gourmet_admission_shed_total", priority="low")
         - value(before, "gourmet_admission_shed_total", priority="low")

@@ -8,6 +8,7 @@ from litestar import Litestar
 from gourmet.config import Settings
 from gourmet.observability.ops.alerts import firing
 from gourmet.observability.ops.timeseries import Point
+from gourmet.services import runtime_of
 from tests.conftest import ROOT, STAFF_TOKEN, FixtureMenu
 from tests.ordering.helpers import checkout_body
 from tests.serving import Client
@@ -78,7 +79,7 @@ async def test_sign_in_and_see_the_figures(
     assert plotly_js.status_code == 200
     assert len(plotly_js.content) > 1_000_000
 
-    recorder = app.state.recorder
+    recorder = runtime_of(app).services.recorder
     recorder.record()
     for _ in range(3):
         await client.post("/api/orders", json=checkout_body([{"item_id": menu.cake}]))

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from gourmet.cli import app as cli
 from gourmet.cli.status import parse_eta
+from gourmet.services import runtime_of
 from tests.conftest import STAFF_HEADERS, FixtureMenu
 from tests.polling import wait_for
 from tests.serving import Client
@@ -90,19 +91,21 @@ async def test_incident_posts_need_the_staff_credential(client: Client, menu: Fi
 async def test_status_turns_by_itself_when_the_system_degrades(
     client: Client, app: Litestar, menu: FixtureMenu
 ) -> None:
-    board = app.state.status_board
+    board = runtime_of(app).services.status_board
     board.observe()
-    app.state.admission.shed[next(iter(app.state.admission.shed))] += 5  # requests were shed
+    admission = runtime_of(app).admission
+    assert admission is not None
+    admission.shed[next(iter(admission.shed))] += 5  # requests were shed
     feed = (await client.get("/api/status")).json()
     assert components(feed)["ordering"] == "degraded"
     assert "very busy" in feed["banner"]
-    app.state.pool.health.mark_down()
+    runtime_of(app).services.pool.health.mark_down()
     try:
         feed = (await client.get("/api/status")).json()
         assert components(feed)["tracking"] == "outage"
         assert feed["overall"] == "outage"
     finally:
-        app.state.pool.health.mark_up()
+        runtime_of(app).services.pool.health.mark_up()
 
 
 async def test_cli_posts_an_incident_every_process_sees(

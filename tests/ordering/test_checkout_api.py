@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from gourmet.db.types import Conn
-from gourmet.ordering import repository as ordering_repo
+from gourmet.management import repository as management_repo
 from tests.conftest import FixtureMenu
 from tests.ordering.helpers import checkout_body
 from tests.polling import wait_for
@@ -222,7 +222,7 @@ async def test_asap_when_closed_points_to_the_next_opening(
 async def test_paused_ordering_refuses_new_orders(
     client: Client, menu: FixtureMenu, conn: Conn
 ) -> None:
-    await ordering_repo.set_ordering_paused(conn, True, "Back at 6pm: kitchen maintenance.")
+    await management_repo.set_ordering_paused(conn, True, "Back at 6pm: kitchen maintenance.")
     body = assert_problem(
         await client.post("/api/orders", json=checkout_body(_lines(menu))), 409, "ordering-paused"
     )

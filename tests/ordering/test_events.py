@@ -10,6 +10,7 @@ import pytest
 from litestar import Litestar
 
 from gourmet.db.notifications import ORDER_CHANNEL
+from gourmet.services import runtime_of
 from tests.conftest import STAFF_HEADERS, FixtureMenu
 from tests.ordering.helpers import checkout_body
 from tests.polling import wait_for
@@ -40,7 +41,7 @@ async def test_stream_pushes_every_status_change(
         client.get(f"/api/orders/{order['token']}/events", headers={"X-Request-Deadline-Ms": "1"})
     )
     await wait_for(
-        lambda: asyncio.sleep(0, app.state.hub.subscriber_count(ORDER_CHANNEL)),
+        lambda: asyncio.sleep(0, runtime_of(app).services.hub.subscriber_count(ORDER_CHANNEL)),
         lambda count: count == 1,
     )
     for status in ("accepted", "preparing", "ready", "completed"):

@@ -14,6 +14,7 @@ from litestar import Litestar
 
 from gourmet.app import asgi_stack, create_app
 from gourmet.config import Settings
+from gourmet.services import runtime_of
 from tests.conftest import STAFF_HEADERS, STAFF_TOKEN, FixtureMenu
 from tests.ordering.helpers import checkout_body
 from tests.payments.helpers import Sandbox
@@ -107,7 +108,7 @@ async def test_slow_provider_holds_no_connection_and_status_keeps_working(
         ]
         await sandbox.wait_for_in_flight(4)
         # Four customers wait on the provider, and the pool lends no connection to any of them.
-        assert app.state.pool.stats()["in_use"] == 0
+        assert runtime_of(app).services.pool.stats()["in_use"] == 0
         assert (await client.get("/api/menu")).status_code == 200
         assert (await client.get(f"/api/orders/{token}")).status_code == 200
         assert (

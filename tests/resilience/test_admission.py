@@ -15,13 +15,13 @@ import pytest
 from gourmet.asgi import Message, Receive, Scope, Send
 from gourmet.resilience import deadline
 from gourmet.resilience.admission import (
-    DEFAULT_RULES,
     AdmissionMiddleware,
     Rule,
     _wants_html,
     shed_page,
 )
 from gourmet.resilience.limiter import AdaptiveLimiter, LimiterConfig, Priority
+from gourmet.routes import ADMISSION_RULES
 
 pytestmark = pytest.mark.anyio
 
@@ -109,6 +109,7 @@ def fixed_limiter(limit: int) -> AdaptiveLimiter:
 
 
 def middleware(app: GatedApp, limiter: AdaptiveLimiter, **options: Any) -> AdmissionMiddleware:
+    options.setdefault("rules", ADMISSION_RULES)
     return AdmissionMiddleware(app, limiter, rng=random.Random(7), **options)
 
 
@@ -313,7 +314,7 @@ def test_the_rule_index_agrees_with_first_match_wins() -> None:
     """Classification looks rules up by path and subtree; it must give what scanning the rules
     in order, first match winning, gives, for every rule's own path and paths around it."""
     rules = (
-        *DEFAULT_RULES,
+        *ADMISSION_RULES,
         Rule("/api/*", Priority.CHECKOUT, frozenset({"PUT"})),
         Rule("/*", None),
     )
@@ -321,7 +322,7 @@ def test_the_rule_index_agrees_with_first_match_wins() -> None:
     for rule in rules:
         base = rule.pattern.removesuffix("*")
         paths |= {base, base + "x", base + "x/y", base.rstrip("/"), base + "/"}
-    for rules_used in (DEFAULT_RULES, rules):
+    for rules_used in (ADMISSION_RULES, rules):
         middleware = AdmissionMiddleware(_noop_app, AdaptiveLimiter(), rules=rules_used)
         for path in sorted(paths):
             for method in ("GET", "HEAD", "POST", "PUT", "DELETE"):
@@ -333,7 +334,7 @@ def test_the_rule_index_agrees_with_first_match_wins() -> None:
 
 
 def test_pages_are_classified_for_customers_first() -> None:
-    middleware = AdmissionMiddleware(_noop_app, AdaptiveLimiter())
+    middleware = AdmissionMiddleware(_noop_app, AdaptiveLimiter(), rules=ADMISSION_RULES)
     assert middleware.classify("GET", "/") is None  # rendered from the menu cache
     assert middleware.classify("GET", "/checkout") is None
     assert middleware.classify("GET", "/status") is None

@@ -19,6 +19,7 @@ from gourmet.app import asgi_stack, create_app
 from gourmet.config import Settings
 from gourmet.db.embedded import EmbeddedPostgres, start_embedded
 from gourmet.db.types import Conn
+from gourmet.services import runtime_of
 from tests.conftest import STAFF_TOKEN, FixtureMenu
 from tests.ordering.helpers import checkout_body
 from tests.polling import wait_for
@@ -199,7 +200,7 @@ async def test_database_stopped_and_restarted_mid_traffic(
             database_url, autocommit=True, row_factory=psycopg.rows.dict_row
         ) as conn:
             await _assert_no_loss_no_duplicates(client, menu, acknowledged, keys, conn)
-        assert app.state.pool.health.outages >= 1
+        assert runtime_of(app).services.pool.health.outages >= 1
 
 
 async def test_killed_backends_heal_without_losing_orders(

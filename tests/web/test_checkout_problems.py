@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Request, expect
 
 from gourmet.db.types import Conn
-from gourmet.web.pages import clock_time
+from gourmet.web.rendering import clock_time
 from tests.conftest import FixtureMenu
 from tests.web.actions import TRACKING_URL, add_item, fill_contact, place_order
 from tests.web.conftest import TIMEZONE, BrowserPage

@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from gourmet.web.rendering import clock_time, day_label
 from litestar import Litestar
 
 from gourmet.db.types import Conn
 from gourmet.menu import repository as menu_repo
 from gourmet.menu.service import MenuCache
-from gourmet.web.pages import clock_time, day_label, money, signed_money
+from gourmet.services import runtime_of
 from tests.conftest import FixtureMenu
 from tests.ordering.helpers import checkout_body
 from tests.serving import Client
@@ -19,19 +20,6 @@ from tests.serving import Client
 pytestmark = pytest.mark.anyio
 
 HOSTILE = "</script><script>alert(1)</script>"
-
-
-@pytest.mark.parametrize(
-    ("cents", "text"),
-    [(0, "$0.00"), (5, "$0.05"), (1250, "$12.50"), (123456, "$1,234.56"), (-50, "-$0.50")],
-)
-def test_money_formats_integer_cents(cents: int, text: str) -> None:
-    assert money(cents) == text
-
-
-def test_price_changes_carry_their_sign() -> None:
-    assert signed_money(300) == "+$3.00"
-    assert signed_money(-50) == "-$0.50"
 
 
 def test_times_are_in_the_restaurants_time_zone() -> None:
@@ -65,7 +53,7 @@ async def test_menu_page_follows_menu_changes(
 ) -> None:
     assert "$4.00" in (await client.get("/")).text
     await conn.execute("UPDATE item SET price_cents = 450 WHERE id = %s", (menu.cake,))
-    await app.state.menu_cache.reload()
+    await runtime_of(app).services.menu_cache.reload()
     html = (await client.get("/")).text
     assert "$4.50" in html
     assert "$4.00" not in html
@@ -79,7 +67,7 @@ async def test_menu_text_cannot_break_out_of_the_page(
     await menu_repo.insert_item(
         conn, category_id=row["id"], name=HOSTILE, description="<b>bold</b>", price_cents=100
     )
-    await app.state.menu_cache.reload()
+    await runtime_of(app).services.menu_cache.reload()
     html = (await client.get("/")).text
     assert HOSTILE not in html
     assert "<b>bold</b>" not in html
@@ -90,7 +78,8 @@ async def test_menu_text_cannot_break_out_of_the_page(
 async def test_menu_page_before_the_menu_is_loaded_asks_to_retry(
     client: Client, app: Litestar, menu: FixtureMenu
 ) -> None:
-    app.state.menu_cache = MenuCache(app.state.pool)  # a cold cache: nothing loaded yet
+    runtime = runtime_of(app)
+    runtime.replace(menu_cache=MenuCache(runtime.services.pool))  # a cold cache: nothing loaded
     for path in ("/", "/checkout"):
         response = await client.get(path)
         assert response.status_code == 503

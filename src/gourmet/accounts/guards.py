@@ -17,20 +17,20 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Final
+from dataclasses import dataclass
+from typing import Any, Final
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from gourmet.accounts.errors import Forbidden
 from gourmet.accounts.schemas import AccountView, Role
+from gourmet.accounts.service import AccountService
 from gourmet.problems import Problem, Unauthorized
-
-if TYPE_CHECKING:
-    from gourmet.accounts.service import AccountService
 
 STAFF_COOKIE = "gourmet_staff"
 SESSION_COOKIE = "gourmet_session"
+GATE = "gate"  # the name of the Gate dependency
 CSRF_HEADER = "x-requested-with"
 CSRF_VALUE = "gourmet"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -61,43 +61,52 @@ def check_csrf(connection: Connection) -> None:
         raise CsrfRefused("This request must come from Gourmet's own pages.")
 
 
-def _bearer_is_staff_token(connection: Connection) -> bool:
-    scheme, _sep, presented = connection.headers.get("authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and token_matches(presented, connection.app.state.staff_token)
+@dataclass(frozen=True)
+class Gate:
+    """What a request's credentials are checked against: the shared staff token and the
+    accounts' sessions. Built once per process; guards and handlers receive it by injection
+    (the ``gate`` dependency)."""
 
+    staff_token: str
+    accounts: AccountService
 
-def _cookie_is_staff_token(connection: Connection) -> bool:
-    cookie = connection.cookies.get(STAFF_COOKIE)
-    return cookie is not None and token_matches(cookie, connection.app.state.staff_token)
+    def bearer_is_staff_token(self, connection: Connection) -> bool:
+        scheme, _sep, presented = connection.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and token_matches(presented, self.staff_token)
 
+    def cookie_is_staff_token(self, connection: Connection) -> bool:
+        cookie = connection.cookies.get(STAFF_COOKIE)
+        return cookie is not None and token_matches(cookie, self.staff_token)
 
-async def session_account(connection: Connection) -> AccountView | None:
-    """The account of the request's session cookie, while that session lasts."""
-    token = connection.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    accounts: AccountService = connection.app.state.accounts
-    return await accounts.session_account(token)
+    async def session_account(self, connection: Connection) -> AccountView | None:
+        """The account of the request's session cookie, while that session lasts."""
+        token = connection.cookies.get(SESSION_COOKIE)
+        if not token:
+            return None
+        return await self.accounts.session_account(token)
 
+    async def signed_in(self, connection: Connection) -> AccountView:
+        """The signed-in account, or 401."""
+        account = await self.session_account(connection)
+        if account is None:
+            raise Unauthorized("Sign in first (POST /api/session).")
+        return account
 
-async def has_role(connection: Connection, minimum: Role) -> bool:
-    """For pages (GET): a staff-token cookie, or a session whose account has ``minimum``."""
-    if _cookie_is_staff_token(connection) or _bearer_is_staff_token(connection):
-        return True
-    account = await session_account(connection)
-    return account is not None and at_least(account.role, minimum)
+    async def has_role(self, connection: Connection, minimum: Role) -> bool:
+        """For pages (GET): a staff-token cookie, or a session whose account has ``minimum``."""
+        if self.cookie_is_staff_token(connection) or self.bearer_is_staff_token(connection):
+            return True
+        account = await self.session_account(connection)
+        return account is not None and at_least(account.role, minimum)
 
-
-def require_role(minimum: Role) -> Guard:
-    """A guard admitting the staff token (as admin) or a session of at least ``minimum``."""
-
-    async def guard(connection: Connection, _: BaseRouteHandler) -> None:
-        if _bearer_is_staff_token(connection):
+    async def admit(self, connection: Connection, minimum: Role) -> None:
+        """Return if the request may act with the role ``minimum``; raise the problem if not."""
+        if self.bearer_is_staff_token(connection):
             return
-        if _cookie_is_staff_token(connection):
+        if self.cookie_is_staff_token(connection):
             check_csrf(connection)
             return
-        account = await session_account(connection)
+        account = await self.session_account(connection)
         if account is not None:
             check_csrf(connection)
             if not at_least(account.role, minimum):
@@ -109,6 +118,23 @@ def require_role(minimum: Role) -> Guard:
         )
         problem.headers["WWW-Authenticate"] = 'Bearer realm="gourmet-staff"'
         raise problem
+
+
+async def gate_of(handler: BaseRouteHandler) -> Gate:
+    """The ``gate`` dependency, for guards: Litestar injects into handlers, not guards, so a
+    guard asks the handler's own dependency providers (the app registers ``gate``)."""
+    provide = handler.resolve_dependencies().get(GATE)
+    gate = await provide() if provide is not None else None
+    if not isinstance(gate, Gate):
+        raise TypeError(f"the app must provide the {GATE!r} dependency (a Gate)")
+    return gate
+
+
+def require_role(minimum: Role) -> Guard:
+    """A guard admitting the staff token (as admin) or a session of at least ``minimum``."""
+
+    async def guard(connection: Connection, handler: BaseRouteHandler) -> None:
+        await (await gate_of(handler)).admit(connection, minimum)
 
     guard.__name__ = f"require_{minimum}"
     return guard

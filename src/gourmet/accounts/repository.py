@@ -1,4 +1,4 @@
-"""All SQL of accounts: accounts, their sessions, and the orders placed from them."""
+"""All SQL of accounts: accounts and their sessions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from gourmet.db.types import Conn
-from gourmet.ordering.repository import ORDER_VIEW_SQL
 
 
 async def insert_account(
@@ -67,14 +66,3 @@ async def session_account(conn: Conn, token_hash: str) -> dict[str, Any] | None:
 
 async def delete_session(conn: Conn, token_hash: str) -> None:
     await conn.execute("DELETE FROM account_session WHERE token_hash = %s", (token_hash,))
-
-
-async def account_order_rows(conn: Conn, account_id: int, limit: int) -> list[dict[str, Any]]:
-    """The account's orders as order view rows, newest first."""
-    return await (
-        await conn.execute(
-            ORDER_VIEW_SQL
-            + " WHERE o.account_id = %s ORDER BY o.created_at DESC, o.id DESC LIMIT %s",
-            (account_id, limit),
-        )
-    ).fetchall()

@@ -1,4 +1,4 @@
-"""Account use cases: sign up, sign in, sessions, sign out, and the orders of an account.
+"""Account use cases: sign up, sign in, sessions and sign out.
 
 A session is a random token in the customer's cookie; the database keeps only its SHA-256, so
 the table cannot be replayed as cookies if it leaks. Passwords are argon2 hashes, computed off the
@@ -25,12 +25,9 @@ from gourmet.accounts.errors import EmailTaken, WrongCredentials
 from gourmet.accounts.schemas import AccountView, Role
 from gourmet.db.pool import GuardedPool
 from gourmet.db.types import Conn
-from gourmet.ordering.schemas import OrderView
-from gourmet.ordering.service import order_view
 
 SESSION_TOKEN_BYTES = 32
 MAX_SESSION_TOKEN = 128  # longer cookies are not ours: refused without a database read
-MY_ORDERS_LIMIT = 50
 WRONG_CREDENTIALS = "Wrong email or password."
 
 
@@ -142,10 +139,3 @@ class AccountService:
 
     def _expiry(self) -> datetime:
         return self._clock() + self._session_length
-
-    # -- the account's orders -----------------------------------------------------------------
-
-    async def orders(self, account_id: int) -> list[OrderView]:
-        async with self._pool.connection() as conn:
-            rows = await repo.account_order_rows(conn, account_id, MY_ORDERS_LIMIT)
-        return [order_view(row) for row in rows]

@@ -14,7 +14,7 @@ from gourmet.cli.context import database_url
 from gourmet.config import Settings
 
 if TYPE_CHECKING:
-    from gourmet.menu.demo import SeedResult
+    from gourmet.demo import SeedResult
 
 app = typer.Typer(help="Load demo data.", no_args_is_help=True)
 console = Console()
@@ -22,7 +22,7 @@ console = Console()
 
 async def seed_demo(url: str, only_if_empty: bool) -> SeedResult:
     # Imported here: the CLI must not import the metrics before ``serve`` has chosen their mode.
-    from gourmet.menu.demo import load_demo
+    from gourmet.demo import load_demo
 
     async with await psycopg.AsyncConnection.connect(
         url, autocommit=True, row_factory=dict_row

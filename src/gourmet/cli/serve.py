@@ -14,13 +14,12 @@ from granian.constants import Interfaces
 from rich.console import Console
 
 from gourmet.cli.seed import seed_demo
-from gourmet.config import Settings
+from gourmet.config import SANDBOX_PAYMENTS_URL, Settings
 from gourmet.db import migrate
 from gourmet.db.embedded import ensure_database, start_embedded
 
 console = Console()
 METRICS_MODULE = "gourmet.telemetry.metrics"
-SANDBOX_URL = "http://127.0.0.1:8200"
 SANDBOX_HINT = " (sandbox: card_token tok_visa approves, tok_decline declines)"
 
 
@@ -63,9 +62,9 @@ def serve() -> None:
 
 def _start_sandbox(settings: Settings) -> subprocess.Popen[bytes] | None:
     """Start the sandbox card provider when payments point at its default local address."""
-    if settings.payments_url != SANDBOX_URL:
+    if settings.payments_url != SANDBOX_PAYMENTS_URL:
         return None
-    port = SANDBOX_URL.rpartition(":")[2]
+    port = SANDBOX_PAYMENTS_URL.rpartition(":")[2]
     return subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
         [sys.executable, "-m", "gourmet.payments.sandbox", "--port", port],
         stdout=subprocess.DEVNULL,

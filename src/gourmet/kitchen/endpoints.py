@@ -3,33 +3,37 @@
 from __future__ import annotations
 
 from litestar import Router, get, post
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.response import ServerSentEvent
 
 from gourmet.accounts.guards import require_staff
-from gourmet.ordering.endpoints import ordering
+from gourmet.db.notifications import NotificationHub
 from gourmet.ordering.events import kitchen_stream
 from gourmet.ordering.schemas import OrderView, StatusUpdate
+from gourmet.ordering.service import OrderingService
 
 
 @get("/orders", summary="Open orders, oldest first")
-async def list_open_orders(state: State) -> list[OrderView]:
-    return await ordering(state).open_orders()
+async def list_open_orders(ordering: NamedDependency[OrderingService]) -> list[OrderView]:
+    return await ordering.open_orders()
 
 
 @post("/orders/{order_id:int}/status", summary="Move an order to its next status", status_code=200)
 async def change_order_status(
-    state: State, order_id: FromPath[int], data: JSONBody[StatusUpdate]
+    ordering: NamedDependency[OrderingService],
+    order_id: FromPath[int],
+    data: JSONBody[StatusUpdate],
 ) -> OrderView:
-    return await ordering(state).change_status(order_id, data, actor="staff")
+    return await ordering.change_status(order_id, data, actor="staff")
 
 
 @get("/orders/events", summary="Open orders, live (server-sent events)")
-async def open_order_events(state: State) -> ServerSentEvent:
+async def open_order_events(
+    ordering: NamedDependency[OrderingService], hub: NamedDependency[NotificationHub]
+) -> ServerSentEvent:
     return ServerSentEvent(
-        kitchen_stream(state.hub, ordering(state).kitchen_cards),
-        headers={"Cache-Control": "no-store"},
+        kitchen_stream(hub, ordering.kitchen_cards), headers={"Cache-Control": "no-store"}
     )
 
 

@@ -14,14 +14,13 @@ import re
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, patch, post, put
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody
 from litestar.types import ControllerRouterHandler
 
 from gourmet.accounts.guards import require_role
 from gourmet.http_errors import handle_validation, problem_response
-from gourmet.management import page
 from gourmet.management.errors import InvalidValue
 from gourmet.management.rules import RulesEditor
 from gourmet.management.schemas import (
@@ -50,55 +49,57 @@ from gourmet.problems import NotFound
 MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 
 
-def menu_editor(state: State) -> MenuEditor:
-    return MenuEditor(state.pool)
-
-
-def rules_editor(state: State) -> RulesEditor:
-    return RulesEditor(state.pool)
-
-
 # -- the menu -----------------------------------------------------------------------------------
 
 
 @get("/menu", summary="The menu as stored: switches, stock and positions, empty categories too")
-async def get_managed_menu(state: State) -> ManagedMenu:
-    return await menu_editor(state).menu()
+async def get_managed_menu(menu_editor: NamedDependency[MenuEditor]) -> ManagedMenu:
+    return await menu_editor.menu()
 
 
 @get("/categories", summary="Categories with their item counts")
-async def list_categories(state: State) -> list[CategoryView]:
-    return await menu_editor(state).categories()
+async def list_categories(menu_editor: NamedDependency[MenuEditor]) -> list[CategoryView]:
+    return await menu_editor.categories()
 
 
 @post("/categories", summary="Add a category")
-async def create_category(state: State, data: JSONBody[CategoryCreate]) -> CategoryView:
-    return await menu_editor(state).create_category(data)
+async def create_category(
+    menu_editor: NamedDependency[MenuEditor], data: JSONBody[CategoryCreate]
+) -> CategoryView:
+    return await menu_editor.create_category(data)
 
 
 @patch("/categories/{category_id:int}", summary="Rename or move a category")
 async def update_category(
-    state: State, category_id: FromPath[int], data: JSONBody[CategoryPatch]
+    menu_editor: NamedDependency[MenuEditor],
+    category_id: FromPath[int],
+    data: JSONBody[CategoryPatch],
 ) -> CategoryView:
-    return await menu_editor(state).update_category(category_id, data)
+    return await menu_editor.update_category(category_id, data)
 
 
 @delete("/categories/{category_id:int}", summary="Remove an empty category")
-async def delete_category(state: State, category_id: FromPath[int]) -> None:
-    await menu_editor(state).delete_category(category_id)
+async def delete_category(
+    menu_editor: NamedDependency[MenuEditor], category_id: FromPath[int]
+) -> None:
+    await menu_editor.delete_category(category_id)
 
 
 @post("/items", summary="Add a menu item")
-async def create_item(state: State, data: JSONBody[ItemCreate]) -> ItemView:
-    return await menu_editor(state).create_item(data)
+async def create_item(
+    menu_editor: NamedDependency[MenuEditor], data: JSONBody[ItemCreate]
+) -> ItemView:
+    return await menu_editor.create_item(data)
 
 
 @patch(
     "/items/{item_id:int}",
     summary="Change a menu item (only the fields sent; stock null stops counting)",
 )
-async def update_item(state: State, item_id: FromPath[int], data: JSONBody[ItemPatch]) -> ItemView:
-    return await menu_editor(state).update_item(item_id, data)
+async def update_item(
+    menu_editor: NamedDependency[MenuEditor], item_id: FromPath[int], data: JSONBody[ItemPatch]
+) -> ItemView:
+    return await menu_editor.update_item(item_id, data)
 
 
 @put(
@@ -111,9 +112,9 @@ async def update_item(state: State, item_id: FromPath[int], data: JSONBody[ItemP
     ),
 )
 async def replace_modifiers(
-    state: State, item_id: FromPath[int], data: JSONBody[ModifierGroups]
+    menu_editor: NamedDependency[MenuEditor], item_id: FromPath[int], data: JSONBody[ModifierGroups]
 ) -> ItemView:
-    return await menu_editor(state).replace_modifiers(item_id, data)
+    return await menu_editor.replace_modifiers(item_id, data)
 
 
 @post(
@@ -122,9 +123,9 @@ async def replace_modifiers(
     status_code=200,
 )
 async def set_availability(
-    state: State, item_id: FromPath[int], data: JSONBody[Availability]
+    menu_editor: NamedDependency[MenuEditor], item_id: FromPath[int], data: JSONBody[Availability]
 ) -> ItemView:
-    return await menu_editor(state).set_availability(item_id, data.available)
+    return await menu_editor.set_availability(item_id, data.available)
 
 
 @post(
@@ -132,21 +133,25 @@ async def set_availability(
     summary="Set the portions left (0: sold out; null: stop counting)",
     status_code=200,
 )
-async def set_stock(state: State, item_id: FromPath[int], data: JSONBody[StockLevel]) -> ItemView:
-    return await menu_editor(state).set_stock(item_id, data.stock)
+async def set_stock(
+    menu_editor: NamedDependency[MenuEditor], item_id: FromPath[int], data: JSONBody[StockLevel]
+) -> ItemView:
+    return await menu_editor.set_stock(item_id, data.stock)
 
 
 # -- the restaurant's rules ---------------------------------------------------------------------
 
 
 @get("/restaurant", summary="Settings, pause, opening hours, slot capacity and delivery zones")
-async def get_restaurant(state: State) -> RestaurantView:
-    return await rules_editor(state).restaurant()
+async def get_restaurant(rules_editor: NamedDependency[RulesEditor]) -> RestaurantView:
+    return await rules_editor.restaurant()
 
 
 @put("/settings", summary="Tax rate (basis points), slot length and lead time (minutes)")
-async def update_settings(state: State, data: JSONBody[RestaurantSettings]) -> RestaurantView:
-    return await rules_editor(state).update_settings(data)
+async def update_settings(
+    rules_editor: NamedDependency[RulesEditor], data: JSONBody[RestaurantSettings]
+) -> RestaurantView:
+    return await rules_editor.update_settings(data)
 
 
 @put(
@@ -155,44 +160,52 @@ async def update_settings(state: State, data: JSONBody[RestaurantSettings]) -> R
     description="Minutes after local midnight; 1440 closes at midnight. A day without periods "
     "is closed. Periods of a day must not overlap.",
 )
-async def replace_hours(state: State, data: JSONBody[OpeningHours]) -> RestaurantView:
-    return await rules_editor(state).replace_hours(data)
+async def replace_hours(
+    rules_editor: NamedDependency[RulesEditor], data: JSONBody[OpeningHours]
+) -> RestaurantView:
+    return await rules_editor.replace_hours(data)
 
 
 @put("/capacity/{fulfilment:str}", summary="Orders per slot, for pickup or delivery")
 async def set_capacity(
-    state: State, fulfilment: FromPath[str], data: JSONBody[Capacity]
+    rules_editor: NamedDependency[RulesEditor], fulfilment: FromPath[str], data: JSONBody[Capacity]
 ) -> RestaurantView:
     if fulfilment == "pickup":
-        return await rules_editor(state).set_capacity("pickup", data)
+        return await rules_editor.set_capacity("pickup", data)
     if fulfilment == "delivery":
-        return await rules_editor(state).set_capacity("delivery", data)
+        return await rules_editor.set_capacity("delivery", data)
     raise NotFound(f"Slot capacity is set for pickup or delivery, not {fulfilment!r}.")
 
 
 @get("/zones", summary="Delivery zones")
-async def list_zones(state: State) -> list[ZoneView]:
-    return await rules_editor(state).zones()
+async def list_zones(rules_editor: NamedDependency[RulesEditor]) -> list[ZoneView]:
+    return await rules_editor.zones()
 
 
 @post("/zones", summary="Add a delivery zone")
-async def create_zone(state: State, data: JSONBody[ZoneCreate]) -> ZoneView:
-    return await rules_editor(state).create_zone(data)
+async def create_zone(
+    rules_editor: NamedDependency[RulesEditor], data: JSONBody[ZoneCreate]
+) -> ZoneView:
+    return await rules_editor.create_zone(data)
 
 
 @patch("/zones/{zone_id:int}", summary="Change a delivery zone (only the fields sent)")
-async def update_zone(state: State, zone_id: FromPath[int], data: JSONBody[ZonePatch]) -> ZoneView:
-    return await rules_editor(state).update_zone(zone_id, data)
+async def update_zone(
+    rules_editor: NamedDependency[RulesEditor], zone_id: FromPath[int], data: JSONBody[ZonePatch]
+) -> ZoneView:
+    return await rules_editor.update_zone(zone_id, data)
 
 
 @delete("/zones/{zone_id:int}", summary="Remove a delivery zone no order refers to")
-async def delete_zone(state: State, zone_id: FromPath[int]) -> None:
-    await rules_editor(state).delete_zone(zone_id)
+async def delete_zone(rules_editor: NamedDependency[RulesEditor], zone_id: FromPath[int]) -> None:
+    await rules_editor.delete_zone(zone_id)
 
 
 @post("/pause", summary="Pause or resume online ordering, with a message", status_code=200)
-async def pause_ordering(state: State, data: JSONBody[Pause]) -> RestaurantView:
-    return await rules_editor(state).pause(data)
+async def pause_ordering(
+    rules_editor: NamedDependency[RulesEditor], data: JSONBody[Pause]
+) -> RestaurantView:
+    return await rules_editor.pause(data)
 
 
 def handle_invalid_value(
@@ -241,4 +254,4 @@ router = Router(
     exception_handlers={ValidationException: handle_invalid_value},
 )
 
-ROUTES: list[ControllerRouterHandler] = [router, *page.ROUTES]
+ROUTES: list[ControllerRouterHandler] = [router]

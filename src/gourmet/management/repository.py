@@ -1,7 +1,9 @@
 """SQL of the restaurant's rules as a manager changes them: settings, hours, capacity, zones.
 
-The menu's own SQL is in ``menu/repository.py``; the pause switch and the checkout's reads are in
-``ordering/repository.py``. Every change here first locks the restaurant's single row
+These tables (restaurant, opening_hours, slot_capacity, delivery_zone) are written here and
+nowhere else: the demo seed and the tests configure a restaurant through
+:func:`configure_restaurant`; checkout only reads them. The menu's own SQL is in
+``menu/repository.py``. Every change here first locks the restaurant's single row
 (:func:`lock_restaurant`), so two managers' changes to the rules run one after the other and a
 check made before a write (a postcode prefix already used, say) still holds when it is written.
 """
@@ -14,6 +16,7 @@ from typing import Any
 from psycopg import sql
 
 from gourmet.db.types import Conn
+from gourmet.ordering.slots import OpeningPeriod
 
 ZONE_COLUMNS = frozenset({"name", "postcode_prefixes", "fee_cents", "min_order_cents"})
 
@@ -155,3 +158,51 @@ async def zone_has_orders(conn: Conn, zone_id: int) -> bool:
 
 async def delete_zone(conn: Conn, zone_id: int) -> None:
     await conn.execute("DELETE FROM delivery_zone WHERE id = %s", (zone_id,))
+
+
+async def configure_restaurant(
+    conn: Conn,
+    *,
+    name: str,
+    tax_rate_bp: int,
+    slot_minutes: int,
+    lead_minutes: int,
+    opening: Sequence[OpeningPeriod],
+    capacity: dict[str, int],
+    zones: Sequence[tuple[str, Sequence[str], int, int]],
+) -> None:
+    """Replace the restaurant's rules: hours, slot capacities and delivery zones."""
+    await conn.execute(
+        "INSERT INTO restaurant (id, name, tax_rate_bp, slot_minutes, lead_minutes)"
+        " VALUES (true, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+        " tax_rate_bp = excluded.tax_rate_bp, slot_minutes = excluded.slot_minutes,"
+        " lead_minutes = excluded.lead_minutes, updated_at = now()",
+        (name, tax_rate_bp, slot_minutes, lead_minutes),
+    )
+    await conn.execute("DELETE FROM opening_hours")
+    for period in opening:
+        await conn.execute(
+            "INSERT INTO opening_hours (weekday, opens_minute, closes_minute) VALUES (%s, %s, %s)",
+            (period.weekday, period.opens_minute, period.closes_minute),
+        )
+    for fulfilment, max_orders in capacity.items():
+        await conn.execute(
+            "INSERT INTO slot_capacity (fulfilment, max_orders) VALUES (%s, %s)"
+            " ON CONFLICT (fulfilment) DO UPDATE SET max_orders = excluded.max_orders",
+            (fulfilment, max_orders),
+        )
+    for zone_name, prefixes, fee, minimum in zones:
+        await conn.execute(
+            "INSERT INTO delivery_zone (name, postcode_prefixes, fee_cents, min_order_cents)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET"
+            " postcode_prefixes = excluded.postcode_prefixes, fee_cents = excluded.fee_cents,"
+            " min_order_cents = excluded.min_order_cents",
+            (zone_name, list(prefixes), fee, minimum),
+        )
+
+
+async def set_ordering_paused(conn: Conn, paused: bool, message: str) -> None:
+    await conn.execute(
+        "UPDATE restaurant SET ordering_paused = %s, pause_message = %s, updated_at = now()",
+        (paused, message),
+    )

@@ -43,7 +43,6 @@ from gourmet.management.schemas import (
 )
 from gourmet.management.service import clean_text, given
 from gourmet.menu.repository import notify_menu_changed
-from gourmet.ordering.repository import set_ordering_paused
 
 PREFIX = re.compile(r"[A-Z0-9-]+")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -88,7 +87,7 @@ class RulesEditor:
         it with the 409 of a checkout."""
         async with self._pool.connection() as conn, conn.transaction():
             await lock(conn)
-            await set_ordering_paused(conn, data.paused, data.message.strip())
+            await repo.set_ordering_paused(conn, data.paused, data.message.strip())
             await notify_menu_changed(conn)
             return await restaurant_view(conn)
 

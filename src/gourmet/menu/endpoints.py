@@ -8,10 +8,11 @@ Litestar handler documents the route in OpenAPI and serves what the fast path pa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from litestar import Litestar, Request, Response, get
-from litestar.datastructures import State
+from litestar import Request, Response, get
+from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 
 from gourmet.asgi import ASGIApp, Receive, Scope, Send
@@ -20,17 +21,7 @@ from gourmet.menu.service import CachedMenu, MenuCache
 from gourmet.problems import ServiceUnavailable
 
 MENU_PATH = "/api/menu"
-
-
-def _current(cache: MenuCache) -> CachedMenu:
-    cached = cache.current
-    if cached is None:
-        raise ServiceUnavailable("The menu is loading; please retry in a moment.", retry_after_s=2)
-    return cached
-
-
-def _not_modified(cached: CachedMenu, if_none_match: str | None) -> bool:
-    return bool(if_none_match) and cached.etag in (if_none_match or "")
+MENU_RETRY_S = 2
 
 
 @get(
@@ -38,11 +29,17 @@ def _not_modified(cached: CachedMenu, if_none_match: str | None) -> bool:
     summary="The full menu",
     responses={200: ResponseSpec(data_container=Menu, description="The menu")},
 )
-async def get_menu(request: Request[Any, Any, Any], state: State) -> Response[bytes]:
-    cache: MenuCache = state.menu_cache
-    cached = _current(cache) if cache.cached else await cache.fetch_uncached()
+async def get_menu(
+    request: Request[Any, Any, Any], menu_cache: NamedDependency[MenuCache]
+) -> Response[bytes]:
+    cached = await menu_cache.read()
+    if cached is None:
+        raise ServiceUnavailable(
+            "The menu is loading; please retry in a moment.", retry_after_s=MENU_RETRY_S
+        )
     headers = {"ETag": cached.etag, "Cache-Control": "no-cache"}
-    if _not_modified(cached, request.headers.get("if-none-match")):
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match and cached.etag in if_none_match:
         return Response(content=b"", status_code=304, headers=headers)
     return Response(content=cached.body, media_type="application/json", headers=headers)
 
@@ -50,16 +47,17 @@ async def get_menu(request: Request[Any, Any, Any], state: State) -> Response[by
 class MenuFastPath:
     """Answer ``GET /api/menu`` from the cache before Litestar sees the request."""
 
-    def __init__(self, app: Litestar, inner: ASGIApp | None = None) -> None:
-        self.app: ASGIApp = inner or app
-        self.state = app.state
+    def __init__(self, app: ASGIApp, current: Callable[[], CachedMenu | None]) -> None:
+        self.app = app
+        # The cached menu, or None while there is none (not loaded yet, or caching is off).
+        self._current = current
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != MENU_PATH or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
-        cached = self.state.menu_cache.current if "menu_cache" in self.state else None
-        if cached is None:  # not loaded yet: let the handler answer with a problem
+        cached = self._current()
+        if cached is None:  # let the handler answer (a problem, or a read without the cache)
             await self.app(scope, receive, send)
             return
         etag = cached.etag.encode()

@@ -406,3 +406,37 @@ async def save_modifier_option(
     row = await (await conn.execute(query, values)).fetchone()
     assert row is not None, "the caller checked that the option belongs to the group"
     return int(row["id"])
+
+
+async def take_stock(conn: Conn, quantities: dict[int, int]) -> tuple[list[int], bool]:
+    """Decrement the stock of these (tracked) items; return (items short, whether any sold out).
+
+    Rows are locked in id order so that concurrent checkouts cannot deadlock on each other.
+    """
+    short: list[int] = []
+    sold_out = False
+    for item_id in sorted(quantities):
+        row = await (
+            await conn.execute(
+                "UPDATE item SET stock = stock - %(qty)s, updated_at = now()"
+                " WHERE id = %(id)s AND stock >= %(qty)s RETURNING stock",
+                {"id": item_id, "qty": quantities[item_id]},
+            )
+        ).fetchone()
+        if row is None:
+            short.append(item_id)
+        elif row["stock"] == 0:
+            sold_out = True
+    return short, sold_out
+
+
+async def return_stock(conn: Conn, order_id: int) -> bool:
+    """Give a cancelled order's items back to tracked stock; True when any came back."""
+    cur = await conn.execute(
+        "UPDATE item i SET stock = i.stock + l.qty, updated_at = now()"
+        " FROM (SELECT item_id, sum(quantity) AS qty FROM order_line"
+        "       WHERE order_id = %s GROUP BY item_id) l"
+        " WHERE i.id = l.item_id AND i.stock IS NOT NULL",
+        (order_id,),
+    )
+    return cur.rowcount > 0

@@ -52,6 +52,13 @@ class MenuCache:
             self.loaded.set()
             return self._current
 
+    async def read(self) -> CachedMenu | None:
+        """The menu as a request should see it: the cached copy (None before the first load),
+        or, with caching off (the incident profile), a fresh read from the database."""
+        if self.cached:
+            return self._current
+        return await self.fetch_uncached()
+
     async def fetch_uncached(self) -> CachedMenu:
         async with self._pool.connection() as conn:
             menu = await repository.fetch_menu(conn)

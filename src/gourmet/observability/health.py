@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 from litestar import Response, get
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 
 from gourmet.db.pool import GuardedPool
 from gourmet.telemetry import metrics
 
 READINESS_TIMEOUT_S = 1.0
+
+
+@dataclass
+class Lifecycle:
+    """Where the process is in its life: ``draining`` once it is shutting down, so that
+    readiness turns away new traffic while in-flight requests finish."""
+
+    draining: bool = False
 
 
 @get("/healthz", summary="Liveness: the process answers", sync_to_thread=False)
@@ -19,10 +28,12 @@ def healthz() -> dict[str, str]:
 
 
 @get("/readyz", summary="Readiness: the database answers quickly and we are not draining")
-async def readyz(state: State) -> Response[dict[str, str]]:
-    if state.draining:
+async def readyz(
+    lifecycle: NamedDependency[Lifecycle], pool: NamedDependency[GuardedPool]
+) -> Response[dict[str, str]]:
+    if lifecycle.draining:
         return Response({"status": "unavailable", "reason": "draining"}, status_code=503)
-    guarded: GuardedPool = state.pool
+    guarded = pool
     if not guarded.health.up:
         return Response({"status": "unavailable", "reason": "database down"}, status_code=503)
     try:

@@ -1,15 +1,16 @@
-"""HTTP for customers' ordering: slots, checkout, order tracking."""
+"""HTTP for customers' ordering: slots, checkout, order tracking, a customer's order history."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
 
-from gourmet.accounts.guards import session_account
+from gourmet.accounts.guards import Gate
+from gourmet.db.notifications import NotificationHub
 from gourmet.ordering.errors import PaymentNotPossible
 from gourmet.ordering.events import order_stream
 from gourmet.ordering.payment import PaymentService
@@ -20,16 +21,12 @@ from gourmet.problems import Problem
 MAX_IDEMPOTENCY_KEY = 255
 
 
-def ordering(state: State) -> OrderingService:
-    service: OrderingService = state.ordering
-    return service
-
-
 @get("/api/slots", summary="Time slots with their remaining capacity")
 async def list_slots(
-    state: State, fulfilment: Annotated[Fulfilment, QueryParameter()] = "pickup"
+    ordering: NamedDependency[OrderingService],
+    fulfilment: Annotated[Fulfilment, QueryParameter()] = "pickup",
 ) -> SlotList:
-    return SlotList(fulfilment=fulfilment, slots=await ordering(state).slots(fulfilment))
+    return SlotList(fulfilment=fulfilment, slots=await ordering.slots(fulfilment))
 
 
 @post(
@@ -42,7 +39,8 @@ async def list_slots(
 )
 async def place_order(
     request: Request[Any, Any, Any],
-    state: State,
+    ordering: NamedDependency[OrderingService],
+    gate: NamedDependency[Gate],
     data: JSONBody[CheckoutRequest],
     idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
 ) -> Response[OrderView]:
@@ -51,8 +49,8 @@ async def place_order(
     # Signed in: the order is kept in the customer's history. A stale session is no reason to
     # refuse an order; it is placed as a guest's. (The cookie is SameSite=Lax: a cross-site
     # post never carries it.)
-    account = await session_account(request)
-    view, created = await ordering(state).checkout(
+    account = await gate.session_account(request)
+    view, created = await ordering.checkout(
         data, idempotency_key, account.id if account is not None else None
     )
     return Response(
@@ -63,27 +61,29 @@ async def place_order(
 
 
 @get("/api/orders/{token:str}", summary="Track an order by its tracking token")
-async def get_order(state: State, token: FromPath[str]) -> OrderView:
-    return await ordering(state).order(token)
+async def get_order(ordering: NamedDependency[OrderingService], token: FromPath[str]) -> OrderView:
+    return await ordering.order(token)
 
 
 @get(
     "/api/orders/{token:str}/events",
     summary="Live order status (server-sent events; poll GET /api/orders/{token} as a fallback)",
 )
-async def order_events(state: State, token: FromPath[str]) -> ServerSentEvent:
-    service = ordering(state)
-    await service.order(token)  # 404 before the stream starts, not inside it
+async def order_events(
+    ordering: NamedDependency[OrderingService],
+    hub: NamedDependency[NotificationHub],
+    token: FromPath[str],
+) -> ServerSentEvent:
+    await ordering.order(token)  # 404 before the stream starts, not inside it
     return ServerSentEvent(
-        order_stream(state.hub, token, service.order), headers={"Cache-Control": "no-store"}
+        order_stream(hub, token, ordering.order), headers={"Cache-Control": "no-store"}
     )
 
 
-def payments(state: State) -> PaymentService:
-    service: PaymentService | None = state.payments
-    if service is None:
+def card_payments(payments: PaymentService | None) -> PaymentService:
+    if payments is None:
         raise PaymentNotPossible("Card payments are not set up; choose pay at pickup.")
-    return service
+    return payments
 
 
 @post(
@@ -91,9 +91,14 @@ def payments(state: State) -> PaymentService:
     summary="Pay an order waiting for its card payment (again)",
     status_code=200,
 )
-async def pay_order(state: State, token: FromPath[str], data: JSONBody[CardPayment]) -> OrderView:
-    await payments(state).pay(token, data.card_token)
-    return await ordering(state).order(token)
+async def pay_order(
+    ordering: NamedDependency[OrderingService],
+    payments: NamedDependency[PaymentService | None],
+    token: FromPath[str],
+    data: JSONBody[CardPayment],
+) -> OrderView:
+    await card_payments(payments).pay(token, data.card_token)
+    return await ordering.order(token)
 
 
 @post(
@@ -101,9 +106,35 @@ async def pay_order(state: State, token: FromPath[str], data: JSONBody[CardPayme
     summary="Pay at pickup instead of by card",
     status_code=200,
 )
-async def switch_to_pay_at_pickup(state: State, token: FromPath[str]) -> OrderView:
-    await payments(state).pay_at_pickup(token)
-    return await ordering(state).order(token)
+async def switch_to_pay_at_pickup(
+    ordering: NamedDependency[OrderingService],
+    payments: NamedDependency[PaymentService | None],
+    token: FromPath[str],
+) -> OrderView:
+    await card_payments(payments).pay_at_pickup(token)
+    return await ordering.order(token)
 
 
-ROUTES = [list_slots, place_order, get_order, order_events, pay_order, switch_to_pay_at_pickup]
+@get(
+    "/api/me/orders",
+    summary="The signed-in customer's orders, newest first",
+    tags=["accounts"],
+)
+async def my_orders(
+    request: Request[Any, Any, Any],
+    ordering: NamedDependency[OrderingService],
+    gate: NamedDependency[Gate],
+) -> list[OrderView]:
+    account = await gate.signed_in(request)
+    return await ordering.account_orders(account.id)
+
+
+ROUTES = [
+    list_slots,
+    place_order,
+    get_order,
+    order_events,
+    pay_order,
+    switch_to_pay_at_pickup,
+    my_orders,
+]

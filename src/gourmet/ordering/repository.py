@@ -168,40 +168,6 @@ async def release_slot(conn: Conn, fulfilment: Fulfilment, start: datetime) -> N
     )
 
 
-async def take_stock(conn: Conn, quantities: dict[int, int]) -> tuple[list[int], bool]:
-    """Decrement the stock of these (tracked) items; return (items short, whether any sold out).
-
-    Rows are locked in id order so that concurrent checkouts cannot deadlock on each other.
-    """
-    short: list[int] = []
-    sold_out = False
-    for item_id in sorted(quantities):
-        row = await (
-            await conn.execute(
-                "UPDATE item SET stock = stock - %(qty)s, updated_at = now()"
-                " WHERE id = %(id)s AND stock >= %(qty)s RETURNING stock",
-                {"id": item_id, "qty": quantities[item_id]},
-            )
-        ).fetchone()
-        if row is None:
-            short.append(item_id)
-        elif row["stock"] == 0:
-            sold_out = True
-    return short, sold_out
-
-
-async def return_stock(conn: Conn, order_id: int) -> bool:
-    """Give a cancelled order's items back to tracked stock; True when any came back."""
-    cur = await conn.execute(
-        "UPDATE item i SET stock = i.stock + l.qty, updated_at = now()"
-        " FROM (SELECT item_id, sum(quantity) AS qty FROM order_line"
-        "       WHERE order_id = %s GROUP BY item_id) l"
-        " WHERE i.id = l.item_id AND i.stock IS NOT NULL",
-        (order_id,),
-    )
-    return cur.rowcount > 0
-
-
 async def claim_idempotency_key(conn: Conn, key: str, fingerprint: str) -> bool:
     """Claim ``key`` for this transaction; False when another committed request owns it.
 
@@ -411,54 +377,6 @@ async def open_order_rows(conn: Conn, limit: int) -> list[dict[str, Any]]:
     ).fetchall()
 
 
-async def configure_restaurant(
-    conn: Conn,
-    *,
-    name: str,
-    tax_rate_bp: int,
-    slot_minutes: int,
-    lead_minutes: int,
-    opening: Sequence[OpeningPeriod],
-    capacity: dict[str, int],
-    zones: Sequence[tuple[str, Sequence[str], int, int]],
-) -> None:
-    """Replace the restaurant's rules: hours, slot capacities and delivery zones."""
-    await conn.execute(
-        "INSERT INTO restaurant (id, name, tax_rate_bp, slot_minutes, lead_minutes)"
-        " VALUES (true, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
-        " tax_rate_bp = excluded.tax_rate_bp, slot_minutes = excluded.slot_minutes,"
-        " lead_minutes = excluded.lead_minutes, updated_at = now()",
-        (name, tax_rate_bp, slot_minutes, lead_minutes),
-    )
-    await conn.execute("DELETE FROM opening_hours")
-    for period in opening:
-        await conn.execute(
-            "INSERT INTO opening_hours (weekday, opens_minute, closes_minute) VALUES (%s, %s, %s)",
-            (period.weekday, period.opens_minute, period.closes_minute),
-        )
-    for fulfilment, max_orders in capacity.items():
-        await conn.execute(
-            "INSERT INTO slot_capacity (fulfilment, max_orders) VALUES (%s, %s)"
-            " ON CONFLICT (fulfilment) DO UPDATE SET max_orders = excluded.max_orders",
-            (fulfilment, max_orders),
-        )
-    for zone_name, prefixes, fee, minimum in zones:
-        await conn.execute(
-            "INSERT INTO delivery_zone (name, postcode_prefixes, fee_cents, min_order_cents)"
-            " VALUES (%s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET"
-            " postcode_prefixes = excluded.postcode_prefixes, fee_cents = excluded.fee_cents,"
-            " min_order_cents = excluded.min_order_cents",
-            (zone_name, list(prefixes), fee, minimum),
-        )
-
-
-async def set_ordering_paused(conn: Conn, paused: bool, message: str) -> None:
-    await conn.execute(
-        "UPDATE restaurant SET ordering_paused = %s, pause_message = %s, updated_at = now()",
-        (paused, message),
-    )
-
-
 async def lock_for_payment(conn: Conn, token: str) -> dict[str, Any] | None:
     return await (
         await conn.execute(
@@ -496,3 +414,14 @@ async def release_to_kitchen(
     )
     await record_status(conn, order_id, "awaiting_payment", "received", None, actor)
     await notify_order_changed(conn, token)
+
+
+async def account_order_rows(conn: Conn, account_id: int, limit: int) -> list[dict[str, Any]]:
+    """The account's orders as order view rows, newest first."""
+    return await (
+        await conn.execute(
+            ORDER_VIEW_SQL
+            + " WHERE o.account_id = %s ORDER BY o.created_at DESC, o.id DESC LIMIT %s",
+            (account_id, limit),
+        )
+    ).fetchall()

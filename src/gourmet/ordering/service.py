@@ -14,6 +14,7 @@ import psycopg
 from gourmet.db.pool import GuardedPool
 from gourmet.db.types import Conn
 from gourmet.menu import repository as menu_repository
+from gourmet.money import Money
 from gourmet.ordering import repository as repo
 from gourmet.ordering.errors import (
     AddressRequired,
@@ -50,6 +51,7 @@ TOKEN_BYTES = 18  # 144 random bits: unguessable, and 24 URL-safe characters
 ASAP_CANDIDATES = 48  # how many upcoming slots an ASAP order may fall into
 ASAP_RETRIES = 5  # a lost race for a slot's last place retries with the next slots
 OPEN_ORDERS_LIMIT = 500
+ACCOUNT_ORDERS_LIMIT = 50  # an account's history, newest first
 
 
 class OrderingService:
@@ -59,6 +61,7 @@ class OrderingService:
         *,
         tz: Any,
         slot_days_ahead: int,
+        money: Money,
         payments: PaymentService | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
@@ -66,6 +69,7 @@ class OrderingService:
         self._payments = payments
         self._tz = tz
         self._slot_days_ahead = slot_days_ahead
+        self._money = money
         self._clock = clock or (lambda: datetime.now(UTC))
 
     # -- checkout -----------------------------------------------------------------------------
@@ -145,7 +149,7 @@ class OrderingService:
         zone, fee = self._delivery_terms(request, cart, context.zones)
         slot_start = await self._reserve_slot(conn, request, context)
         quantities = cart.quantities_by_item()
-        short, sold_out = await repo.take_stock(
+        short, sold_out = await menu_repository.take_stock(
             conn, {item_id: qty for item_id, qty in quantities.items() if item_id in tracked}
         )
         if short:
@@ -200,7 +204,7 @@ class OrderingService:
             missing = zone.min_order_cents - cart.subtotal_cents
             raise BelowMinimumOrder(
                 f"Delivery to {zone.name} needs an order of at least "
-                f"{format_cents(zone.min_order_cents)}; add {format_cents(missing)} more.",
+                f"{self._money(zone.min_order_cents)}; add {self._money(missing)} more.",
                 min_order_cents=zone.min_order_cents,
                 missing_cents=missing,
             )
@@ -293,6 +297,12 @@ class OrderingService:
             rows = await repo.open_order_rows(conn, OPEN_ORDERS_LIMIT)
         return [order_view(row) for row in rows]
 
+    async def account_orders(self, account_id: int) -> list[OrderView]:
+        """The orders placed while signed in to this account, newest first."""
+        async with self._pool.connection() as conn:
+            rows = await repo.account_order_rows(conn, account_id, ACCOUNT_ORDERS_LIMIT)
+        return [order_view(row) for row in rows]
+
     async def kitchen_cards(self) -> list[KitchenCard]:
         return [
             KitchenCard(view, sorted(next_status_options(view.status, view.fulfilment)))
@@ -315,7 +325,7 @@ class OrderingService:
                 )
                 if update.status in RELEASING_STATUSES:
                     await repo.release_slot(conn, row["fulfilment"], row["slot_start"])
-                    if await repo.return_stock(conn, order_id):
+                    if await menu_repository.return_stock(conn, order_id):
                         await menu_repository.notify_menu_changed(conn)
                 await repo.notify_order_changed(conn, row["token"])
             return await self._view(conn, row["token"])
@@ -413,7 +423,3 @@ def match_zone(postcode: str, zones: Sequence[repo.Zone]) -> repo.Zone | None:
             if postcode.startswith(norm) and (best is None or len(norm) > best[0]):
                 best = (len(norm), zone)
     return best[1] if best else None
-
-
-def format_cents(cents: int) -> str:
-    return f"${cents // 100}.{cents % 100:02d}"

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from gourmet.asgi import ASGIApp, Message, Receive, Scope, Send
+from gourmet.config import setting_default
 from gourmet.resilience import deadline
 from gourmet.resilience.limiter import AdaptiveLimiter, Priority
 
@@ -44,36 +45,6 @@ class Rule:
         if self.pattern.endswith("/*"):
             return path.startswith(self.pattern[:-1])
         return path == self.pattern
-
-
-# First match wins; a request no rule matches gets the middleware's default priority (LOW).
-DEFAULT_RULES: tuple[Rule, ...] = (
-    Rule("/healthz", None),
-    Rule("/readyz", None),
-    Rule("/metrics", None),
-    Rule("/static/*", None),
-    Rule("/api/menu", None, READS),  # served from the in-process cache
-    Rule("/", None, READS),  # the menu page, rendered from the cache
-    Rule("/checkout", None, READS),  # a form; its data comes from the API
-    Rule("/status", None, READS),  # customers must always be able to read it
-    Rule("/api/status", None, READS),
-    Rule("/kitchen", None, READS),
-    Rule("/ops", None, READS),
-    Rule("/ops/login", None),
-    Rule("/api/ops/*", Priority.CRITICAL),  # operators need their figures most in a spike
-    Rule("/manage", None, READS),
-    Rule("/api/manage/*", Priority.CRITICAL),  # the pause switch must work in a stampede
-    Rule("/orders/*", Priority.CRITICAL, READS),  # the tracking page: one indexed read
-    Rule("/api/staff/*", Priority.CRITICAL),  # the kitchen board must keep moving
-    Rule("/api/orders/*", Priority.CRITICAL, READS),  # tracking a placed order
-    Rule("/api/orders", Priority.CHECKOUT, frozenset({"POST"})),
-    Rule("/api/orders/*", Priority.CHECKOUT, frozenset({"POST"})),  # paying an order
-    Rule("/api/slots", Priority.CHECKOUT, READS),  # the checkout form needs them
-    Rule("/api/session", Priority.CHECKOUT),  # signing in on the way to checkout
-    Rule("/api/accounts", Priority.CHECKOUT),
-    Rule("/api/me", Priority.LOW),
-    Rule("/api/me/*", Priority.LOW),
-)
 
 
 @functools.cache
@@ -143,10 +114,10 @@ class AdmissionMiddleware:
         app: ASGIApp,
         limiter: AdaptiveLimiter,
         *,
-        rules: Sequence[Rule] = DEFAULT_RULES,
+        rules: Sequence[Rule],
         default_priority: Priority = Priority.LOW,
-        deadline_s: float = 3.0,
-        retry_after_s: tuple[int, int] = (1, 3),
+        deadline_s: float = setting_default("deadline_s"),
+        retry_after_s: tuple[int, int] = setting_default("shed_retry_after_s"),
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import structlog
 
 from gourmet.asgi import ASGIApp, Message, Receive, Scope, Send
-from gourmet.telemetry.metrics import route_label
+from gourmet.telemetry.metrics import template_only
 
 REQUEST_ID_HEADER = b"x-request-id"
 _SANE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
@@ -95,11 +95,13 @@ class RequestLog:
         ok_sample: float = 1.0,
         slow_ms: float = 250.0,
         deadline_left: Callable[[Scope], float | None] = lambda _scope: None,
+        label: Callable[[Scope], str] = template_only,
         rng: random.Random | None = None,
     ) -> None:
         self.app = app
         # Seconds left of the request's deadline, from whoever stamped it (admission control).
         self._deadline_left = deadline_left
+        self._label = label  # the route template of a request (telemetry.metrics.RouteLabels)
         # Successful requests to these paths are not logged (the cached menu at thousands per
         # second would drown everything else); their errors still are.
         self._skip_ok = skip_ok_paths
@@ -138,7 +140,7 @@ class RequestLog:
                 access_log.info(
                     "request",
                     method=scope["method"],
-                    route=route_label(scope),
+                    route=self._label(scope),
                     status=status,
                     latency_ms=round(elapsed * 1000, 2),
                     pool_wait_ms=round(POOL_WAIT.get() * 1000, 2),

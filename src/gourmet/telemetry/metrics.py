@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from prometheus_client import (
@@ -91,35 +91,85 @@ EVENT_STREAMS = Gauge(
     "gourmet_event_streams", "Open server-sent event streams", multiprocess_mode="livesum"
 )
 
-# Route templates for requests Litestar never routed (shed, or served by the menu fast path):
-# labels must stay a small set, never raw paths.
-_KNOWN_ROUTES = (
-    (re.compile(r"^/api/orders/[^/]+$"), "/api/orders/{token}"),
-    (re.compile(r"^/api/staff/orders/\d+/status$"), "/api/staff/orders/{order_id}/status"),
-)
-_STATIC_ROUTES = frozenset(
-    {"/api/menu", "/api/orders", "/api/slots", "/api/staff/orders", "/healthz", "/readyz"}
-)
+PARAMETER = re.compile(r"\{([^}:]+)(?::([^}]+))?\}")
+# What a path parameter of each converter type matches in a raw path.
+_PARAMETER_PATTERNS = {"int": r"-?\d+", "path": r".*"}
+OTHER_ROUTE = "other"
 
 
-def route_label(scope: Scope) -> str:
-    template = scope.get("path_template")
-    if template:
-        return str(template)
-    path: str = scope["path"]
-    if path in _STATIC_ROUTES:
-        return path
-    for pattern, label in _KNOWN_ROUTES:
-        if pattern.match(path):
-            return label
-    return "other"
+class RouteLabels:
+    """The route template of a request, for metric labels and access lines: labels must stay a
+    small set, never raw paths.
+
+    Litestar writes the template into the scope of every request it routes. A request it never
+    routed (refused by admission control, or answered by the menu fast path) is matched here
+    against the app's own route paths, so the labels follow the routes the app really has and
+    no second list of paths is kept by hand. Templates are indexed by their literal first
+    segments, so a match tries a few patterns, not all of them.
+    """
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self._static: set[str] = set()
+        self._templates: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+        for path in paths:
+            if "{" not in path:
+                self._static.add(path)
+                continue
+            template = PARAMETER.sub(lambda m: "{" + m.group(1) + "}", path)
+            pattern = "".join(
+                re.escape(part)
+                if i % 3 == 0
+                else ""
+                if i % 3 == 1
+                else f"(?:{_PARAMETER_PATTERNS.get(part, r'[^/]+')})"
+                for i, part in enumerate(PARAMETER.split(path))
+            )
+            self._templates.setdefault(_prefix(path), []).append(
+                (re.compile(pattern + "$"), template)
+            )
+
+    def __call__(self, scope: Scope) -> str:
+        template = scope.get("path_template")
+        if template:
+            return str(template)
+        path: str = scope["path"]
+        if path in self._static:
+            return path
+        segments = path.split("/", 3)
+        for depth in (3, 2):  # "/api/orders", then "/static"
+            for pattern, label in self._templates.get("/".join(segments[:depth]), ()):
+                if pattern.match(path):
+                    return label
+        return OTHER_ROUTE
+
+
+def _prefix(template: str) -> str:
+    """The literal segments of a template before its first parameter, at most two:
+    "/api/orders" of "/api/orders/{token}", "/static" of "/static/{file_path:path}"."""
+    literal = []
+    for segment in template.split("/")[1:3]:
+        if "{" in segment:
+            break
+        literal.append(segment)
+    return "/" + "/".join(literal)
+
+
+def template_only(scope: Scope) -> str:
+    """The label of a request without a route table: its template if routed, else "other"."""
+    return str(scope.get("path_template") or OTHER_ROUTE)
 
 
 class RequestMetrics:
     """Outermost ASGI layer: counts and times every HTTP request, shed ones included."""
 
-    def __init__(self, app: ASGIApp, clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        clock: Callable[[], float] = time.perf_counter,
+        label: Callable[[Scope], str] = template_only,
+    ) -> None:
         self.app = app
+        self._label = label
         self._clock = clock
         self._latency_children: dict[tuple[str, str], Any] = {}
         self._request_children: dict[tuple[str, str, int], Any] = {}
@@ -135,7 +185,7 @@ class RequestMetrics:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                self._latency(route_label(scope), scope["method"]).observe(self._clock() - started)
+                self._latency(self._label(scope), scope["method"]).observe(self._clock() - started)
             await send(message)
 
         HTTP_IN_FLIGHT.inc()
@@ -143,7 +193,7 @@ class RequestMetrics:
             await self.app(scope, receive, timed_send)
         finally:
             HTTP_IN_FLIGHT.dec()
-            self._requests(route_label(scope), scope["method"], status).inc()
+            self._requests(self._label(scope), scope["method"], status).inc()
 
     # ``labels()`` takes a lock and validates its arguments on every call; the label sets are
     # few (route templates x methods x statuses), so each child is looked up once and kept.

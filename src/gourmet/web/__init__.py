@@ -1,4 +1,8 @@
-"""Server-rendered pages (Jinja2) and their static assets, all served by Gourmet itself."""
+"""Every page Gourmet serves (customer and staff), its templates and its static assets.
+
+Templates live under ``templates/customer`` and ``templates/staff``, assets under
+``static/customer`` and ``static/staff``; the server renders them itself (Jinja2), no CDN.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
-from gourmet.web.account_pages import ROUTES as ACCOUNT_ROUTES
-from gourmet.web.pages import ROUTES as PAGE_ROUTES
+from gourmet.web import account_pages, menu_pages, order_pages, staff_pages, status_page
 
 WEB_DIR = Path(__file__).parent
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -23,4 +26,11 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
 
 def routes() -> list[ControllerRouterHandler]:
     static = create_static_files_router(path="/static", directories=[STATIC_DIR])
-    return [*PAGE_ROUTES, *ACCOUNT_ROUTES, static]
+    return [
+        *menu_pages.ROUTES,
+        *order_pages.ROUTES,
+        *account_pages.ROUTES,
+        *status_page.ROUTES,
+        *staff_pages.ROUTES,
+        static,
+    ]

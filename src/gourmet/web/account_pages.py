@@ -2,7 +2,8 @@
 
 Signing in, up and out happen in the browser (``static/js/account.js``) through the accounts API;
 the account page itself is rendered here from the session cookie and the accounts service, so it
-reads the same orders as ``GET /api/me/orders`` without an HTTP round trip.
+reads the same orders as ``GET /api/me/orders`` (the ordering service) without an HTTP round
+trip.
 """
 
 from __future__ import annotations
@@ -11,25 +12,17 @@ from typing import Annotated, Any, Final
 
 import msgspec
 from litestar import Request, get
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
-from gourmet.accounts.guards import session_account
-from gourmet.accounts.service import AccountService
-from gourmet.config import Settings
+from gourmet.accounts.guards import Gate
 from gourmet.ordering.schemas import OrderView
+from gourmet.ordering.service import OrderingService
 from gourmet.problems import ServiceUnavailable
-from gourmet.web.pages import (
-    PRIVATE_HEADERS,
-    STATUS_LABELS,
-    busy_page,
-    clock_time,
-    day_label,
-    json_for_html,
-    page,
-)
+from gourmet.web.order_pages import STATUS_LABELS
+from gourmet.web.rendering import PRIVATE_HEADERS, Pages, clock_time, day_label, json_for_html
 from gourmet.web.security import local_path as safe_local_path
 
 ACCOUNT_PATH: Final = "/account"
@@ -58,37 +51,41 @@ def reorder_lines(order: OrderView) -> list[dict[str, Any]]:
 
 @get("/account/signin", name="signin-page", include_in_schema=False)
 async def signin_page(
-    state: State, next_path: Annotated[str | None, QueryParameter(name="next")] = None
+    pages: NamedDependency[Pages],
+    next_path: Annotated[str | None, QueryParameter(name="next")] = None,
 ) -> Template:
-    return page(
-        "account/signin.html", state, headers=PRIVATE_HEADERS, next_path=local_path(next_path)
+    return pages.page(
+        "customer/account/signin.html", headers=PRIVATE_HEADERS, next_path=local_path(next_path)
     )
 
 
 @get("/account/signup", name="signup-page", include_in_schema=False)
 async def signup_page(
-    state: State, next_path: Annotated[str | None, QueryParameter(name="next")] = None
+    pages: NamedDependency[Pages],
+    next_path: Annotated[str | None, QueryParameter(name="next")] = None,
 ) -> Template:
-    return page(
-        "account/signup.html", state, headers=PRIVATE_HEADERS, next_path=local_path(next_path)
+    return pages.page(
+        "customer/account/signup.html", headers=PRIVATE_HEADERS, next_path=local_path(next_path)
     )
 
 
 @get(ACCOUNT_PATH, name="account-page", include_in_schema=False)
-async def account_page(request: Request[Any, Any, Any], state: State) -> Template | Redirect:
+async def account_page(
+    request: Request[Any, Any, Any],
+    pages: NamedDependency[Pages],
+    gate: NamedDependency[Gate],
+    ordering: NamedDependency[OrderingService],
+) -> Template | Redirect:
     try:
-        account = await session_account(request)
+        account = await gate.session_account(request)
         if account is None:
             return Redirect(f"/account/signin?next={ACCOUNT_PATH}", status_code=303)
-        service: AccountService = state.accounts
-        orders = await service.orders(account.id)
+        orders = await ordering.account_orders(account.id)
     except ServiceUnavailable as problem:
-        return busy_page(state, problem)
-    settings: Settings = state.settings
-    tz = settings.tz
-    return page(
-        "account/index.html",
-        state,
+        return pages.busy(problem)
+    tz = pages.tz
+    return pages.page(
+        "customer/account/index.html",
         headers=PRIVATE_HEADERS,
         account=account,
         orders=[

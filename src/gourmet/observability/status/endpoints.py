@@ -1,58 +1,46 @@
-"""HTTP for the status page: the public feed and page, and operators' incident posts."""
+"""HTTP for the status page's data: the public feed, and operators' incident posts."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Request, Router, get, post
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
-from litestar.response import Template
 from litestar.types import ControllerRouterHandler
 
 from gourmet.accounts.guards import require_staff
 from gourmet.observability.status.schemas import IncidentPost, StatusFeed
 from gourmet.observability.status.service import StatusBoard
 from gourmet.problems import Problem
-from gourmet.web.security import PAGE_HEADERS
-
-
-def board(state: State) -> StatusBoard:
-    status_board: StatusBoard = state.status_board
-    return status_board
 
 
 @get("/api/status", summary="Status of ordering, tracking and payments, with incidents")
-async def status_feed(state: State) -> StatusFeed:
-    return board(state).feed()
-
-
-@get("/status", summary="The public status page", include_in_schema=False)
-async def status_page(state: State) -> Template:
-    return Template(
-        template_name="status.html", context={"feed": board(state).feed()}, headers=PAGE_HEADERS
-    )
+async def status_feed(status_board: NamedDependency[StatusBoard]) -> StatusFeed:
+    return status_board.feed()
 
 
 @post("/incidents", summary="Post a new incident", status_code=201)
 async def create_incident(
-    request: Request[Any, Any, Any], state: State, data: JSONBody[IncidentPost]
+    request: Request[Any, Any, Any],
+    status_board: NamedDependency[StatusBoard],
+    data: JSONBody[IncidentPost],
 ) -> StatusFeed:
     if not data.title:
         raise Problem("A new incident needs a title.", field="title")
-    await board(state).post(data, author=_author(request))
-    return board(state).feed()
+    await status_board.post(data, author=_author(request))
+    return status_board.feed()
 
 
 @post("/incidents/{incident_id:int}", summary="Update an incident", status_code=200)
 async def update_incident(
     request: Request[Any, Any, Any],
-    state: State,
+    status_board: NamedDependency[StatusBoard],
     incident_id: FromPath[int],
     data: JSONBody[IncidentPost],
 ) -> StatusFeed:
-    await board(state).post(data, author=_author(request), incident_id=incident_id)
-    return board(state).feed()
+    await status_board.post(data, author=_author(request), incident_id=incident_id)
+    return status_board.feed()
 
 
 def _author(request: Request[Any, Any, Any]) -> str:
@@ -65,4 +53,4 @@ ops_router = Router(
     guards=[require_staff],
     tags=["operations"],
 )
-ROUTES: list[ControllerRouterHandler] = [status_feed, status_page, ops_router]
+ROUTES: list[ControllerRouterHandler] = [status_feed, ops_router]

@@ -1,12 +1,13 @@
 // Formatting shared by the pages: money from integer cents, times in the restaurant's zone.
-// The server writes the same strings (web/pages.py: money, clock_time, day_label).
+// The server writes the same strings (gourmet/money.py; web/rendering.py: clock_time, day_label).
+
+// The restaurant's currency (GOURMET_CURRENCY), carried by the page; symbols come from the
+// Unicode CLDR through Intl, as they do on the server through Babel.
+const currency = document.body.dataset.currency || "USD";
+const moneyFormat = new Intl.NumberFormat("en-US", { style: "currency", currency });
 
 export function money(cents) {
-  const sign = cents < 0 ? "-" : "";
-  const abs = Math.abs(cents);
-  const whole = Math.floor(abs / 100).toLocaleString("en-US");
-  const part = String(abs % 100).padStart(2, "0");
-  return `${sign}$${whole}.${part}`;
+  return moneyFormat.format(cents / 100);
 }
 
 export function signedMoney(cents) {

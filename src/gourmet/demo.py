@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gourmet.db.types import Conn
+from gourmet.management import repository as management_repo
 from gourmet.menu import repository as menu_repo
-from gourmet.ordering import repository as ordering_repo
 from gourmet.ordering.slots import OpeningPeriod
 
 Options = tuple[tuple[str, int], ...]
@@ -258,7 +258,7 @@ async def load_demo(conn: Conn, *, only_if_empty: bool = True) -> SeedResult:
     async with conn.transaction():
         if only_if_empty and not await menu_repo.menu_is_empty(conn):
             return SeedResult(0, 0, loaded=False)
-        await ordering_repo.configure_restaurant(
+        await management_repo.configure_restaurant(
             conn,
             name="Gourmet Delights",
             tax_rate_bp=DEMO_TAX_RATE_BP,

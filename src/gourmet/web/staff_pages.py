@@ -1,0 +1,135 @@
+"""Staff pages: the kitchen board, the manager's console, the ops page and the staff sign-in.
+
+The board and the console are shells whose scripts load and change everything through the API
+(``/api/staff``, ``/api/manage``); the ops page draws ``/api/ops/series``. A browser without the
+right role is sent to the sign-in form, which takes the shared staff token (accounts sign in
+through ``/api/session`` and are recognised by their session cookie).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+import plotly
+from litestar import Request, Response, Router, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, QueryParameter
+from litestar.response import Redirect, Template
+from litestar.types import ControllerRouterHandler
+
+from gourmet.accounts.guards import STAFF_COOKIE, Gate, require_staff, token_matches
+from gourmet.accounts.throttle import SignInThrottle
+from gourmet.config import Settings
+from gourmet.observability.status.service import StatusBoard
+from gourmet.web.security import OPS_PAGE_HEADERS, PAGE_HEADERS, local_path
+
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+COOKIE_MAX_AGE_S = 12 * 3600
+# The strict CSP of every page, and never kept by a shared cache.
+PRIVATE_HEADERS: Final = {**PAGE_HEADERS, "Cache-Control": "private, no-store"}
+SIGN_IN_PATH: Final = "/ops/login"
+
+
+def _sign_in_first(target: str) -> Redirect:
+    return Redirect(f"{SIGN_IN_PATH}?next={target}", status_code=303)
+
+
+@get("/kitchen", include_in_schema=False)
+async def kitchen_board(
+    request: Request[Any, Any, Any], gate: NamedDependency[Gate]
+) -> Template | Redirect:
+    """Live cards of open orders (the staff role)."""
+    if not await gate.has_role(request, "staff"):
+        return _sign_in_first("/kitchen")
+    return Template(template_name="staff/kitchen.html", headers=PAGE_HEADERS)
+
+
+@get("/manage", include_in_schema=False)
+async def manage_page(
+    request: Request[Any, Any, Any], gate: NamedDependency[Gate]
+) -> Template | Redirect:
+    """The manager's console (the manager role)."""
+    if not await gate.has_role(request, "manager"):
+        return _sign_in_first("/manage")
+    return Template(template_name="staff/manage.html", headers=PRIVATE_HEADERS)
+
+
+@get("/", include_in_schema=False)
+async def ops_page(status_board: NamedDependency[StatusBoard]) -> Template:
+    return Template(
+        template_name="staff/ops.html",
+        context={"feed": status_board.feed()},
+        headers=OPS_PAGE_HEADERS,
+    )
+
+
+@cache
+def _plotly_bundle() -> bytes:
+    return PLOTLY_JS.read_bytes()
+
+
+@get("/static/vendor/plotly.min.js", include_in_schema=False, sync_to_thread=False)
+def plotly_js() -> Response[bytes]:
+    """plotly.js, from the plotly wheel: charts without a CDN."""
+    return Response(
+        _plotly_bundle(),
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
+def _local_path(target: str) -> str:
+    return local_path(target, "/ops")
+
+
+@get(SIGN_IN_PATH, include_in_schema=False, sync_to_thread=False)
+def login_page(
+    error: Annotated[str | None, QueryParameter()] = None,
+    next_path: Annotated[str, QueryParameter(name="next")] = "/ops",
+) -> Template:
+    return Template(
+        template_name="staff/ops_login.html",
+        context={"error": error, "next": _local_path(next_path)},
+        headers=PAGE_HEADERS,
+    )
+
+
+@post(SIGN_IN_PATH, include_in_schema=False, status_code=303)
+async def login(
+    request: Request[Any, Any, Any],
+    gate: NamedDependency[Gate],
+    settings: NamedDependency[Settings],
+    signin_throttle: NamedDependency[SignInThrottle],
+    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Redirect:
+    target = _local_path(data.get("next", "/ops"))
+    address = request.client.host if request.client else "unknown"
+    signin_throttle.check(address)
+    if not token_matches(data.get("token", ""), gate.staff_token):
+        signin_throttle.failed(address)
+        return Redirect(f"{SIGN_IN_PATH}?error=1&next={target}", status_code=303)
+    signin_throttle.succeeded(address)
+    response = Redirect(target, status_code=303)
+    response.set_cookie(
+        STAFF_COOKIE,
+        gate.staff_token,
+        max_age=COOKIE_MAX_AGE_S,
+        httponly=True,
+        samesite="strict",
+        secure=settings.cookie_secure,
+        path="/",
+    )
+    return response
+
+
+ROUTES: list[ControllerRouterHandler] = [
+    kitchen_board,
+    manage_page,
+    plotly_js,
+    login_page,
+    login,
+    Router(path="/ops", route_handlers=[ops_page], guards=[require_staff]),
+]
