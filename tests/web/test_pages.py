@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from gourmet.web.rendering import clock_time, day_label
 from litestar import Litestar
 
 from gourmet.db.types import Conn
 from gourmet.menu import repository as menu_repo
 from gourmet.menu.service import MenuCache
 from gourmet.services import runtime_of
+from gourmet.web.rendering import clock_time, day_label
 from tests.conftest import FixtureMenu
 from tests.ordering.helpers import checkout_body
 from tests.serving import Client
