@@ -18,11 +18,13 @@ from gourmet.resilience.admission import READS, Rule
 from gourmet.resilience.limiter import Priority
 
 POSTS: Final = frozenset({"POST"})
+PREFLIGHT: Final = frozenset({"OPTIONS"})
 
 # First match wins. A request no rule matches (an unknown path: a 404) gets the middleware's
 # default priority, LOW; every route the app has must match a rule written for it.
 ADMISSION_RULES: Final[tuple[Rule, ...]] = (
     # Never limited: no database work, or the operators' own view of the process.
+    Rule("/*", None, PREFLIGHT),  # Litestar answers OPTIONS for every route by itself
     Rule("/healthz", None),
     Rule("/readyz", None),
     Rule("/metrics", None),
