@@ -37,6 +37,7 @@ from gourmet.management.schemas import (
     ManagedMenu,
     ModifierGroups,
 )
+from gourmet.menu import edit_repository as edits
 from gourmet.menu import repository as repo
 
 
@@ -49,8 +50,8 @@ class MenuEditor:
     async def menu(self) -> ManagedMenu:
         """The menu as stored: every category (empty ones too) with its items."""
         async with self._pool.connection() as conn:
-            categories = await repo.category_rows(conn)
-            items = [msgspec.convert(row, ItemView) for row in await repo.managed_items(conn)]
+            categories = await edits.category_rows(conn)
+            items = [msgspec.convert(row, ItemView) for row in await edits.managed_items(conn)]
         by_category: dict[int, list[ItemView]] = {}
         for item in items:
             by_category.setdefault(item.category_id, []).append(item)
@@ -63,7 +64,7 @@ class MenuEditor:
 
     async def categories(self) -> list[CategoryView]:
         async with self._pool.connection() as conn:
-            rows = await repo.category_rows(conn)
+            rows = await edits.category_rows(conn)
         return [msgspec.convert(row, CategoryView) for row in rows]
 
     # -- categories ---------------------------------------------------------------------------
@@ -84,7 +85,7 @@ class MenuEditor:
             changes["name"] = clean_text(changes["name"], "name")
         async with self._pool.connection() as conn, conn.transaction():
             try:
-                found = await repo.update_category(conn, category_id, changes)
+                found = await edits.update_category(conn, category_id, changes)
             except psycopg.errors.UniqueViolation as exc:
                 raise category_name_taken(changes["name"]) from exc
             if not found:
@@ -96,14 +97,14 @@ class MenuEditor:
         async with self._pool.connection() as conn, conn.transaction():
             # The exclusive lock waits for an item being added to the category right now, so
             # the emptiness check below sees it.
-            if not await repo.lock_category(conn, category_id, exclusive=True):
+            if not await edits.lock_category(conn, category_id, exclusive=True):
                 raise CategoryNotFound(f"There is no category {category_id}.")
-            if await repo.category_has_items(conn, category_id):
+            if await edits.category_has_items(conn, category_id):
                 raise CategoryNotEmpty(
                     "This category still has items; move them to another category first "
                     "(or 86 them to hide them from customers)."
                 )
-            await repo.delete_category(conn, category_id)
+            await edits.delete_category(conn, category_id)
             await repo.notify_menu_changed(conn)
 
     # -- items --------------------------------------------------------------------------------
@@ -150,11 +151,11 @@ class MenuEditor:
 
     async def _change_item(self, item_id: int, changes: dict[str, Any]) -> ItemView:
         async with self._pool.connection() as conn, conn.transaction():
-            if not await repo.lock_item(conn, item_id):
+            if not await edits.lock_item(conn, item_id):
                 raise ItemNotFound(f"There is no menu item {item_id}.")
             if "category_id" in changes:
                 await require_category(conn, changes["category_id"])
-            await repo.update_item(conn, item_id, changes)
+            await edits.update_item(conn, item_id, changes)
             await repo.notify_menu_changed(conn)
             return await item_view(conn, item_id)
 
@@ -170,22 +171,22 @@ class MenuEditor:
         groups = [clean_group(group, f"groups[{g}]") for g, group in enumerate(data.groups)]
         check_unique(groups)
         async with self._pool.connection() as conn, conn.transaction():
-            existing = await repo.lock_item_modifiers(conn, item_id)
+            existing = await edits.lock_item_modifiers(conn, item_id)
             if existing is None:
                 raise ItemNotFound(f"There is no menu item {item_id}.")
             kept_groups, kept_options = check_references(groups, existing)
             dropped_groups = set(existing) - kept_groups
             dropped_options = set().union(*existing.values()) - kept_options
-            ordered = await repo.options_in_orders(conn, dropped_options)
+            ordered = await edits.options_in_orders(conn, dropped_options)
             if ordered:
                 raise OptionInUse(
                     "Some of the options left out were ordered before, so they must stay: send "
                     'them again with "available": false to stop offering them.',
                     option_ids=ordered,
                 )
-            await repo.delete_modifiers(conn, dropped_groups, dropped_options)
+            await edits.delete_modifiers(conn, dropped_groups, dropped_options)
             for g, group in enumerate(groups):
-                group_id = await repo.save_modifier_group(
+                group_id = await edits.save_modifier_group(
                     conn,
                     item_id,
                     group.id,
@@ -195,7 +196,7 @@ class MenuEditor:
                     position=g,
                 )
                 for o, option in enumerate(group.options):
-                    await repo.save_modifier_option(
+                    await edits.save_modifier_option(
                         conn,
                         group_id,
                         option.id,
@@ -307,17 +308,17 @@ def check_references(
 
 async def require_category(conn: Conn, category_id: int) -> None:
     """Hold the category (shared) for the transaction, or say it does not exist."""
-    if not await repo.lock_category(conn, category_id):
+    if not await edits.lock_category(conn, category_id):
         raise UnknownReference(f"There is no category {category_id}.", field="category_id")
 
 
 async def category_view(conn: Conn, category_id: int) -> CategoryView:
-    rows = await repo.category_rows(conn, category_id)
+    rows = await edits.category_rows(conn, category_id)
     return msgspec.convert(rows[0], CategoryView)
 
 
 async def item_view(conn: Conn, item_id: int) -> ItemView:
-    rows = await repo.managed_items(conn, item_id)
+    rows = await edits.managed_items(conn, item_id)
     return msgspec.convert(rows[0], ItemView)
 
 

@@ -16,20 +16,19 @@ from gourmet.db.types import Conn
 from gourmet.menu import repository as menu_repository
 from gourmet.money import Money
 from gourmet.ordering import repository as repo
+from gourmet.ordering import slot_repository as slot_repo
+from gourmet.ordering.delivery import delivery_terms, normalize_postcode
 from gourmet.ordering.errors import (
-    AddressRequired,
-    BelowMinimumOrder,
     CardTokenRequired,
     IdempotencyKeyReused,
     ItemUnavailable,
     MenuChanged,
     OrderingPaused,
-    OutsideDeliveryZone,
     OutsideOpeningHours,
     SlotFull,
 )
 from gourmet.ordering.payment import PaymentService
-from gourmet.ordering.pricing import PricedCart, price_cart, tax_cents
+from gourmet.ordering.pricing import price_cart, tax_cents
 from gourmet.ordering.schemas import (
     CheckoutRequest,
     Fulfilment,
@@ -39,6 +38,7 @@ from gourmet.ordering.schemas import (
     StatusUpdate,
 )
 from gourmet.ordering.slots import SlotRules
+from gourmet.ordering.views import new_order_view, order_view
 from gourmet.ordering.workflow import (
     RELEASING_STATUSES,
     check_transition,
@@ -96,7 +96,7 @@ class OrderingService:
                     view, created = await self._view(conn, token), False
                 else:
                     view, created = (
-                        order_view(await self._place(conn, request, idempotency_key, account_id)),
+                        await self._place(conn, request, idempotency_key, account_id),
                         True,
                     )
         except psycopg.errors.ForeignKeyViolation as exc:
@@ -134,9 +134,9 @@ class OrderingService:
 
     async def _place(
         self, conn: Conn, request: CheckoutRequest, key: str | None, account_id: int | None
-    ) -> dict[str, Any]:
-        """Validate, price, reserve and store; return the new order as a view row."""
-        context = await repo.ordering_context(conn, request.fulfilment)
+    ) -> OrderView:
+        """Validate, price, reserve and store; return the new order's view."""
+        context = await slot_repo.ordering_context(conn, request.fulfilment)
         rules = context.rules
         if rules.ordering_paused:
             raise OrderingPaused(
@@ -146,7 +146,7 @@ class OrderingService:
             conn, {line.item_id for line in request.lines}
         )
         cart = price_cart(request.lines, {item.id: item for item in items})
-        zone, fee = self._delivery_terms(request, cart, context.zones)
+        zone, fee = delivery_terms(request, cart, context.zones, self._money)
         slot_start = await self._reserve_slot(conn, request, context)
         quantities = cart.quantities_by_item()
         short, sold_out = await menu_repository.take_stock(
@@ -185,33 +185,10 @@ class OrderingService:
         number, created_at = await repo.insert_order(conn, new_order, lines, key, "customer")
         if sold_out:
             await menu_repository.notify_menu_changed(conn)
-        return new_order_row(new_order, number, created_at, lines)
-
-    def _delivery_terms(
-        self, request: CheckoutRequest, cart: PricedCart, zones: Sequence[repo.Zone]
-    ) -> tuple[repo.Zone | None, int]:
-        if request.fulfilment == "pickup":
-            return None, 0
-        if request.address is None:
-            raise AddressRequired("Delivery needs an address with a postcode.", field="address")
-        zone = match_zone(normalize_postcode(request.address.postcode), zones)
-        if zone is None:
-            raise OutsideDeliveryZone(
-                f"We do not deliver to {request.address.postcode}. Pickup is always possible.",
-                field="address.postcode",
-            )
-        if cart.subtotal_cents < zone.min_order_cents:
-            missing = zone.min_order_cents - cart.subtotal_cents
-            raise BelowMinimumOrder(
-                f"Delivery to {zone.name} needs an order of at least "
-                f"{self._money(zone.min_order_cents)}; add {self._money(missing)} more.",
-                min_order_cents=zone.min_order_cents,
-                missing_cents=missing,
-            )
-        return zone, zone.fee_cents
+        return new_order_view(new_order, number, created_at, lines)
 
     async def _reserve_slot(
-        self, conn: Conn, request: CheckoutRequest, context: repo.OrderingContext
+        self, conn: Conn, request: CheckoutRequest, context: slot_repo.OrderingContext
     ) -> datetime:
         now = self._clock()
         slot_rules = self._slot_rules(context)
@@ -227,7 +204,7 @@ class OrderingService:
                     "on a slot boundary). Pick a slot from /api/slots.",
                     next_free_slot=nxt,
                 )
-            if await repo.reserve_slot(conn, fulfilment, wanted, capacity):
+            if await slot_repo.reserve_slot(conn, fulfilment, wanted, capacity):
                 return wanted
             later = slot_rules.starts(wanted + timedelta(seconds=1), days, limit=ASAP_CANDIDATES)
             nxt = await self._next_free(conn, fulfilment, later, capacity)
@@ -245,7 +222,7 @@ class OrderingService:
                 next_free_slot=nxt,
             )
         for _ in range(ASAP_RETRIES):
-            start = await repo.reserve_first_free(conn, fulfilment, starts, capacity)
+            start = await slot_repo.reserve_first_free(conn, fulfilment, starts, capacity)
             if start is not None:
                 return start
             if await self._next_free(conn, fulfilment, starts, capacity) is None:
@@ -255,7 +232,7 @@ class OrderingService:
     def _local(self, moment: datetime) -> str:
         return moment.astimezone(self._tz).strftime("%H:%M on %A %d %B")
 
-    def _slot_rules(self, context: repo.OrderingContext) -> SlotRules:
+    def _slot_rules(self, context: slot_repo.OrderingContext) -> SlotRules:
         rules = context.rules
         return SlotRules(context.periods, rules.slot_minutes, rules.lead_minutes, self._tz)
 
@@ -263,17 +240,17 @@ class OrderingService:
         self, conn: Conn, fulfilment: Fulfilment, starts: Sequence[datetime], capacity: int
     ) -> datetime | None:
         candidates = list(starts[:ASAP_CANDIDATES])
-        booked = await repo.bookings(conn, fulfilment, candidates)
+        booked = await slot_repo.bookings(conn, fulfilment, candidates)
         return next((s for s in candidates if booked.get(s, 0) < capacity), None)
 
     # -- slots --------------------------------------------------------------------------------
 
     async def slots(self, fulfilment: Fulfilment) -> list[Slot]:
         async with self._pool.connection() as conn:
-            context = await repo.ordering_context(conn, fulfilment)
+            context = await slot_repo.ordering_context(conn, fulfilment)
             slot_rules = self._slot_rules(context)
             starts = slot_rules.starts(self._clock(), self._slot_days_ahead)
-            booked = await repo.bookings(conn, fulfilment, starts)
+            booked = await slot_repo.bookings(conn, fulfilment, starts)
         rules, capacity = context.rules, context.capacity
         return [
             Slot(
@@ -324,7 +301,7 @@ class OrderingService:
                     conn, order_id, row["status"], update.status, reason, actor
                 )
                 if update.status in RELEASING_STATUSES:
-                    await repo.release_slot(conn, row["fulfilment"], row["slot_start"])
+                    await slot_repo.release_slot(conn, row["fulfilment"], row["slot_start"])
                     if await menu_repository.return_stock(conn, order_id):
                         await menu_repository.notify_menu_changed(conn)
                 await repo.notify_order_changed(conn, row["token"])
@@ -337,89 +314,3 @@ class OrderingService:
                 "There is no order with this tracking link. Check the link you were sent."
             )
         return order_view(row)
-
-
-def new_order_row(
-    order: repo.NewOrder, number: int, created_at: datetime, lines: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """The view row of an order just stored, built from what we wrote (no read back)."""
-    cart = order.cart
-    return {
-        "id": number,
-        "token": order.token,
-        "status": order.status,
-        "fulfilment": order.fulfilment,
-        "asap": order.asap,
-        "slot_start": order.slot_start,
-        "customer_name": order.customer_name,
-        "phone": order.phone,
-        "address_line": order.address_line,
-        "city": order.city,
-        "postcode": order.postcode,
-        "notes": order.notes,
-        "payment_method": order.payment_method,
-        "payment_status": order.payment_status,
-        "subtotal_cents": cart.subtotal_cents,
-        "delivery_fee_cents": order.delivery_fee_cents,
-        "tax_cents": order.tax_cents,
-        "total_cents": cart.subtotal_cents + order.delivery_fee_cents + order.tax_cents,
-        "rejection_reason": None,
-        "created_at": created_at,
-        "lines": [{k: v for k, v in line.items() if k != "position"} for line in lines],
-        "history": [
-            {"status": order.status, "at": created_at, "actor": "customer", "reason": None}
-        ],
-    }
-
-
-def order_view(row: dict[str, Any]) -> OrderView:
-    address = (
-        {"line1": row["address_line"], "postcode": row["postcode"], "city": row["city"] or ""}
-        if row["address_line"]
-        else None
-    )
-    return msgspec.convert(
-        {
-            "number": row["id"],
-            "token": row["token"],
-            "status": row["status"],
-            "fulfilment": row["fulfilment"],
-            "asap": row["asap"],
-            "slot_start": row["slot_start"],
-            "estimated_ready_at": row["slot_start"],
-            "customer_name": row["customer_name"],
-            "phone": row["phone"],
-            "address": address,
-            "notes": row["notes"],
-            "payment": row["payment_method"],
-            "payment_status": row["payment_status"],
-            "totals": {
-                "subtotal_cents": row["subtotal_cents"],
-                "delivery_fee_cents": row["delivery_fee_cents"],
-                "tax_cents": row["tax_cents"],
-                "total_cents": row["total_cents"],
-            },
-            "lines": row["lines"],
-            "history": row["history"] or [],
-            "rejection_reason": row["rejection_reason"],
-            "created_at": row["created_at"],
-        },
-        OrderView,
-        from_attributes=True,
-        strict=False,
-    )
-
-
-def normalize_postcode(postcode: str) -> str:
-    return "".join(postcode.split()).upper()
-
-
-def match_zone(postcode: str, zones: Sequence[repo.Zone]) -> repo.Zone | None:
-    """The zone with the longest matching postcode prefix, if any."""
-    best: tuple[int, repo.Zone] | None = None
-    for zone in zones:
-        for prefix in zone.prefixes:
-            norm = normalize_postcode(prefix)
-            if postcode.startswith(norm) and (best is None or len(norm) > best[0]):
-                best = (len(norm), zone)
-    return best[1] if best else None
