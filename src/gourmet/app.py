@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from functools import partial
 
 import httpx
@@ -46,6 +47,7 @@ from gourmet.observability.status import endpoints as status_endpoints
 from gourmet.observability.status.service import StatusBoard
 from gourmet.ordering import endpoints as ordering_endpoints
 from gourmet.ordering.payment import PaymentService
+from gourmet.ordering.retention import KeyPruner
 from gourmet.ordering.service import OrderingService
 from gourmet.payments.breaker import BreakerConfig, BreakerState, CircuitBreaker
 from gourmet.payments.breaker_provider import BreakerProvider
@@ -167,15 +169,22 @@ async def running(runtime: Runtime, conninfo: str) -> AsyncIterator[Services]:
     """The process's life: services and background tasks up, then drained and closed."""
     services = await build_services(runtime, conninfo)
     runtime.start(services)
+    settings = runtime.settings
     sampler = Sampler(
         services.pool,
         services.menu_cache,
-        runtime.limiter if runtime.settings.hardened else None,
+        runtime.limiter if settings.hardened else None,
         runtime.admission,
         services.status_board,
     )
+    pruner = KeyPruner(
+        services.pool,
+        retention=timedelta(hours=settings.idempotency_retention_hours),
+        every_s=settings.idempotency_prune_every_s,
+    )
     tasks = [
         asyncio.create_task(services.hub.run(), name="notification-hub"),
+        asyncio.create_task(pruner.run(), name="idempotency-key-pruner"),
         asyncio.create_task(services.pool.leases.watch(), name="leak-watchdog"),
         asyncio.create_task(sampler.run(), name="metrics-sampler"),
         asyncio.create_task(services.recorder.run(), name="ops-recorder"),

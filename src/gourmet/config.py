@@ -112,6 +112,11 @@ class Settings(BaseSettings):
     log_slow_ms: float = Field(default=250.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # Idempotency keys make a retried checkout safe; a key is kept this long, then pruned (a
+    # retry after two days is a new order). Each process prunes every idempotency_prune_every_s.
+    idempotency_retention_hours: float = Field(default=48.0, gt=0)
+    idempotency_prune_every_s: float = Field(default=600.0, gt=0)
+
     # Restaurant: prices, charges and pages in this currency (ISO 4217, counted in cents).
     currency: str = "USD"
     timezone: str = "America/New_York"

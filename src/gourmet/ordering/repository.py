@@ -4,7 +4,7 @@ restaurant's rules as checkout reads them are in ``slot_repository.py``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -51,6 +51,19 @@ async def claim_idempotency_key(conn: Conn, key: str, fingerprint: str) -> bool:
         )
     ).fetchone()
     return row is not None
+
+
+async def prune_idempotency_keys(conn: Conn, older_than: timedelta, batch: int) -> int:
+    """Delete up to ``batch`` of the oldest keys claimed before ``older_than`` ago; return how
+    many. Rows another process is pruning (or a checkout is reading) are skipped, not waited
+    for, so several processes prune side by side without blocking each other or a checkout."""
+    cursor = await conn.execute(
+        "DELETE FROM checkout_request WHERE idempotency_key IN ("
+        " SELECT idempotency_key FROM checkout_request WHERE created_at < now() - %s"
+        " ORDER BY created_at LIMIT %s FOR UPDATE SKIP LOCKED)",
+        (older_than, batch),
+    )
+    return cursor.rowcount
 
 
 async def claimed_request(conn: Conn, key: str) -> tuple[str, str | None] | None:

@@ -83,6 +83,9 @@ DEADLINE_EXPIRED = Counter("gourmet_deadline_expired", "Requests whose deadline 
 
 ORDERS_PLACED = Counter("gourmet_orders_placed", "Orders placed", ["fulfilment"])
 ORDERS_REJECTED = Counter("gourmet_orders_rejected", "Checkouts refused", ["reason"])
+IDEMPOTENCY_KEYS_PRUNED = Counter(
+    "gourmet_idempotency_keys_pruned", "Idempotency keys deleted after their retention"
+)
 MENU_CACHE_AGE = Gauge(
     "gourmet_menu_cache_age_seconds", "Age of the cached menu", multiprocess_mode="max"
 )
