@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
 import psycopg
 import typer
@@ -12,18 +11,13 @@ from rich.console import Console
 
 from gourmet.cli.context import database_url
 from gourmet.config import Settings
-
-if TYPE_CHECKING:
-    from gourmet.demo import SeedResult
+from gourmet.demo import SeedResult, load_demo
 
 app = typer.Typer(help="Load demo data.", no_args_is_help=True)
 console = Console()
 
 
 async def seed_demo(url: str, only_if_empty: bool) -> SeedResult:
-    # Imported here: the CLI must not import the metrics before ``serve`` has chosen their mode.
-    from gourmet.demo import load_demo
-
     async with await psycopg.AsyncConnection.connect(
         url, autocommit=True, row_factory=dict_row
     ) as conn:

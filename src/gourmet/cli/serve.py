@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -19,11 +20,13 @@ from gourmet.db import migrate
 from gourmet.db.embedded import ensure_database, start_embedded
 
 console = Console()
-METRICS_MODULE = "gourmet.telemetry.metrics"
 SANDBOX_HINT = " (sandbox: card_token tok_visa approves, tok_decline declines)"
 
 
 def _granian(settings: Settings) -> Any:  # granian picks its server class at import time
+    # Workers start as fresh interpreters (spawn), not as forks of this process: each imports the
+    # app itself, after the metrics directory is chosen, and inherits no pool, thread or lock.
+    multiprocessing.set_start_method("spawn", force=True)
     return Granian(
         "gourmet.app:create_server_app",
         factory=True,
@@ -41,11 +44,10 @@ def _granian(settings: Settings) -> Any:  # granian picks its server class at im
 
 def _prepare_metrics_dir(settings: Settings) -> None:
     """Several workers share their metrics through files (prometheus_client multiprocess mode);
-    the directory must be set before the workers import the metrics, and start empty."""
+    the directory must be set before the workers (spawned, see _granian) import the metrics, and
+    start empty."""
     if settings.workers < 2 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return
-    if METRICS_MODULE in sys.modules:  # workers would inherit single-process metrics
-        raise RuntimeError(f"{METRICS_MODULE} was imported before its mode was chosen")
     directory = (settings.data_dir / "prometheus").resolve()
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)

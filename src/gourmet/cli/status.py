@@ -12,7 +12,9 @@ import psycopg
 import typer
 from rich.console import Console
 
-from gourmet.cli.context import connect
+from gourmet.cli.context import command_services
+from gourmet.observability.status.schemas import IncidentPost
+from gourmet.problems import Problem
 
 app = typer.Typer(help="The public status page: post and list incidents.", no_args_is_help=True)
 console = Console()
@@ -46,9 +48,6 @@ def post(
     author: Annotated[str, typer.Option(help="Who posts it.")] = "operator",
 ) -> None:
     """Post a new incident (with --title) or an update (with --incident N)."""
-    from gourmet.observability.status import repository
-    from gourmet.observability.status.schemas import IncidentPost
-
     if (title is None) == (incident is None):
         raise typer.BadParameter("give --title for a new incident, or --incident N to update one")
     try:
@@ -66,15 +65,13 @@ def post(
         raise typer.BadParameter(str(exc)) from exc
 
     async def write() -> int:
-        async with connect() as conn, conn.transaction():
-            if incident is None:
-                return await repository.create_incident(conn, update, author)
-            if not await repository.update_incident(conn, incident, update, author):
-                raise typer.BadParameter(f"there is no incident {incident}")
-            return incident
+        async with command_services() as services:
+            return await services.status_board.post(update, author, incident_id=incident)
 
     try:
         number = asyncio.run(write())
+    except Problem as problem:
+        raise typer.BadParameter(problem.detail) from problem
     except psycopg.errors.CheckViolation as exc:
         raise typer.BadParameter(f"refused by the database: {exc.diag.message_primary}") from exc
     console.print(f"incident {number}: {state}; customers see it on /status within a second")
@@ -83,11 +80,11 @@ def post(
 @app.command("list")
 def list_incidents() -> None:
     """Open incidents and those of the last 7 days."""
-    from gourmet.observability.status import repository
 
     async def read() -> None:
-        async with connect() as conn:
-            for item in await repository.recent_incidents(conn):
+        async with command_services() as services:
+            await services.status_board.reload()
+            for item in services.status_board.feed().incidents:
                 eta = (
                     f", expected {item.expected_resolution_at:%H:%M}"
                     if item.expected_resolution_at

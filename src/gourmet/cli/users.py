@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from gourmet.cli.context import connect
+from gourmet.accounts.schemas import AccountView
+from gourmet.cli.context import command_services
+from gourmet.problems import Problem
 
 app = typer.Typer(help="Accounts: create the first admin.", no_args_is_help=True)
 console = Console()
@@ -29,27 +31,15 @@ def create_admin(
     name: Annotated[str, typer.Option(help="The admin's name.")] = "",
 ) -> None:
     """Create an admin account (who can then create staff accounts: POST /api/admin/accounts)."""
-    # Imported here: `gourmet serve` must not import the app's modules (and their metrics).
-    from gourmet.accounts import passwords
-    from gourmet.accounts.service import insert_account
-    from gourmet.problems import Problem
+
+    async def write() -> AccountView:
+        async with command_services() as services:
+            return await services.accounts.create_account(email, password, name, "admin")
 
     try:
-        address = passwords.normalize_email(email)
-        passwords.check_strength(password)
+        account = asyncio.run(write())
     except Problem as problem:
         raise typer.BadParameter(problem.detail) from problem
-    password_hash = passwords.hash_password(password)
-
-    async def write() -> int:
-        async with connect() as conn, conn.transaction():
-            account = await insert_account(
-                conn, email=address, password_hash=password_hash, role="admin", name=name
-            )
-            return account.id
-
-    try:
-        number = asyncio.run(write())
-    except Problem as problem:
-        raise typer.BadParameter(problem.detail) from problem
-    console.print(f"admin account {number} created for {address}; sign in with POST /api/session")
+    console.print(
+        f"admin account {account.id} created for {account.email}; sign in with POST /api/session"
+    )

@@ -26,6 +26,7 @@ from gourmet.observability.status.schemas import (
     IncidentPost,
     StatusFeed,
 )
+from gourmet.problems import NotFound
 
 WINDOW_S = 60.0  # "recently" for shedding and timeouts
 _SEVERITY: dict[ComponentState, int] = {"operational": 0, "degraded": 1, "outage": 2}
@@ -70,8 +71,6 @@ class StatusBoard:
             if incident_id is None:
                 incident_id = await repository.create_incident(conn, post, author)
             elif not await repository.update_incident(conn, incident_id, post, author):
-                from gourmet.problems import NotFound
-
                 raise NotFound(f"There is no incident {incident_id}.")
         await self.reload()
         return incident_id
