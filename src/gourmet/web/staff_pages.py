@@ -21,6 +21,7 @@ from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
 from gourmet.accounts.guards import STAFF_COOKIE, Gate, require_staff, token_matches
+from gourmet.accounts.schemas import Role
 from gourmet.accounts.throttle import SignInThrottle
 from gourmet.config import Settings
 from gourmet.observability.status.service import StatusBoard
@@ -33,8 +34,17 @@ PRIVATE_HEADERS: Final = {**PAGE_HEADERS, "Cache-Control": "private, no-store"}
 SIGN_IN_PATH: Final = "/ops/login"
 
 
-def _sign_in_first(target: str) -> Redirect:
-    return Redirect(f"{SIGN_IN_PATH}?next={target}", status_code=303)
+async def _for_role(
+    request: Request[Any, Any, Any],
+    gate: Gate,
+    minimum: Role,
+    template: str,
+    headers: dict[str, str],
+) -> Template | Redirect:
+    """``template`` for a browser with the role, else the sign-in form, coming back here."""
+    if not await gate.has_role(request, minimum):
+        return Redirect(f"{SIGN_IN_PATH}?next={request.url.path}", status_code=303)
+    return Template(template_name=template, headers=headers)
 
 
 @get("/kitchen", include_in_schema=False)
@@ -42,9 +52,7 @@ async def kitchen_board(
     request: Request[Any, Any, Any], gate: NamedDependency[Gate]
 ) -> Template | Redirect:
     """Live cards of open orders (the staff role)."""
-    if not await gate.has_role(request, "staff"):
-        return _sign_in_first("/kitchen")
-    return Template(template_name="staff/kitchen.html", headers=PAGE_HEADERS)
+    return await _for_role(request, gate, "staff", "staff/kitchen.html", PAGE_HEADERS)
 
 
 @get("/manage", include_in_schema=False)
@@ -52,9 +60,7 @@ async def manage_page(
     request: Request[Any, Any, Any], gate: NamedDependency[Gate]
 ) -> Template | Redirect:
     """The manager's console (the manager role)."""
-    if not await gate.has_role(request, "manager"):
-        return _sign_in_first("/manage")
-    return Template(template_name="staff/manage.html", headers=PRIVATE_HEADERS)
+    return await _for_role(request, gate, "manager", "staff/manage.html", PRIVATE_HEADERS)
 
 
 @get("/", include_in_schema=False)
