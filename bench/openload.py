@@ -24,16 +24,13 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-# Outcomes that are not HTTP statuses (kept in the same column as the status code).
-TIMEOUT = -1  # no complete response within the client timeout
-CONN_ERROR = -2  # connect refused or reset, connection closed mid-response
-MISS = -3  # every allowed connection was busy: the request was never sent
-PENDING = 0
-OUTCOME_NAMES = {TIMEOUT: "timeout", CONN_ERROR: "connection error", MISS: "client miss"}
+from bench.loadrun import CONN_ERROR, MISS, PENDING, TIMEOUT, Phase, Run
+from bench.loadstats import summarize
+
 SWEEP_INTERVAL_S = 0.05
 # uvloop's loop.time() is libuv's cached millisecond clock: too coarse for latencies of 1-2 ms.
 clock = time.perf_counter
@@ -59,48 +56,6 @@ def http_post_json(host: str, path: str, body: Any) -> bytes:
         f"Content-Length: {len(data)}\r\n\r\n"
     )
     return head.encode() + data
-
-
-@dataclass(frozen=True, slots=True)
-class Phase:
-    """``duration_s`` seconds of arrivals at ``rate`` per second."""
-
-    name: str
-    rate: float
-    duration_s: float
-
-
-@dataclass
-class Run:
-    """Everything one run recorded; times are seconds from the run's start, latencies seconds.
-
-    Row ``i`` is one request: ``intended[i]`` (its scheduled send time), ``sent[i]`` (when the
-    driver actually dispatched it), ``status[i]`` (HTTP status or an outcome above) and
-    ``latency[i]`` (from the intended time to the end of the response; NaN without one).
-    """
-
-    phases: list[Phase]
-    kinds: list[str]
-    intended: list[float] = field(default_factory=list)
-    sent: list[float] = field(default_factory=list)
-    status: list[int] = field(default_factory=list)
-    latency: list[float] = field(default_factory=list)
-    kind: list[int] = field(default_factory=list)
-    connections_opened: int = 0
-    peak_connections: int = 0
-
-    def phase_window(self, name: str) -> tuple[float, float]:
-        start = 0.0
-        for phase in self.phases:
-            if phase.name == name:
-                return start, start + phase.duration_s
-            start += phase.duration_s
-        raise KeyError(name)
-
-    def rows(self, start: float, end: float) -> range:
-        """Indices of the requests intended in ``[start, end)`` (rows are in intended order)."""
-        first = bisect.bisect_left(self.intended, start)
-        return range(first, bisect.bisect_left(self.intended, end))
 
 
 class _Connection(asyncio.Protocol):
@@ -454,7 +409,6 @@ def main() -> None:
     parser.add_argument("--max-connections", type=int, default=512)
     parser.add_argument("--timeout", type=float, default=5.0)
     args = parser.parse_args()
-    from bench.loadstats import summarize  # late: loadstats reads this module's Run
 
     install_uvloop()
     parts = urlsplit(args.url)

@@ -51,8 +51,9 @@ import httpx
 
 from bench import loadstats, openload
 from bench.__main__ import DATABASE, RESULTS, ROOT, prepare_database
+from bench.loadrun import Phase, Run
 from bench.loadstats import CpuMeter, process_table, process_tree
-from bench.openload import Phase, RequestKind
+from bench.openload import RequestKind
 from bench.overload_report import GOALS, check_goals, format_row, header, plot, print_report
 from gourmet.config import Settings
 from gourmet.db.embedded import start_embedded
@@ -358,13 +359,13 @@ def recovery_time(buckets: list[float], threshold_ms: float, width_s: float = 1.
 
 def spike(
     target: Target, mix: list[RequestKind], rate: float, probe_rate: float, plan: Plan
-) -> tuple[openload.Run, dict[str, float]]:
+) -> tuple[Run, dict[str, float]]:
     """One spike at ``rate`` followed at once by the probe at ``probe_rate`` (same connections);
     returns the run and the CPU used during the spike."""
     phases = [Phase("spike", rate, plan.spike_s), Phase("probe", probe_rate, plan.probe_s)]
     cpu: dict[str, float] = {}
 
-    async def run_it() -> openload.Run:
+    async def run_it() -> Run:
         async def meter_spike() -> None:
             meter = CpuMeter(target.trees)
             await asyncio.sleep(plan.spike_s)
