@@ -28,7 +28,12 @@ from gourmet.accounts.service import AccountService
 from gourmet.asgi import ASGIApp
 from gourmet.config import Settings
 from gourmet.db.embedded import resolve_database_url
-from gourmet.db.notifications import MENU_CHANNEL, STATUS_CHANNEL, NotificationHub
+from gourmet.db.notifications import (
+    MENU_CHANNEL,
+    ORDER_CHANNEL,
+    STATUS_CHANNEL,
+    NotificationHub,
+)
 from gourmet.db.pool import GuardedPool
 from gourmet.db.setup import guarded_pool
 from gourmet.http_errors import EXCEPTION_HANDLERS
@@ -46,9 +51,11 @@ from gourmet.observability.sampler import Sampler
 from gourmet.observability.status import endpoints as status_endpoints
 from gourmet.observability.status.service import StatusBoard
 from gourmet.ordering import endpoints as ordering_endpoints
+from gourmet.ordering.endpoints import OrderStatusFastPath
 from gourmet.ordering.payment import PaymentService
 from gourmet.ordering.retention import KeyPruner
 from gourmet.ordering.service import OrderingService
+from gourmet.ordering.tracking import OrderBook
 from gourmet.payments.breaker import BreakerConfig, BreakerState, CircuitBreaker
 from gourmet.payments.breaker_provider import BreakerProvider
 from gourmet.payments.client import HttpPaymentProvider, PaymentTimeouts
@@ -124,15 +131,17 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
     # Do not wait for the database: the process must start (and stay live) while it is down.
     await pool.pool.open(wait=False)
     menu_cache = MenuCache(pool, cached=settings.hardened)
+    order_book = OrderBook(pool, capacity=settings.order_views_held)
     hub = NotificationHub(conninfo, pool, pool.health)
     hub.on(MENU_CHANNEL, menu_cache.on_change)
+    hub.on(ORDER_CHANNEL, order_book.on_change)
     http = httpx.AsyncClient()
     breaker = CircuitBreaker(
         BreakerConfig(
             failure_threshold=settings.breaker_failures, open_for_s=settings.breaker_open_s
         )
     )
-    payments = payment_service(settings, pool, http, breaker)
+    payments = payment_service(settings, pool, order_book, http, breaker)
     status_board = StatusBoard(
         pool,
         shed_total=runtime.shed_total,
@@ -146,9 +155,11 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
         http=http,
         breaker=breaker,
         menu_cache=menu_cache,
+        order_book=order_book,
         payments=payments,
         ordering=OrderingService(
             pool,
+            order_book,
             tz=settings.tz,
             slot_days_ahead=settings.slot_days_ahead,
             money=Money.of(settings.currency),
@@ -176,6 +187,7 @@ async def running(runtime: Runtime, conninfo: str) -> AsyncIterator[Services]:
         runtime.limiter if settings.hardened else None,
         runtime.admission,
         services.status_board,
+        services.order_book,
     )
     pruner = KeyPruner(
         services.pool,
@@ -185,6 +197,7 @@ async def running(runtime: Runtime, conninfo: str) -> AsyncIterator[Services]:
     tasks = [
         asyncio.create_task(services.hub.run(), name="notification-hub"),
         asyncio.create_task(pruner.run(), name="idempotency-key-pruner"),
+        asyncio.create_task(services.order_book.run(), name="order-view-refresher"),
         asyncio.create_task(services.pool.leases.watch(), name="leak-watchdog"),
         asyncio.create_task(sampler.run(), name="metrics-sampler"),
         asyncio.create_task(services.recorder.run(), name="ops-recorder"),
@@ -230,7 +243,9 @@ def asgi_stack(app: Litestar) -> ASGIApp:
         retry_after_s=settings.shed_retry_after_s,
     )
     runtime.admission = admission
-    return RequestMetrics(MenuFastPath(admission, runtime.cached_menu), label=labels)
+    # Reads answered from memory go first: the menu, and the orders held current.
+    fast = OrderStatusFastPath(MenuFastPath(admission, runtime.cached_menu), runtime.order_json)
+    return RequestMetrics(fast, label=labels)
 
 
 def create_server_app(settings: Settings | None = None) -> ASGIApp:
@@ -247,7 +262,11 @@ def create_server_app(settings: Settings | None = None) -> ASGIApp:
 
 
 def payment_service(
-    settings: Settings, pool: GuardedPool, http: httpx.AsyncClient, breaker: CircuitBreaker
+    settings: Settings,
+    pool: GuardedPool,
+    order_book: OrderBook,
+    http: httpx.AsyncClient,
+    breaker: CircuitBreaker,
 ) -> PaymentService | None:
     """Card payments through the provider, behind a circuit breaker; None when not configured."""
     if not settings.payments_url:
@@ -264,4 +283,4 @@ def payment_service(
         if settings.hardened
         else None,
     )
-    return PaymentService(pool, BreakerProvider(provider, breaker), settings.currency)
+    return PaymentService(pool, order_book, BreakerProvider(provider, breaker), settings.currency)

@@ -22,6 +22,7 @@ INCIDENT_DEFAULTS: dict[str, object] = {
     "idle_in_transaction_timeout_ms": 0,
     "lock_timeout_ms": 0,
     "backlog": 2048,  # gunicorn's default: the kernel queues thousands of doomed requests
+    "order_views_held": 0,  # every status read went to the database
 }
 
 
@@ -116,6 +117,10 @@ class Settings(BaseSettings):
     # retry after two days is a new order). Each process prunes every idempotency_prune_every_s.
     idempotency_retention_hours: float = Field(default=48.0, gt=0)
     idempotency_prune_every_s: float = Field(default=600.0, gt=0)
+
+    # Order tracking is answered from memory: each process holds the views of this many
+    # recently read orders (0: every read goes to the database, as in the incident profile).
+    order_views_held: int = Field(default=5000, ge=0)
 
     # Restaurant: prices, charges and pages in this currency (ISO 4217, counted in cents).
     currency: str = "USD"

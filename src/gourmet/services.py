@@ -34,6 +34,7 @@ from gourmet.observability.ops.timeseries import Recorder
 from gourmet.observability.status.service import StatusBoard
 from gourmet.ordering.payment import PaymentService
 from gourmet.ordering.service import OrderingService
+from gourmet.ordering.tracking import OrderBook
 from gourmet.payments.breaker import CircuitBreaker
 from gourmet.resilience.admission import AdmissionMiddleware
 from gourmet.resilience.limiter import AdaptiveLimiter
@@ -51,6 +52,7 @@ class Services:
     http: httpx.AsyncClient
     breaker: CircuitBreaker
     menu_cache: MenuCache
+    order_book: OrderBook
     payments: PaymentService | None
     ordering: OrderingService
     accounts: AccountService
@@ -98,6 +100,12 @@ class Runtime:
         if self._services is None:
             return None
         return self._services.menu_cache.current
+
+    def order_json(self, token: str) -> bytes | None:
+        """A held order known to be current, as JSON, for the fast path; else None."""
+        if self._services is None:
+            return None
+        return self._services.order_book.fresh_json(token)
 
     def shed_total(self) -> int:
         return sum(self.admission.shed.values()) if self.admission is not None else 0

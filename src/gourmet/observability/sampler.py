@@ -16,6 +16,7 @@ import structlog
 from gourmet.db.pool import GuardedPool
 from gourmet.menu.service import MenuCache
 from gourmet.observability.status.service import StatusBoard
+from gourmet.ordering.tracking import OrderBook
 from gourmet.resilience.admission import AdmissionMiddleware
 from gourmet.resilience.limiter import AdaptiveLimiter
 from gourmet.telemetry import metrics
@@ -32,7 +33,9 @@ class Sampler:
         limiter: AdaptiveLimiter | None,
         admission: AdmissionMiddleware | None,
         status_board: StatusBoard | None = None,
+        order_book: OrderBook | None = None,
     ) -> None:
+        self.order_book = order_book
         self.status_board = status_board
         self.pool = pool
         self.menu_cache = menu_cache
@@ -58,6 +61,11 @@ class Sampler:
         if cached is not None:
             metrics.MENU_CACHE_AGE.set(time.monotonic() - cached.loaded_at)
         self._count(metrics.MENU_CACHE_RELOADS, "menu_reloads", self.menu_cache.reloads)
+        if self.order_book is not None:
+            metrics.ORDER_VIEWS_HELD.set(len(self.order_book))
+            reads = metrics.ORDER_VIEW_READS
+            self._count(reads.labels("memory"), "order_view_hits", self.order_book.hits)
+            self._count(reads.labels("database"), "order_view_reads", self.order_book.reads)
         if self.limiter is not None:
             metrics.ADMISSION_LIMIT.set(self.limiter.limit)
             metrics.ADMISSION_IN_FLIGHT.set(self.limiter.in_flight)

@@ -15,6 +15,7 @@ import msgspec
 from litestar.response.sse import ServerSentEventMessage
 
 from gourmet.db.notifications import ORDER_CHANNEL, RESYNC, NotificationHub
+from gourmet.ordering.repository import parse_notice
 from gourmet.ordering.schemas import KitchenCard, OrderView
 from gourmet.ordering.workflow import TRANSITIONS
 from gourmet.resilience import deadline
@@ -40,7 +41,7 @@ async def order_stream(
                 except TimeoutError:
                     yield ServerSentEventMessage(comment="heartbeat")
                     continue
-                if payload in (token, RESYNC):
+                if payload == RESYNC or parse_notice(payload)[0] == token:
                     view = await _fresh(read, token)
                     yield _event(view)
     finally:

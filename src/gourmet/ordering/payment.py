@@ -14,6 +14,7 @@ from typing import Any
 from gourmet.db.pool import GuardedPool
 from gourmet.ordering import repository as repo
 from gourmet.ordering.errors import PaymentDeclined, PaymentNotPossible, PaymentsUnavailable
+from gourmet.ordering.tracking import OrderBook
 from gourmet.payments.provider import (
     PaymentProvider,
     PaymentRequestRejected,
@@ -27,8 +28,13 @@ CHOICES_AFTER_DECLINE = ["another_card", "pay_at_pickup"]
 
 
 class PaymentService:
-    def __init__(self, pool: GuardedPool, provider: PaymentProvider, currency: str) -> None:
+    def __init__(
+        self, pool: GuardedPool, book: OrderBook, provider: PaymentProvider, currency: str
+    ) -> None:
         self._pool = pool
+        # Every change recorded here is marked in the process's order views at once (the
+        # notice that every other process gets comes a moment later).
+        self._book = book
         self._provider = provider
         self._currency = currency
 
@@ -75,6 +81,12 @@ class PaymentService:
             await self._record_paid(token, result.charge_id)
 
     async def _record_paid(self, token: str, charge_id: str) -> None:
+        try:
+            await self._record_paid_now(token, charge_id)
+        finally:
+            self._book.changed(token)
+
+    async def _record_paid_now(self, token: str, charge_id: str) -> None:
         async with self._pool.connection() as conn, conn.transaction():
             locked = await repo.lock_for_payment(conn, token)
             if locked is not None and locked["status"] == "awaiting_payment":
@@ -92,6 +104,12 @@ class PaymentService:
 
     async def pay_at_pickup(self, token: str) -> None:
         """Give up on the card: the order goes to the kitchen, to be paid at pickup."""
+        try:
+            await self._release_to_pay_at_pickup(token)
+        finally:
+            self._book.changed(token)
+
+    async def _release_to_pay_at_pickup(self, token: str) -> None:
         async with self._pool.connection() as conn, conn.transaction():
             order = self._payable(token, await repo.lock_for_payment(conn, token))
             await repo.release_to_kitchen(
@@ -115,13 +133,18 @@ class PaymentService:
         return order
 
     async def _record(self, token: str, status: str, *, next_attempt: bool = False) -> None:
-        with deadline.unbounded():
-            await self._record_now(token, status, next_attempt=next_attempt)
+        try:
+            with deadline.unbounded():
+                await self._record_now(token, status, next_attempt=next_attempt)
+        finally:
+            self._book.changed(token)
 
     async def _record_now(self, token: str, status: str, *, next_attempt: bool) -> None:
         async with self._pool.connection() as conn, conn.transaction():
             order = await repo.lock_for_payment(conn, token)
             if order is not None and order["status"] == "awaiting_payment":
-                await repo.record_payment(
+                version = await repo.record_payment(
                     conn, order["id"], payment_status=status, next_attempt=next_attempt
                 )
+                # Its tracking page shows the payment: every process must hear of it.
+                await repo.notify_order_changed(conn, token, version)

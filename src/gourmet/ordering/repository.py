@@ -116,7 +116,7 @@ linked_key AS (
     UPDATE checkout_request SET order_id = (SELECT id FROM new_order)
     WHERE idempotency_key = %(key)s
 ),
-notified AS (SELECT pg_notify('order_changed', %(token)s) AS sent)
+notified AS (SELECT pg_notify('order_changed', %(token)s || ':1') AS sent)
 SELECT id, created_at FROM new_order, notified
 """
 
@@ -211,16 +211,36 @@ async def lock_order(conn: Conn, order_id: int) -> dict[str, Any] | None:
 
 async def set_status(
     conn: Conn, order_id: int, status: OrderStatus, rejection_reason: str | None
-) -> None:
-    await conn.execute(
+) -> int:
+    """Move the order to ``status``; return its new version."""
+    return await _versioned(
+        conn,
         "UPDATE orders SET status = %s, rejection_reason = coalesce(%s, rejection_reason),"
-        " updated_at = now() WHERE id = %s",
+        " updated_at = now(), version = version + 1 WHERE id = %s RETURNING version",
         (status, rejection_reason, order_id),
     )
 
 
-async def notify_order_changed(conn: Conn, token: str) -> None:
-    await conn.execute("SELECT pg_notify('order_changed', %s)", (token,))
+async def _versioned(conn: Conn, update: str, params: tuple[Any, ...]) -> int:
+    row = await (await conn.execute(update, params)).fetchone()
+    assert row is not None, "the order was locked by the caller"
+    return int(row["version"])
+
+
+def notice(token: str, version: int) -> str:
+    """The ``order_changed`` payload: which order, and its version after the change."""
+    return f"{token}:{version}"
+
+
+def parse_notice(payload: str) -> tuple[str, int | None]:
+    """(token, version) of an ``order_changed`` payload (tokens never contain ":")."""
+    token, _sep, version = payload.partition(":")
+    return token, int(version) if version.isdigit() else None
+
+
+async def notify_order_changed(conn: Conn, token: str, version: int) -> None:
+    """Tell every process, on commit, that the order changed (tracking, streams, the board)."""
+    await conn.execute("SELECT pg_notify('order_changed', %s)", (notice(token, version),))
 
 
 # One indexed read: the order with its lines, options and history, assembled by PostgreSQL.
@@ -229,6 +249,7 @@ SELECT o.id, o.token, o.status, o.fulfilment, o.asap, o.slot_start, o.customer_n
     o.address_line, o.city, o.postcode, o.notes, o.payment_method, o.payment_status,
     o.subtotal_cents,
     o.delivery_fee_cents, o.tax_cents, o.total_cents, o.rejection_reason, o.created_at,
+    o.version,
     (SELECT coalesce(json_agg(json_build_object(
         'item_id', l.item_id, 'name', l.name, 'quantity', l.quantity,
         'unit_price_cents', l.unit_price_cents, 'line_total_cents', l.line_total_cents,
@@ -247,6 +268,13 @@ FROM orders o
 
 async def order_view_row(conn: Conn, token: str) -> dict[str, Any] | None:
     return await (await conn.execute(ORDER_VIEW_SQL + " WHERE o.token = %s", (token,))).fetchone()
+
+
+async def order_view_rows(conn: Conn, tokens: list[str]) -> list[dict[str, Any]]:
+    """The view rows of these orders (those that exist), in one read."""
+    return await (
+        await conn.execute(ORDER_VIEW_SQL + " WHERE o.token = ANY(%s)", (tokens,))
+    ).fetchall()
 
 
 async def open_order_rows(conn: Conn, limit: int) -> list[dict[str, Any]]:
@@ -276,11 +304,14 @@ async def record_payment(
     payment_status: str,
     reference: str | None = None,
     next_attempt: bool = False,
-) -> None:
-    await conn.execute(
+) -> int:
+    """Record a payment outcome; return the order's new version."""
+    return await _versioned(
+        conn,
         "UPDATE orders SET payment_status = %s,"
         " payment_reference = coalesce(%s, payment_reference),"
-        " payment_attempt = payment_attempt + %s, updated_at = now() WHERE id = %s",
+        " payment_attempt = payment_attempt + %s, updated_at = now(), version = version + 1"
+        " WHERE id = %s RETURNING version",
         (payment_status, reference, 1 if next_attempt else 0, order_id),
     )
 
@@ -289,13 +320,14 @@ async def release_to_kitchen(
     conn: Conn, order_id: int, token: str, *, payment_method: str, payment_status: str, actor: str
 ) -> None:
     """An order paid (or switched to pay at pickup) becomes a received order."""
-    await conn.execute(
+    version = await _versioned(
+        conn,
         "UPDATE orders SET status = 'received', payment_method = %s, payment_status = %s,"
-        " updated_at = now() WHERE id = %s",
+        " updated_at = now(), version = version + 1 WHERE id = %s RETURNING version",
         (payment_method, payment_status, order_id),
     )
     await record_status(conn, order_id, "awaiting_payment", "received", None, actor)
-    await notify_order_changed(conn, token)
+    await notify_order_changed(conn, token, version)
 
 
 async def account_order_rows(conn: Conn, account_id: int, limit: int) -> list[dict[str, Any]]:

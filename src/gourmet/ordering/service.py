@@ -38,6 +38,7 @@ from gourmet.ordering.schemas import (
     StatusUpdate,
 )
 from gourmet.ordering.slots import SlotRules
+from gourmet.ordering.tracking import OrderBook
 from gourmet.ordering.views import new_order_view, order_view
 from gourmet.ordering.workflow import (
     RELEASING_STATUSES,
@@ -58,6 +59,7 @@ class OrderingService:
     def __init__(
         self,
         pool: GuardedPool,
+        book: OrderBook,
         *,
         tz: Any,
         slot_days_ahead: int,
@@ -66,6 +68,7 @@ class OrderingService:
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._pool = pool
+        self._book = book
         self._payments = payments
         self._tz = tz
         self._slot_days_ahead = slot_days_ahead
@@ -112,6 +115,7 @@ class OrderingService:
             raise
         if created:
             metrics.ORDERS_PLACED.labels(request.fulfilment).inc()
+            self._book.remember(view)
         if view.status == "awaiting_payment" and view.payment_status != "declined":
             # After the commit: the provider is called with no connection held. A replayed
             # request retries a payment that failed, with the same key (never a double charge).
@@ -266,8 +270,8 @@ class OrderingService:
     # -- reading and moving orders ------------------------------------------------------------
 
     async def order(self, token: str) -> OrderView:
-        async with self._pool.connection() as conn:
-            return await self._view(conn, token)
+        """The order as its customer tracks it: from memory when current (see tracking.py)."""
+        return await self._book.order(token)
 
     async def open_orders(self) -> list[OrderView]:
         async with self._pool.connection() as conn:
@@ -294,7 +298,7 @@ class OrderingService:
                     raise NotFound(f"There is no order {order_id}.")
                 check_transition(row["status"], update.status, row["fulfilment"], update.reason)
                 reason = update.reason.strip() if update.reason else None
-                await repo.set_status(
+                version = await repo.set_status(
                     conn, order_id, update.status, reason if update.status == "rejected" else None
                 )
                 await repo.record_status(
@@ -304,8 +308,8 @@ class OrderingService:
                     await slot_repo.release_slot(conn, row["fulfilment"], row["slot_start"])
                     if await menu_repository.return_stock(conn, order_id):
                         await menu_repository.notify_menu_changed(conn)
-                await repo.notify_order_changed(conn, row["token"])
-            return await self._view(conn, row["token"])
+                await repo.notify_order_changed(conn, row["token"], version)
+            return await self._book.read_through(conn, row["token"])
 
     async def _view(self, conn: Conn, token: str) -> OrderView:
         row = await repo.order_view_row(conn, token)

@@ -83,6 +83,12 @@ DEADLINE_EXPIRED = Counter("gourmet_deadline_expired", "Requests whose deadline 
 
 ORDERS_PLACED = Counter("gourmet_orders_placed", "Orders placed", ["fulfilment"])
 ORDERS_REJECTED = Counter("gourmet_orders_rejected", "Checkouts refused", ["reason"])
+ORDER_VIEWS_HELD = Gauge(
+    "gourmet_order_views_held", "Orders whose view is held in memory", multiprocess_mode="livesum"
+)
+ORDER_VIEW_READS = Counter(
+    "gourmet_order_view_reads", "Order status reads, by where they were answered from", ["source"]
+)
 IDEMPOTENCY_KEYS_PRUNED = Counter(
     "gourmet_idempotency_keys_pruned", "Idempotency keys deleted after their retention"
 )
