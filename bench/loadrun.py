@@ -10,19 +10,10 @@ import bisect
 from dataclasses import dataclass, field
 
 # Outcomes that are not HTTP statuses (kept in the same column as the status code).
-# Outcomes that are not HTTP statuses (kept in the same column as the status code).
 TIMEOUT = -1  # no complete response within the client timeout
-
-
 CONN_ERROR = -2  # connect refused or reset, connection closed mid-response
-
-
 MISS = -3  # every allowed connection was busy: the request was never sent
-
-
 PENDING = 0
-
-
 OUTCOME_NAMES = {TIMEOUT: "timeout", CONN_ERROR: "connection error", MISS: "client miss"}
 
 

@@ -62,7 +62,8 @@ async def test_request_and_order_metrics_move(client: Client, menu: FixtureMenu)
     assert grew("gourmet_http_request_duration_seconds_count", route="/api/menu", method="GET") == 3
     assert grew("gourmet_orders_placed_total", fulfilment="pickup") == 2
     assert grew("gourmet_orders_rejected_total", reason="unknown-item") == 1
-    assert grew("gourmet_db_pool_acquire_seconds_count") >= 4
+    # The three checkouts took connections; the status read was answered from memory.
+    assert grew("gourmet_db_pool_acquire_seconds_count") >= 3
 
 
 async def test_pool_and_admission_figures_are_sampled(client: Client, app: Litestar) -> None:

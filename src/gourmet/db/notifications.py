@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import psycopg
 import structlog
 from psycopg import sql
 
-from gourmet.db.health import DatabaseHealth
+from gourmet.db.health import DatabaseHealth, answer_within
 from gourmet.db.pool import GuardedPool
 
 log = structlog.get_logger(__name__)
@@ -29,6 +30,12 @@ STATUS_CHANNEL = "status_changed"
 CHANNELS = (MENU_CHANNEL, ORDER_CHANNEL, STATUS_CHANNEL)
 RESYNC = "*resync*"  # sent to subscribers after a reconnect: anything may have changed
 _RECONNECT_MAX_S = 1.0  # short, so that a returning database is noticed within seconds
+# A database that stops answering closes nothing: it is found out by asking. Every PROBE_EVERY_S
+# without a notification the listener runs SELECT 1; no answer within PROBE_TIMEOUT_S means down,
+# so a frozen database is noticed within 1.5 s.
+PROBE_EVERY_S = 0.5
+PROBE_TIMEOUT_S = 1.0
+CONNECT_TIMEOUT_S = 2  # libpq's smallest: a frozen server accepts TCP but never answers
 _QUEUE_SIZE = 256
 
 Handler = Callable[[str], Awaitable[None]]
@@ -73,7 +80,10 @@ class NotificationHub:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self._conninfo, autocommit=True, application_name="gourmet-listener"
+                    self._conninfo,
+                    autocommit=True,
+                    application_name="gourmet-listener",
+                    connect_timeout=CONNECT_TIMEOUT_S,
                 ) as conn:
                     for channel in CHANNELS:
                         await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
@@ -83,11 +93,24 @@ class NotificationHub:
                     for channel in CHANNELS:
                         await self._dispatch(channel, RESYNC)
                     backoff = 0.1
-                    async for notify in conn.notifies():
-                        await self._dispatch(notify.channel, notify.payload)
+                    while True:
+                        async for notify in conn.notifies(timeout=PROBE_EVERY_S):
+                            await self._dispatch(notify.channel, notify.payload)
+                        await _probe(conn)
             except (psycopg.Error, OSError) as exc:
                 self.connected.clear()
                 self._health.mark_down()
                 log.warning("listener_disconnected", error=str(exc), retry_in_s=backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _RECONNECT_MAX_S)
+
+
+async def _probe(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Raise OperationalError unless the database answers SELECT 1 within PROBE_TIMEOUT_S. An
+    unanswered probe drops the connection at once rather than wait for a cancellation."""
+    try:
+        await answer_within(conn.execute("SELECT 1"), PROBE_TIMEOUT_S, conn.pgconn.finish)
+    except TimeoutError as exc:
+        raise psycopg.OperationalError(
+            f"the database did not answer a probe within {PROBE_TIMEOUT_S} s"
+        ) from exc
