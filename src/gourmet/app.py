@@ -31,6 +31,7 @@ from gourmet.db.embedded import resolve_database_url
 from gourmet.db.notifications import (
     MENU_CHANNEL,
     ORDER_CHANNEL,
+    RULES_CHANNEL,
     STATUS_CHANNEL,
     NotificationHub,
 )
@@ -149,6 +150,17 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
     )
     hub.on(STATUS_CHANNEL, status_board.reload)
     accounts = AccountService(pool, session_hours=settings.session_hours)
+    ordering = OrderingService(
+        pool,
+        order_book,
+        tz=settings.tz,
+        slot_days_ahead=settings.slot_days_ahead,
+        money=Money.of(settings.currency),
+        payments=payments,
+        slots_cached=settings.hardened,
+    )
+    hub.on(ORDER_CHANNEL, ordering.slot_cache.on_change)
+    hub.on(RULES_CHANNEL, ordering.slot_cache.on_change)
     return Services(
         pool=pool,
         hub=hub,
@@ -157,18 +169,11 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
         menu_cache=menu_cache,
         order_book=order_book,
         payments=payments,
-        ordering=OrderingService(
-            pool,
-            order_book,
-            tz=settings.tz,
-            slot_days_ahead=settings.slot_days_ahead,
-            money=Money.of(settings.currency),
-            payments=payments,
-        ),
+        ordering=ordering,
         accounts=accounts,
         gate=Gate(runtime.staff_token, accounts),
         menu_editor=MenuEditor(pool),
-        rules_editor=RulesEditor(pool),
+        rules_editor=RulesEditor(pool, on_change=ordering.forget_slots),
         status_board=status_board,
         recorder=Recorder(pool),
         pages=Pages(settings, status_board),

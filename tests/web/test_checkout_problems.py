@@ -25,11 +25,14 @@ TZ = ZoneInfo(TIMEZONE)
 
 
 async def fill_slot(conn: Conn, start: str, capacity: int) -> None:
+    """Other customers' orders fill the slot: its bookings, and the notice their checkouts
+    send, which tells every process that slot lists changed (they hold them in memory)."""
     await conn.execute(
         "INSERT INTO slot_booking (fulfilment, slot_start, booked) VALUES ('pickup', %s, %s)"
         " ON CONFLICT (fulfilment, slot_start) DO UPDATE SET booked = EXCLUDED.booked",
         (datetime.fromisoformat(start), capacity),
     )
+    await conn.execute("SELECT pg_notify('order_changed', '')")
 
 
 async def test_full_slot_is_marked_and_the_next_free_one_offered(

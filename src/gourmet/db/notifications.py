@@ -27,7 +27,8 @@ log = structlog.get_logger(__name__)
 MENU_CHANNEL = "menu_changed"
 ORDER_CHANNEL = "order_changed"
 STATUS_CHANNEL = "status_changed"
-CHANNELS = (MENU_CHANNEL, ORDER_CHANNEL, STATUS_CHANNEL)
+RULES_CHANNEL = "rules_changed"  # the restaurant's rules: hours, capacity, pause, settings
+CHANNELS = (MENU_CHANNEL, ORDER_CHANNEL, STATUS_CHANNEL, RULES_CHANNEL)
 RESYNC = "*resync*"  # sent to subscribers after a reconnect: anything may have changed
 _RECONNECT_MAX_S = 1.0  # short, so that a returning database is noticed within seconds
 # A database that stops answering closes nothing: it is found out by asking. Every PROBE_EVERY_S

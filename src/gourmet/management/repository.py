@@ -36,6 +36,11 @@ async def restaurant_row(conn: Conn) -> dict[str, Any] | None:
     return await (await conn.execute(_RESTAURANT_SQL)).fetchone()
 
 
+async def notify_rules_changed(conn: Conn) -> None:
+    """Tell every process, on commit, that the rules changed (they hold slot lists)."""
+    await conn.execute("SELECT pg_notify('rules_changed', '')")
+
+
 async def lock_restaurant(conn: Conn) -> bool:
     """Lock the restaurant's row until the transaction ends; False when it is not set up."""
     row = await (await conn.execute("SELECT id FROM restaurant FOR UPDATE")).fetchone()

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import msgspec
@@ -49,16 +50,25 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 
 
 class RulesEditor:
-    def __init__(self, pool: GuardedPool) -> None:
+    def __init__(self, pool: GuardedPool, on_change: Callable[[], None] = lambda: None) -> None:
         self._pool = pool
+        # Told after each committed change of the rules, before this process hears the notice.
+        self._on_change = on_change
+
+    @asynccontextmanager
+    async def _changing(self) -> AsyncIterator[Conn]:
+        """A transaction holding the rules' lock; on commit, every process is told."""
+        async with self._pool.connection() as conn, conn.transaction():
+            await lock(conn)
+            yield conn
+        self._on_change()
 
     async def restaurant(self) -> RestaurantView:
         async with self._pool.connection() as conn:
             return await restaurant_view(conn)
 
     async def update_settings(self, data: RestaurantSettings) -> RestaurantView:
-        async with self._pool.connection() as conn, conn.transaction():
-            await lock(conn)
+        async with self._changing() as conn:
             await repo.update_settings(
                 conn,
                 tax_rate_bp=data.tax_rate_bp,
@@ -69,24 +79,21 @@ class RulesEditor:
 
     async def replace_hours(self, data: OpeningHours) -> RestaurantView:
         periods = check_hours(data.periods)
-        async with self._pool.connection() as conn, conn.transaction():
-            await lock(conn)
+        async with self._changing() as conn:
             await repo.replace_hours(
                 conn, [(p.weekday, p.opens_minute, p.closes_minute) for p in periods]
             )
             return await restaurant_view(conn)
 
     async def set_capacity(self, fulfilment: Fulfilment, data: Capacity) -> RestaurantView:
-        async with self._pool.connection() as conn, conn.transaction():
-            await lock(conn)
+        async with self._changing() as conn:
             await repo.set_capacity(conn, fulfilment, data.max_orders)
             return await restaurant_view(conn)
 
     async def pause(self, data: Pause) -> RestaurantView:
         """Stop (or restart) online ordering; customers see the message on the menu and get
         it with the 409 of a checkout."""
-        async with self._pool.connection() as conn, conn.transaction():
-            await lock(conn)
+        async with self._changing() as conn:
             await repo.set_ordering_paused(conn, data.paused, data.message.strip())
             await notify_menu_changed(conn)
             return await restaurant_view(conn)
@@ -101,8 +108,7 @@ class RulesEditor:
     async def create_zone(self, data: ZoneCreate) -> ZoneView:
         name = clean_text(data.name, "name")
         prefixes = clean_prefixes(data.postcode_prefixes)
-        async with self._pool.connection() as conn, conn.transaction():
-            await lock(conn)
+        async with self._changing() as conn:
             await check_zone(conn, None, name, prefixes)
             try:
                 zone_id = await repo.insert_zone(
@@ -122,8 +128,7 @@ class RulesEditor:
             changes["name"] = clean_text(changes["name"], "name")
         if "postcode_prefixes" in changes:
             changes["postcode_prefixes"] = clean_prefixes(changes["postcode_prefixes"])
-        async with self._pool.connection() as conn, conn.transaction():
-            await lock(conn)
+        async with self._changing() as conn:
             if not await repo.lock_zone(conn, zone_id):
                 raise ZoneNotFound(f"There is no delivery zone {zone_id}.")
             await check_zone(conn, zone_id, changes.get("name"), changes.get("postcode_prefixes"))
@@ -134,8 +139,7 @@ class RulesEditor:
             return await zone_view(conn, zone_id)
 
     async def delete_zone(self, zone_id: int) -> None:
-        async with self._pool.connection() as conn, conn.transaction():
-            await lock(conn)
+        async with self._changing() as conn:
             if not await repo.lock_zone(conn, zone_id):
                 raise ZoneNotFound(f"There is no delivery zone {zone_id}.")
             if await repo.zone_has_orders(conn, zone_id):
@@ -214,10 +218,12 @@ def zone_name_taken(name: str) -> NameTaken:
 
 
 async def lock(conn: Conn) -> None:
+    """Lock the rules for a change, and have every process told of it when it commits."""
     if not await repo.lock_restaurant(conn):
         raise RestaurantNotSetUp(
             "The restaurant has no settings yet; load them first (gourmet seed demo)."
         )
+    await repo.notify_rules_changed(conn)
 
 
 async def restaurant_view(conn: Conn) -> RestaurantView:

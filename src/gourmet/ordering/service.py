@@ -37,6 +37,7 @@ from gourmet.ordering.schemas import (
     Slot,
     StatusUpdate,
 )
+from gourmet.ordering.slot_cache import SlotCache
 from gourmet.ordering.slots import SlotRules
 from gourmet.ordering.tracking import OrderBook
 from gourmet.ordering.views import new_order_view, order_view
@@ -65,6 +66,7 @@ class OrderingService:
         slot_days_ahead: int,
         money: Money,
         payments: PaymentService | None = None,
+        slots_cached: bool = True,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._pool = pool
@@ -74,6 +76,9 @@ class OrderingService:
         self._slot_days_ahead = slot_days_ahead
         self._money = money
         self._clock = clock or (lambda: datetime.now(UTC))
+        # Slot lists held until an order or a rule changes them (slot_cache.py); the hub feeds
+        # it the other processes' changes.
+        self.slot_cache = SlotCache(self._read_slots, enabled=slots_cached)
 
     # -- checkout -----------------------------------------------------------------------------
 
@@ -116,6 +121,7 @@ class OrderingService:
         if created:
             metrics.ORDERS_PLACED.labels(request.fulfilment).inc()
             self._book.remember(view)
+            self.slot_cache.forget()  # a place was taken
         if view.status == "awaiting_payment" and view.payment_status != "declined":
             # After the commit: the provider is called with no connection held. A replayed
             # request retries a payment that failed, with the same key (never a double charge).
@@ -250,6 +256,14 @@ class OrderingService:
     # -- slots --------------------------------------------------------------------------------
 
     async def slots(self, fulfilment: Fulfilment) -> list[Slot]:
+        """Upcoming slots and their places left, from memory until something changes them."""
+        return await self.slot_cache.slots(fulfilment)
+
+    def forget_slots(self) -> None:
+        """The restaurant's rules changed in this process: slot lists are read again."""
+        self.slot_cache.forget()
+
+    async def _read_slots(self, fulfilment: Fulfilment) -> list[Slot]:
         async with self._pool.connection() as conn:
             context = await slot_repo.ordering_context(conn, fulfilment)
             slot_rules = self._slot_rules(context)
@@ -309,6 +323,8 @@ class OrderingService:
                     if await menu_repository.return_stock(conn, order_id):
                         await menu_repository.notify_menu_changed(conn)
                 await repo.notify_order_changed(conn, row["token"], version)
+            if update.status in RELEASING_STATUSES:
+                self.slot_cache.forget()  # a place was given back
             return await self._book.read_through(conn, row["token"])
 
     async def _view(self, conn: Conn, token: str) -> OrderView:
