@@ -134,8 +134,9 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
     menu_cache = MenuCache(pool, cached=settings.hardened)
     order_book = OrderBook(pool, capacity=settings.order_views_held)
     hub = NotificationHub(conninfo, pool, pool.health)
-    hub.on(MENU_CHANNEL, menu_cache.on_change)
+    hub.on(MENU_CHANNEL, menu_cache.on_change, background=True)
     hub.on(ORDER_CHANNEL, order_book.on_change)
+    hub.on_lost(order_book.lost)
     http = httpx.AsyncClient()
     breaker = CircuitBreaker(
         BreakerConfig(
@@ -148,7 +149,7 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
         shed_total=runtime.shed_total,
         breaker_open=lambda: breaker.state == BreakerState.OPEN,
     )
-    hub.on(STATUS_CHANNEL, status_board.reload)
+    hub.on(STATUS_CHANNEL, status_board.reload, background=True)
     accounts = AccountService(pool, session_hours=settings.session_hours)
     ordering = OrderingService(
         pool,
@@ -161,6 +162,7 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
     )
     hub.on(ORDER_CHANNEL, ordering.slot_cache.on_change)
     hub.on(RULES_CHANNEL, ordering.slot_cache.on_change)
+    hub.on_lost(ordering.slot_cache.forget)
     return Services(
         pool=pool,
         hub=hub,

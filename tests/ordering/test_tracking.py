@@ -109,8 +109,9 @@ async def test_held_orders_are_served_while_the_database_is_down(
     changed = await place(client, menu)
     not_held = await place(second_process, menu)
     services = runtime_of(app).services
-    services.order_book.changed(changed["token"])  # held, but no longer known to be current
     services.pool.health.mark_down()
+    # The listener lost its connection: nothing held is known to be current any more.
+    services.order_book.lost()
     try:
         for order in (held, changed):
             response = await client.get(f"/api/orders/{order['token']}")
@@ -165,8 +166,7 @@ async def test_stale_orders_are_refreshed_in_batches(
     book = runtime_of(app).services.order_book
     tokens = [(await place(client, menu))["token"] for _ in range(3)]
     monkeypatch.setattr(tracking, "REFRESH_BATCH", 2)
-    for token in tokens:
-        book.changed(token)  # as the process that changed them marks them
+    book.lost()  # as when the listener reconnects: every view is read again
     assert all(book.fresh_json(token) is None for token in tokens)
     await wait_for(
         lambda: _current(book, tokens), lambda fresh: fresh == len(tokens), timeout_s=2.0

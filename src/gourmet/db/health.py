@@ -24,16 +24,22 @@ async def answer_within(
 
     Unlike ``asyncio.timeout``, this does not wait for the cancelled work to end: cancelling a
     query, psycopg asks the server to cancel it and waits for that up to 10 s, which against a
-    server that does not answer is 10 s more. ``on_timeout`` runs first (to drop the connection,
-    say); the work then ends in the background."""
+    server that does not answer is 10 s more. ``on_timeout`` then runs (to drop the connection,
+    say), once the work has taken its cancellation; the work then ends in the background."""
     task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait({task}, timeout=timeout_s)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=timeout_s)
+    except BaseException:  # the caller itself was cancelled: so is the work
+        task.cancel()
+        task.add_done_callback(_consume)
+        raise
     if task in done:
         return task.result()
-    if on_timeout is not None:
-        on_timeout()
     task.cancel()
     task.add_done_callback(_consume)
+    await asyncio.sleep(0)  # the work takes the cancellation and lets go of its socket
+    if on_timeout is not None:
+        on_timeout()
     raise TimeoutError(f"no answer within {timeout_s} s")
 
 

@@ -32,10 +32,10 @@ CHANNELS = (MENU_CHANNEL, ORDER_CHANNEL, STATUS_CHANNEL, RULES_CHANNEL)
 RESYNC = "*resync*"  # sent to subscribers after a reconnect: anything may have changed
 _RECONNECT_MAX_S = 1.0  # short, so that a returning database is noticed within seconds
 # A database that stops answering closes nothing: it is found out by asking. Every PROBE_EVERY_S
-# without a notification the listener runs SELECT 1; no answer within PROBE_TIMEOUT_S means down,
-# so a frozen database is noticed within 1.5 s.
+# without a notification the listener runs SELECT 1 on its own connection (no pool queue before
+# it); no answer within PROBE_TIMEOUT_S means down, so a frozen database is noticed within 2 s.
 PROBE_EVERY_S = 0.5
-PROBE_TIMEOUT_S = 1.0
+PROBE_TIMEOUT_S = 1.5
 CONNECT_TIMEOUT_S = 2  # libpq's smallest: a frozen server accepts TCP but never answers
 _QUEUE_SIZE = 256
 
@@ -49,11 +49,44 @@ class NotificationHub:
         self._health = health
         self._handlers: dict[str, list[Handler]] = {}
         self._subscribers: dict[str, set[asyncio.Queue[str]]] = {c: set() for c in CHANNELS}
+        self._on_lost: list[Callable[[], None]] = []
+        self._background: dict[Handler, asyncio.Task[None]] = {}
+        self._again: set[Handler] = set()
         self.connected = asyncio.Event()
 
-    def on(self, channel: str, handler: Handler) -> None:
-        """Run ``handler(payload)`` for each notification (and with RESYNC after a reconnect)."""
-        self._handlers.setdefault(channel, []).append(handler)
+    def on(self, channel: str, handler: Handler, *, background: bool = False) -> None:
+        """Run ``handler(payload)`` for each notification (and with RESYNC after a reconnect).
+
+        A handler that reads the database (a reload) runs ``background``: outside the listening
+        loop, one run at a time, a run asked for meanwhile folded into one more after it. The
+        loop then never waits on the database except for its own probe."""
+        if background:
+            self._handlers.setdefault(channel, []).append(self._in_background(handler))
+        else:
+            self._handlers.setdefault(channel, []).append(handler)
+
+    def on_lost(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` the moment the connection is lost: notices sent from then until
+        the reconnect's RESYNC are lost, so what was known may be out of date."""
+        self._on_lost.append(callback)
+
+    def _in_background(self, handler: Handler) -> Handler:
+        async def start(payload: str) -> None:
+            running = self._background.get(handler)
+            if running is not None and not running.done():
+                self._again.add(handler)
+                return
+            self._background[handler] = asyncio.create_task(self._run(handler, payload))
+
+        return start
+
+    async def _run(self, handler: Handler, payload: str) -> None:
+        while True:
+            await _guarded(handler, payload)
+            if handler not in self._again:
+                return
+            self._again.discard(handler)
+            payload = RESYNC
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[asyncio.Queue[str]]:
@@ -70,7 +103,7 @@ class NotificationHub:
 
     async def _dispatch(self, channel: str, payload: str) -> None:
         for handler in self._handlers.get(channel, ()):
-            await handler(payload)
+            await _guarded(handler, payload)
         for queue in self._subscribers.get(channel, ()):
             with contextlib.suppress(asyncio.QueueFull):  # a stuck reader resyncs on its own
                 queue.put_nowait(payload)
@@ -101,6 +134,8 @@ class NotificationHub:
             except (psycopg.Error, OSError) as exc:
                 self.connected.clear()
                 self._health.mark_down()
+                for callback in self._on_lost:
+                    callback()
                 log.warning("listener_disconnected", error=str(exc), retry_in_s=backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _RECONNECT_MAX_S)
@@ -115,3 +150,12 @@ async def _probe(conn: psycopg.AsyncConnection[Any]) -> None:
         raise psycopg.OperationalError(
             f"the database did not answer a probe within {PROBE_TIMEOUT_S} s"
         ) from exc
+
+
+async def _guarded(handler: Handler, payload: str) -> None:
+    """Run a handler; its failure (a reload that met a busy database, say) is logged and never
+    ends the listener, which the health of the whole process depends on."""
+    try:
+        await handler(payload)
+    except Exception:
+        log.exception("notification_handler_failed", handler=getattr(handler, "__qualname__", ""))

@@ -81,38 +81,30 @@ class PaymentService:
             await self._record_paid(token, result.charge_id)
 
     async def _record_paid(self, token: str, charge_id: str) -> None:
-        try:
-            await self._record_paid_now(token, charge_id)
-        finally:
-            self._book.changed(token)
+        self._announce(token, await self._record_paid_now(token, charge_id))
 
-    async def _record_paid_now(self, token: str, charge_id: str) -> None:
+    async def _record_paid_now(self, token: str, charge_id: str) -> int | None:
         async with self._pool.connection() as conn, conn.transaction():
             locked = await repo.lock_for_payment(conn, token)
-            if locked is not None and locked["status"] == "awaiting_payment":
-                await repo.record_payment(
-                    conn, locked["id"], payment_status="paid", reference=charge_id
-                )
-                await repo.release_to_kitchen(
-                    conn,
-                    locked["id"],
-                    token,
-                    payment_method="card",
-                    payment_status="paid",
-                    actor="payments",
-                )
+            if locked is None or locked["status"] != "awaiting_payment":
+                return None
+            await repo.record_payment(
+                conn, locked["id"], payment_status="paid", reference=charge_id
+            )
+            return await repo.release_to_kitchen(
+                conn,
+                locked["id"],
+                token,
+                payment_method="card",
+                payment_status="paid",
+                actor="payments",
+            )
 
     async def pay_at_pickup(self, token: str) -> None:
         """Give up on the card: the order goes to the kitchen, to be paid at pickup."""
-        try:
-            await self._release_to_pay_at_pickup(token)
-        finally:
-            self._book.changed(token)
-
-    async def _release_to_pay_at_pickup(self, token: str) -> None:
         async with self._pool.connection() as conn, conn.transaction():
             order = self._payable(token, await repo.lock_for_payment(conn, token))
-            await repo.release_to_kitchen(
+            version = await repo.release_to_kitchen(
                 conn,
                 order["id"],
                 token,
@@ -120,6 +112,12 @@ class PaymentService:
                 payment_status="not_required",
                 actor="customer",
             )
+        self._announce(token, version)
+
+    def _announce(self, token: str, version: int | None) -> None:
+        """After a commit: this process's views of the order are stale from now on."""
+        if version is not None:
+            self._book.announce(token, version)
 
     def _payable(self, token: str, order: dict[str, Any] | None) -> dict[str, Any]:
         if order is None:
@@ -133,18 +131,18 @@ class PaymentService:
         return order
 
     async def _record(self, token: str, status: str, *, next_attempt: bool = False) -> None:
-        try:
-            with deadline.unbounded():
-                await self._record_now(token, status, next_attempt=next_attempt)
-        finally:
-            self._book.changed(token)
+        with deadline.unbounded():
+            version = await self._record_now(token, status, next_attempt=next_attempt)
+        self._announce(token, version)
 
-    async def _record_now(self, token: str, status: str, *, next_attempt: bool) -> None:
+    async def _record_now(self, token: str, status: str, *, next_attempt: bool) -> int | None:
         async with self._pool.connection() as conn, conn.transaction():
             order = await repo.lock_for_payment(conn, token)
-            if order is not None and order["status"] == "awaiting_payment":
-                version = await repo.record_payment(
-                    conn, order["id"], payment_status=status, next_attempt=next_attempt
-                )
-                # Its tracking page shows the payment: every process must hear of it.
-                await repo.notify_order_changed(conn, token, version)
+            if order is None or order["status"] != "awaiting_payment":
+                return None
+            version = await repo.record_payment(
+                conn, order["id"], payment_status=status, next_attempt=next_attempt
+            )
+            # Its tracking page shows the payment: every process must hear of it.
+            await repo.notify_order_changed(conn, token, version)
+            return version

@@ -235,7 +235,7 @@ def notice(token: str, version: int) -> str:
 def parse_notice(payload: str) -> tuple[str, int | None]:
     """(token, version) of an ``order_changed`` payload (tokens never contain ":")."""
     token, _sep, version = payload.partition(":")
-    return token, int(version) if version.isdigit() else None
+    return token, int(version) if version.isascii() and version.isdigit() else None
 
 
 async def notify_order_changed(conn: Conn, token: str, version: int) -> None:
@@ -318,8 +318,9 @@ async def record_payment(
 
 async def release_to_kitchen(
     conn: Conn, order_id: int, token: str, *, payment_method: str, payment_status: str, actor: str
-) -> None:
-    """An order paid (or switched to pay at pickup) becomes a received order."""
+) -> int:
+    """An order paid (or switched to pay at pickup) becomes a received order; return its new
+    version."""
     version = await _versioned(
         conn,
         "UPDATE orders SET status = 'received', payment_method = %s, payment_status = %s,"
@@ -328,6 +329,7 @@ async def release_to_kitchen(
     )
     await record_status(conn, order_id, "awaiting_payment", "received", None, actor)
     await notify_order_changed(conn, token, version)
+    return version
 
 
 async def account_order_rows(conn: Conn, account_id: int, limit: int) -> list[dict[str, Any]]:

@@ -35,7 +35,7 @@ import psycopg
 import structlog
 
 from gourmet.db.notifications import RESYNC
-from gourmet.db.pool import GuardedPool
+from gourmet.db.pool import DatabaseUnavailable, GuardedPool
 from gourmet.db.types import Conn
 from gourmet.ordering import repository as repo
 from gourmet.ordering.schemas import OrderView
@@ -43,6 +43,7 @@ from gourmet.ordering.views import order_view
 from gourmet.problems import NotFound, ServiceUnavailable
 
 REFRESH_BATCH = 200  # tokens per background read
+RETRY_AFTER_S = 1.0  # after a failed refresh
 NOTICES_KEPT = 4096  # versions announced for orders not held, to judge reads that raced them
 log = structlog.get_logger(__name__)
 
@@ -97,7 +98,7 @@ class OrderBook:
         try:
             async with self._pool.connection() as conn:
                 return await self.read_through(conn, token)
-        except ServiceUnavailable:
+        except DatabaseUnavailable:
             if entry is not None:  # the database is away: what we last knew of it
                 return entry.view
             raise
@@ -115,33 +116,45 @@ class OrderBook:
 
     def remember(self, view: OrderView) -> None:
         """Hold an order this process has just placed (its first version)."""
-        self._store(view.token, _Entry(view, version=1))
+        entry = _Entry(view, version=1)
+        self._store(view.token, entry)
+        if self._announced.get(view.token, 0) > 1:
+            self._mark_stale(view.token, entry)
 
-    def changed(self, token: str) -> None:
-        """Mark ``token`` changed by this process, which does not know the new version."""
-        entry = self._entries.get(token)
-        if entry is not None:
+    def announce(self, token: str, version: int) -> None:
+        """This process committed ``version`` of the order: anything older is stale, even a
+        read still in flight, before the notice of it comes back."""
+        self._announced[token] = max(version, self._announced.get(token, 0))
+        self._announced.move_to_end(token)
+        while len(self._announced) > NOTICES_KEPT:
+            self._announced.popitem(last=False)
+        held = self._entries.get(token)
+        if held is not None and version > held.version:
+            self._mark_stale(token, held)
+
+    def lost(self) -> None:
+        """The listener lost its connection: notices may be missed until it is back, so
+        nothing held is known to be current (it is still served while the database is away)."""
+        self._resyncs += 1
+        for token, entry in self._entries.items():
             self._mark_stale(token, entry)
 
     async def on_change(self, payload: str) -> None:
         """The notification hub's handler for ``order_changed``."""
         if payload == RESYNC:
-            self._resyncs += 1
-            for token, entry in self._entries.items():
-                self._mark_stale(token, entry)
+            self.lost()
             return
         token, version = repo.parse_notice(payload)
         if version is not None:
-            self._announced[token] = max(version, self._announced.get(token, 0))
-            self._announced.move_to_end(token)
-            while len(self._announced) > NOTICES_KEPT:
-                self._announced.popitem(last=False)
+            self.announce(token, version)
+            return
         held = self._entries.get(token)
-        if held is not None and (version is None or version > held.version):
+        if held is not None:  # a change of unknown version (an older writer's notice)
             self._mark_stale(token, held)
 
     async def run(self) -> None:
-        """Run forever: refresh the held orders marked stale, a batch per read."""
+        """Run forever: refresh the held orders marked stale, a batch per read; after a failed
+        read, try again a moment later (reads of stale orders go to the database meanwhile)."""
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -150,7 +163,7 @@ class OrderBook:
                 taken = [self._pending.pop() for _ in range(count)]
                 batch = [token for token in taken if token in self._entries]
                 if batch and not await self._refresh(batch):
-                    break  # the database is away; reads go to it (and fall back) meanwhile
+                    await asyncio.sleep(RETRY_AFTER_S)
 
     async def _refresh(self, tokens: list[str]) -> bool:
         resyncs = self._resyncs
@@ -160,6 +173,9 @@ class OrderBook:
         except (ServiceUnavailable, psycopg.Error) as exc:
             self._pending.update(tokens)
             log.warning("order_views_not_refreshed", error=str(exc), orders=len(tokens))
+            return False
+        except Exception:  # never the end of the refresher: log it, keep the views stale
+            log.exception("order_views_not_refreshed", orders=len(tokens))
             return False
         for row in rows:
             self._hold(row, resyncs)
@@ -174,10 +190,10 @@ class OrderBook:
         if held is not None and held.version > version:
             return view  # a newer version is held already
         stale = self._announced.get(view.token, 0) > version or self._resyncs != resyncs
-        entry = _Entry(view, version)
+        entry = _Entry(view, version, stale=stale)
         self._store(view.token, entry)
-        if stale:
-            self._mark_stale(view.token, entry)
+        # Held stale, not queued for a refresh: the notice or resync that made it stale queued
+        # one already, and a refresh that keeps reading an old version must not loop.
         return view
 
     def _store(self, token: str, entry: _Entry) -> None:
