@@ -33,6 +33,7 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.overload
+	$(BIN)/python -m bench.scale
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

@@ -41,7 +41,9 @@ BARE_PORT = 8102
 DURATION_S = int(os.environ.get("BENCH_DURATION_S", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 PGBENCH_CLIENTS = 8
-GOALS = {"menu": 0.5, "status": 0.8, "checkout": 0.5, "checkout_hot_slot": 0.5}
+# Status is answered from memory, which must beat the query itself (#10); the hot slot, where
+# every checkout meets the same row, may do a little worse than orders spread over slots.
+GOALS = {"menu": 0.5, "status": 2.0, "checkout": 0.5, "checkout_hot_slot": 0.4}
 
 # Checkout, spread: each order picks one of the next 40 slots, as customers choosing times do.
 SPREAD_LUA = """
