@@ -151,12 +151,13 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
     )
     hub.on(STATUS_CHANNEL, status_board.reload, background=True)
     accounts = AccountService(pool, session_hours=settings.session_hours)
+    money = Money.of(settings.currency)
     ordering = OrderingService(
         pool,
         order_book,
         tz=settings.tz,
         slot_days_ahead=settings.slot_days_ahead,
-        money=Money.of(settings.currency),
+        money=money,
         payments=payments,
         slots_cached=settings.hardened,
     )
@@ -178,7 +179,7 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
         rules_editor=RulesEditor(pool, on_change=ordering.forget_slots),
         status_board=status_board,
         recorder=Recorder(pool),
-        pages=Pages(settings, status_board),
+        pages=Pages(settings, money, status_board),
     )
 
 

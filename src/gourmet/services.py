@@ -84,10 +84,6 @@ class Runtime:
             raise RuntimeError("Gourmet's services exist only while its lifespan runs")
         return self._services
 
-    @property
-    def started(self) -> bool:
-        return self._services is not None
-
     def start(self, services: Services) -> None:
         self._services = services
 

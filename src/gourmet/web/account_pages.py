@@ -22,7 +22,8 @@ from gourmet.ordering.schemas import OrderView
 from gourmet.ordering.service import OrderingService
 from gourmet.problems import ServiceUnavailable
 from gourmet.web.order_pages import STATUS_LABELS
-from gourmet.web.rendering import PRIVATE_HEADERS, Pages, clock_time, day_label, json_for_html
+from gourmet.web.rendering import Pages, clock_time, day_label, json_for_html
+from gourmet.web.security import PRIVATE_HEADERS
 from gourmet.web.security import local_path as safe_local_path
 
 ACCOUNT_PATH: Final = "/account"

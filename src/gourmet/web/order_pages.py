@@ -16,7 +16,8 @@ from gourmet.ordering.schemas import Fulfilment, OrderStatus, OrderView
 from gourmet.ordering.service import OrderingService
 from gourmet.problems import NotFound, ServiceUnavailable
 from gourmet.web.menu_pages import SANDBOX_CARDS
-from gourmet.web.rendering import PRIVATE_HEADERS, Pages, clock_time, day_label, json_for_html
+from gourmet.web.rendering import Pages, clock_time, day_label, json_for_html
+from gourmet.web.security import PRIVATE_HEADERS
 
 STATUS_LABELS: Final[dict[OrderStatus, str]] = {
     "awaiting_payment": "Waiting for payment",

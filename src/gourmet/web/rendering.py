@@ -17,16 +17,14 @@ from litestar.response import Template
 from markupsafe import Markup
 
 from gourmet.config import Settings
+from gourmet.menu.endpoints import MENU_RETRY_S
 from gourmet.menu.service import CachedMenu, MenuCache
 from gourmet.money import Money
 from gourmet.observability.status.service import StatusBoard
 from gourmet.problems import ServiceUnavailable
 from gourmet.web.security import PAGE_HEADERS
 
-# Tracking tokens and accounts are private: never cached anywhere but the customer's browser.
-PRIVATE_HEADERS: Final = {**PAGE_HEADERS, "Cache-Control": "private, no-store"}
 BUSY_RETRY_S: Final = 5
-MENU_RETRY_S: Final = 2
 
 
 def clock_time(moment: datetime, tz: tzinfo) -> str:
@@ -73,9 +71,9 @@ class Pages:
     """Renders pages with what every layout needs: the currency, the time zone and the status
     banner of the moment. One per process; handlers receive it as the ``pages`` dependency."""
 
-    def __init__(self, settings: Settings, status_board: StatusBoard) -> None:
+    def __init__(self, settings: Settings, money: Money, status_board: StatusBoard) -> None:
         self.settings = settings
-        self.money = Money.of(settings.currency)
+        self.money = money
         self._status_board = status_board
         self._rendered = RenderedPages()
 

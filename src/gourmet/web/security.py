@@ -16,6 +16,9 @@ PAGE_HEADERS: Final = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+# Pages with a customer's secrets (a tracking token, an account) or a manager's tools: never kept
+# anywhere but the browser that asked.
+PRIVATE_HEADERS: Final = {**PAGE_HEADERS, "Cache-Control": "private, no-store"}
 # The ops page draws with plotly.js, which sets element styles at run time: only that page
 # allows inline styles; scripts stay Gourmet's own everywhere.
 OPS_PAGE_HEADERS: Final = {

@@ -25,12 +25,10 @@ from gourmet.accounts.schemas import Role
 from gourmet.accounts.throttle import SignInThrottle
 from gourmet.config import Settings
 from gourmet.observability.status.service import StatusBoard
-from gourmet.web.security import OPS_PAGE_HEADERS, PAGE_HEADERS, local_path
+from gourmet.web.security import OPS_PAGE_HEADERS, PAGE_HEADERS, PRIVATE_HEADERS, local_path
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 COOKIE_MAX_AGE_S = 12 * 3600
-# The strict CSP of every page, and never kept by a shared cache.
-PRIVATE_HEADERS: Final = {**PAGE_HEADERS, "Cache-Control": "private, no-store"}
 SIGN_IN_PATH: Final = "/ops/login"
 
 
