@@ -63,6 +63,7 @@ from gourmet.payments.client import HttpPaymentProvider, PaymentTimeouts
 from gourmet.resilience import deadline
 from gourmet.resilience.admission import AdmissionMiddleware
 from gourmet.resilience.limiter import AdaptiveLimiter, LimiterConfig
+from gourmet.resilience.waiting_room import Tickets, WaitingRoom
 from gourmet.services import RUNTIME_KEY, Runtime, Services, dependencies, runtime_of
 from gourmet.telemetry.logging import RequestLog, configure_logging
 from gourmet.telemetry.metrics import RequestMetrics, RouteLabels
@@ -249,6 +250,10 @@ def asgi_stack(app: Litestar) -> ASGIApp:
         rules=routes.ADMISSION_RULES,
         deadline_s=settings.deadline_s,
         retry_after_s=settings.shed_retry_after_s,
+        room=WaitingRoom(runtime.limiter, size=settings.waiting_room_size),
+        tickets=Tickets(runtime.staff_token.encode()),
+        hold_s=settings.waiting_room_hold_s,
+        max_body_bytes=settings.max_body_bytes,
     )
     runtime.admission = admission
     # Reads answered from memory go first: the menu, and the orders held current.

@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     # A request finding the limit full may wait this long for a slot (a burst, not overload).
     limiter_burst_wait_ms: float = Field(default=5.0, ge=0)
     shed_retry_after_s: tuple[int, int] = (1, 3)
+    # The waiting room (resilience/waiting_room.py): order attempts that find checkout's share
+    # full wait in a line of at most this many per process, each for at most hold seconds.
+    waiting_room_size: int = Field(default=1000, ge=0, description="0: refuse at once instead")
+    waiting_room_hold_s: float = Field(
+        default=5.0, ge=0, description="longest wait in line within one request"
+    )
     shutdown_timeout_s: float = Field(default=10.0, gt=0)
 
     # HTTP server.

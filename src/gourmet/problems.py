@@ -75,6 +75,7 @@ _HTTP_SLUGS = {
     403: "forbidden",
     404: "not-found",
     405: "method-not-allowed",
+    408: "body-too-slow",
     413: "body-too-large",
     415: "unsupported-media-type",
 }
@@ -84,6 +85,7 @@ _HTTP_TITLES = {
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
+    408: "Request body too slow",
     413: "Request body too large",
     415: "Unsupported media type",
 }

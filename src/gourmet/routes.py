@@ -45,7 +45,7 @@ ADMISSION_RULES: Final[tuple[Rule, ...]] = (
     Rule("/api/staff/*", Priority.CRITICAL),  # the kitchen board must keep moving
     Rule("/api/orders/*", Priority.CRITICAL, READS),  # tracking a placed order
     # Checkout, and what a customer needs on the way to it.
-    Rule("/api/orders", Priority.CHECKOUT, POSTS),
+    Rule("/api/orders", Priority.CHECKOUT, POSTS, queued=True),  # waits its turn in line
     Rule("/api/orders/*", Priority.CHECKOUT, POSTS),  # paying an order
     Rule("/api/slots", Priority.CHECKOUT, READS),  # the checkout form needs them
     Rule("/api/session", Priority.CHECKOUT),  # signing in on the way to checkout

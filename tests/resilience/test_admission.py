@@ -83,14 +83,26 @@ async def call(
         "headers": [(name.encode(), value.encode()) for name, value in headers],
     }
     messages: list[Message] = [] if sent is None else sent
+    answered = asyncio.Event()
+    body_sent = False
 
     async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        # As an ASGI server does: the body once, then nothing until the client goes away
+        # (here: once the response is complete).
+        nonlocal body_sent
+        if not body_sent:
+            body_sent = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await answered.wait()
+        return {"type": "http.disconnect"}
 
     async def send(message: Message) -> None:
         messages.append(message)
 
-    await app(scope, receive, send)
+    try:
+        await app(scope, receive, send)
+    finally:
+        answered.set()
     head = messages[0]
     body = b"".join(m.get("body", b"") for m in messages[1:])
     decoded = {name.decode(): value.decode() for name, value in head.get("headers", [])}

@@ -70,6 +70,12 @@ class Sampler:
             metrics.ADMISSION_LIMIT.set(self.limiter.limit)
             metrics.ADMISSION_IN_FLIGHT.set(self.limiter.in_flight)
             self._count(metrics.ADMISSION_WAITED, "admission_waited", self.limiter.waited)
+        if self.admission is not None and self.admission.room is not None:
+            room = self.admission.room
+            metrics.WAITING_ROOM_WAITING.set(len(room))
+            for outcome, total in room.outcomes().items():
+                labelled = metrics.WAITING_ROOM_OUTCOMES.labels(outcome)
+                self._count(labelled, f"room_{outcome}", total)
         if self.admission is not None:
             shed_now = {
                 priority.value: self._count(

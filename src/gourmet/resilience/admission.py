@@ -7,13 +7,17 @@ never touches the database (the cached menu, health, metrics, static files). A l
 the :class:`AdaptiveLimiter` (which lets a burst wait a few milliseconds, never a standing queue);
 a refusal is answered with 503, a jittered ``Retry-After`` and a problem+json body, so that under
 a stampede excess clients hear "later" in microseconds instead of waiting 30 seconds for a
-connection that never comes.
+connection that never comes. Checkout is the exception: an order attempt that does not fit waits
+its turn in the waiting room (:mod:`gourmet.resilience.waiting_room`), its body read first, so that
+a client that leaves while waiting is noticed and its order never started.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+import math
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -21,8 +25,10 @@ from dataclasses import dataclass
 
 from gourmet.asgi import ASGIApp, Message, Receive, Scope, Send
 from gourmet.config import setting_default
+from gourmet.problems import Problem
 from gourmet.resilience import deadline
-from gourmet.resilience.limiter import AdaptiveLimiter, Priority
+from gourmet.resilience.limiter import AdaptiveLimiter, Permit, Priority
+from gourmet.resilience.waiting_room import TICKET_HEADER, Tickets, Turn, WaitingRoom
 
 READS = frozenset({"GET", "HEAD"})
 # Answers from the inner application that mean "no capacity" (pool timeout, deadline passed): the
@@ -33,11 +39,13 @@ OVERLOAD_STATUSES = frozenset({503, 504})
 @dataclass(frozen=True, slots=True)
 class Rule:
     """Requests to ``pattern`` (exact, or a whole subtree when it ends in ``/*``) with one of
-    ``methods`` (any method if None) get ``priority``; a None priority means never limited."""
+    ``methods`` (any method if None) get ``priority``; a None priority means never limited.
+    ``queued`` requests wait in the waiting room when their class is full, instead of a 503."""
 
     pattern: str
     priority: Priority | None
     methods: frozenset[str] | None = None
+    queued: bool = False
 
     def matches(self, method: str, path: str) -> bool:
         if self.methods is not None and method not in self.methods:
@@ -97,6 +105,67 @@ def shed_page(retry_after_s: int) -> tuple[list[tuple[bytes, bytes]], bytes]:
     return _refusal_headers(b"text/html; charset=utf-8", body, retry_after_s), body
 
 
+MAX_LINE_RETRY_S = 30  # a customer in line hears from us at least this often
+
+
+def line_response(
+    path: str, turn: Turn, retry_after_s: int, ticket: str | None
+) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """The 503 for an order attempt not served within its hold: its place in line, an estimate,
+    when to come back, and the ticket that keeps its place (RFC 9457 problem details)."""
+    ahead = turn.place - 1
+    people = "1 order is" if ahead == 1 else f"{ahead} orders are"
+    estimate = f" (about {max(math.ceil(turn.wait_s), 1)} s)" if turn.wait_s is not None else ""
+    fields = {
+        "type": "/problems/waiting-room",
+        "title": "You are in line",
+        "status": 503,
+        "detail": f"Your order is not placed yet, and nothing was charged: {people} ahead of "
+        f"yours{estimate}. We try again in {retry_after_s} s and you keep your place.",
+        "place_in_line": turn.place,
+        "estimated_wait_s": round(turn.wait_s, 1) if turn.wait_s is not None else None,
+        "retry_after_s": retry_after_s,
+        "ticket": ticket,
+        "instance": path,
+    }
+    body = json.dumps(fields, separators=(",", ":")).encode()
+    headers = _refusal_headers(b"application/problem+json", body, retry_after_s)
+    if ticket is not None:
+        headers.append((TICKET_HEADER, ticket.encode()))
+    return headers, body
+
+
+async def _send_problem(scope: Scope, send: Send, status: int, detail: str) -> None:
+    """A framework-level problem answered before the app (the body read ahead of the line)."""
+    body = json.dumps(Problem.from_http(status, detail).body(scope["path"])).encode()
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _Replay:
+    """The receive of a request whose body was read before it was admitted: the body once,
+    then what the client does next (it goes away) as the read-ahead saw it."""
+
+    def __init__(self, body: bytes, gone: asyncio.Future[Message]) -> None:
+        self._body: bytes | None = body
+        self._gone = gone
+
+    async def __call__(self) -> Message:
+        if self._body is not None:
+            body, self._body = self._body, None
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await asyncio.shield(self._gone)
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    return next((value for key, value in scope.get("headers", ()) if key == name), None)
+
+
 def _wants_html(scope: Scope) -> bool:
     accept = next((v for k, v in scope.get("headers", ()) if k == b"accept"), b"")
     return b"text/html" in accept
@@ -118,7 +187,12 @@ class AdmissionMiddleware:
         default_priority: Priority = Priority.LOW,
         deadline_s: float = setting_default("deadline_s"),
         retry_after_s: tuple[int, int] = setting_default("shed_retry_after_s"),
+        room: WaitingRoom | None = None,
+        tickets: Tickets | None = None,
+        hold_s: float = setting_default("waiting_room_hold_s"),
+        max_body_bytes: int = setting_default("max_body_bytes"),
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
         if deadline_s <= 0:
@@ -140,7 +214,12 @@ class AdmissionMiddleware:
         self.default_priority = default_priority
         self.deadline_s = deadline_s
         self.retry_after_s = retry_after_s
+        self.room = room
+        self._tickets = tickets
+        self.hold_s = hold_s
+        self._max_body_bytes = max_body_bytes
         self._clock = clock
+        self._wall_clock = wall_clock
         # Jitter spreads the retries of a crowd refused in the same instant over several seconds,
         # so that they do not all come back at once and get refused together again.
         self._rng = rng or random.Random()
@@ -171,28 +250,45 @@ class AdmissionMiddleware:
             return self.default_priority, (-1, method)
         return best[1].priority, (best[0], method)
 
+    def _queued(self, kind: tuple[int, str]) -> bool:
+        return self.room is not None and kind[0] >= 0 and self.rules[kind[0]].queued
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # lifespan and websockets pass through untouched
             await self.app(scope, receive, send)
             return
-        token = deadline.CURRENT.set(self._stamp_deadline(scope))
+        priority, kind = self._match(scope["method"], scope["path"])
+        token = deadline.CURRENT.set(self._stamp_deadline(scope, queued=self._queued(kind)))
         try:
-            await self._admit(scope, receive, send)
+            await self._admit(scope, receive, send, priority, kind)
         finally:
             deadline.CURRENT.reset(token)
 
-    async def _admit(self, scope: Scope, receive: Receive, send: Send) -> None:
-        priority, kind = self._match(scope["method"], scope["path"])
+    async def _admit(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        priority: Priority | None,
+        kind: tuple[int, str],
+    ) -> None:
         if priority is None:
             self.bypassed += 1
             await self.app(scope, receive, send)
+            return
+        if self._queued(kind):
+            await self._wait_in_line(scope, receive, send, priority, kind)
             return
         permit = await self.limiter.acquire(priority, kind)
         if permit is None:
             self.shed[priority] += 1
             await self._shed(scope, send)
             return
+        await self._run_admitted(scope, receive, send, permit)
 
+    async def _run_admitted(
+        self, scope: Scope, receive: Receive, send: Send, permit: Permit
+    ) -> None:
         async def reporting_send(message: Message) -> None:
             # Report at the response head, not at the end of the body: a server-sent event stream
             # stays open for minutes, and counting it would pin a slot and fake a huge latency.
@@ -211,14 +307,95 @@ class AdmissionMiddleware:
             # Neither says anything about load, but the slot must be given back.
             permit.ignore()
 
-    def _stamp_deadline(self, scope: Scope) -> float:
-        asked = next(
-            (value for name, value in scope.get("headers", ()) if name == deadline.DEADLINE_HEADER),
-            None,
-        )
-        instant = self._clock() + deadline.budget_s(asked, self.deadline_s)
+    def _stamp_deadline(self, scope: Scope, *, queued: bool = False) -> float:
+        asked = _header(scope, deadline.DEADLINE_HEADER)
+        # A queued request may spend its hold in line before its own time starts.
+        budget = self.deadline_s + (self.hold_s if queued else 0.0)
+        instant = self._clock() + deadline.budget_s(asked, budget)
         scope.setdefault("state", {})[deadline.DEADLINE_KEY] = instant
         return instant
+
+    # -- the waiting room ---------------------------------------------------------------------
+
+    async def _wait_in_line(
+        self, scope: Scope, receive: Receive, send: Send, priority: Priority, kind: tuple[int, str]
+    ) -> None:
+        """Read the body, wait in line for a permit (leaving if the client goes), then serve the
+        request with its own deadline counted from the admission; or answer with the place."""
+        assert self.room is not None
+        key = _header(scope, b"idempotency-key")
+        first_at = None
+        if self._tickets is not None:
+            first_at = self._tickets.first_at(_header(scope, TICKET_HEADER), key)
+        if first_at is None:
+            first_at = self._wall_clock()
+        body = await self._read_body(scope, receive, send)
+        if body is None:
+            return
+        gone = asyncio.ensure_future(receive())  # answers only once the client is gone
+        try:
+            left = deadline.remaining_in_scope(scope) or 0.0
+            hold = min(self.hold_s, left - self.deadline_s / 2)
+            waiting = asyncio.ensure_future(self.room.wait_turn(first_at, kind, hold))
+            await asyncio.wait({waiting, gone}, return_when=asyncio.FIRST_COMPLETED)
+            if not waiting.done():  # the client left the line: nothing was started for it
+                waiting.cancel()
+                await asyncio.gather(waiting, return_exceptions=True)
+                return
+            outcome = waiting.result()
+            if isinstance(outcome, Turn):
+                self.shed[priority] += 1
+                await self._answer_turn(scope, send, outcome, key, first_at)
+                return
+            state = scope["state"]
+            admitted_deadline = min(state[deadline.DEADLINE_KEY], self._clock() + self.deadline_s)
+            state[deadline.DEADLINE_KEY] = admitted_deadline
+            token = deadline.CURRENT.set(admitted_deadline)
+            try:
+                await self._run_admitted(scope, _Replay(body, gone), send, outcome)
+            finally:
+                deadline.CURRENT.reset(token)
+        finally:
+            gone.cancel()
+
+    async def _read_body(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
+        """The whole request body, within the request's time and size; None once answered (too
+        large, too slow) or when the client went away."""
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with asyncio.timeout(max(deadline.remaining_in_scope(scope) or 0.0, 0.0)):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return None
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self._max_body_bytes:
+                        detail = f"The request body may be at most {self._max_body_bytes} bytes."
+                        await _send_problem(scope, send, 413, detail)
+                        return None
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        return b"".join(chunks)
+        except TimeoutError:
+            detail = "The request body did not arrive in time; nothing was done."
+            await _send_problem(scope, send, 408, detail)
+            return None
+
+    async def _answer_turn(
+        self, scope: Scope, send: Send, turn: Turn, key: bytes | None, first_at: float
+    ) -> None:
+        if turn.wait_s is None:
+            retry_after = self._rng.randint(*self.retry_after_s)
+        else:  # come back about when the turn is near; the next hold covers the rest
+            retry_after = min(max(math.ceil(turn.wait_s - self.hold_s), 1), MAX_LINE_RETRY_S)
+        ticket = None
+        if self._tickets is not None and key:
+            ticket = self._tickets.issue(key, first_at)
+        headers, body = line_response(scope["path"], turn, retry_after, ticket)
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     async def _shed(self, scope: Scope, send: Send) -> None:
         retry_after = self._rng.randint(*self.retry_after_s)

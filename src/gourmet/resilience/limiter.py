@@ -171,6 +171,7 @@ class AdaptiveLimiter:
         self._waiters: list[asyncio.Future[None]] = []  # woken, all of them, by every release
         self._refuse_at_once_until = -math.inf  # limiter clock; see acquire
         self.waited = 0  # requests that waited for a slot and got one
+        self._release_listeners: list[Callable[[], None]] = []
         self._reset_window(clock())
 
     @property
@@ -202,6 +203,20 @@ class AdaptiveLimiter:
         """
         return max(1, int(self._limit * self.config.share(priority)))
 
+    def fits(self, priority: Priority) -> bool:
+        """Whether one more request of ``priority`` fits under its share right now."""
+        return self._in_flight < self.capacity(priority)
+
+    def try_admit(self, priority: Priority, kind: Hashable = None) -> Permit | None:
+        """A permit if ``priority`` fits, else None, without counting a refusal: for a caller
+        that keeps the request waiting instead (the waiting room)."""
+        return self.admit(priority, kind) if self.fits(priority) else None
+
+    def on_release(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (synchronously) each time a permit is given back, after the
+        limiter's own waiters were woken: a queue in front of the limiter hands the slot on."""
+        self._release_listeners.append(listener)
+
     def try_acquire(self, priority: Priority, kind: Hashable = None) -> Permit | None:
         """A permit if ``priority`` fits under its share of the limit right now, else None.
 
@@ -211,13 +226,13 @@ class AdaptiveLimiter:
         if self._in_flight >= self.capacity(priority):
             self.refused[priority] += 1
             return None
-        return self._admit(priority, kind)
+        return self.admit(priority, kind)
 
     async def acquire(self, priority: Priority, kind: Hashable = None) -> Permit | None:
         """Like :meth:`try_acquire`, but a request that finds its share full may wait up to
         ``burst_wait_s`` for a slot, unless a wait ran out in the last ``burst_cooldown_s``."""
         if self._in_flight < self.capacity(priority):
-            return self._admit(priority, kind)
+            return self.admit(priority, kind)
         wait_s = self.config.burst_wait_s
         if wait_s <= 0 or self._clock() < self._refuse_at_once_until:
             self.refused[priority] += 1
@@ -234,13 +249,14 @@ class AdaptiveLimiter:
                 timer.cancel()
             if self._in_flight < self.capacity(priority):
                 self.waited += 1
-                return self._admit(priority, kind)
+                return self.admit(priority, kind)
         # Not drained within the wait: a standing queue. Refuse at once for a while.
         self._refuse_at_once_until = self._clock() + self.config.burst_cooldown_s
         self.refused[priority] += 1
         return None
 
-    def _admit(self, priority: Priority, kind: Hashable) -> Permit:
+    def admit(self, priority: Priority, kind: Hashable = None) -> Permit:
+        """Admit unconditionally: callers check :meth:`fits` first."""
         self._in_flight += 1
         self.in_flight_by[priority] += 1
         self.admitted[priority] += 1
@@ -256,6 +272,8 @@ class AdaptiveLimiter:
             waiters, self._waiters = self._waiters, []
             for waiter in waiters:
                 _wake(waiter)
+        for listener in self._release_listeners:
+            listener()
         if not sample:
             return
         now = self._clock()

@@ -79,6 +79,18 @@ ADMISSION_SHED = Counter(
 ADMISSION_WAITED = Counter(
     "gourmet_admission_waited", "Requests that found the limit full, waited for a slot and got it"
 )
+WAITING_ROOM_WAITING = Gauge(
+    "gourmet_waiting_room_waiting",
+    "Order attempts waiting in line for checkout capacity",
+    multiprocess_mode="livesum",
+)
+WAITING_ROOM_OUTCOMES = Counter(
+    "gourmet_waiting_room_outcomes",
+    "Order attempts by how the waiting room ended for them: served (at once or after waiting),"
+    " waited (served after waiting), sent_back (hold ran out, or an earlier customer took the"
+    " place), turned_away (line full of earlier customers), left (the client went away)",
+    ["outcome"],
+)
 DEADLINE_EXPIRED = Counter("gourmet_deadline_expired", "Requests whose deadline passed")
 
 ORDERS_PLACED = Counter("gourmet_orders_placed", "Orders placed", ["fulfilment"])

@@ -3,6 +3,7 @@
 
 const BUSY_TYPES = new Set([
   "/problems/overloaded",
+  "/problems/waiting-room",
   "/problems/database-busy",
   "/problems/database-unavailable",
   "/problems/service-unavailable",

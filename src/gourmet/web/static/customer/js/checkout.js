@@ -4,6 +4,12 @@
 // sessionStorage, so even a reload keeps it) until an order exists: every retry, automatic after
 // a 503 or by hand after a lost connection, sends the same key and the same body, so the server
 // answers with the same order instead of cooking it twice.
+//
+// When the kitchen's checkout capacity is full, the server keeps the attempt in a line and, if
+// its turn does not come within a few seconds, answers with the place in line, an estimate and a
+// ticket that keeps the time of the first attempt. The page shows the place, counts down, and
+// sends the ticket back with the retry, so the customer keeps their place (in sessionStorage
+// with the key: a reload keeps it too).
 
 import { isBusy, problemSlug, send } from "./api.js";
 import {
@@ -21,8 +27,10 @@ import { setUpPaymentRecovery } from "./payment.js";
 import { SlotPicker } from "./slots.js";
 
 const KEY_STORAGE = "gourmet.checkout.key";
+const TICKET_STORAGE = "gourmet.checkout.ticket";
 const CONTACT_STORAGE = "gourmet.contact";
 const MAX_AUTOMATIC_RETRIES = 20;
+const MAX_LINE_WAIT_MS = 10 * 60 * 1000; // in line, the page keeps trying this long
 
 const menu = readJSON("menu-data");
 const index = indexMenu(menu);
@@ -67,6 +75,16 @@ function fallbackUUID() {
 
 function forgetIdempotencyKey() {
   storage("sessionStorage")?.removeItem(KEY_STORAGE);
+  storage("sessionStorage")?.removeItem(TICKET_STORAGE);
+}
+
+// The waiting room's ticket for this attempt, if it was given one.
+function lineTicket() {
+  return storage("sessionStorage")?.getItem(TICKET_STORAGE) || null;
+}
+
+function keepLineTicket(ticket) {
+  if (ticket) storage("sessionStorage")?.setItem(TICKET_STORAGE, ticket);
 }
 
 function value(name) {
@@ -238,18 +256,26 @@ async function submit() {
   const cart = loadCart();
   if (!checkForm(cart)) return;
   rememberContact();
-  await place(orderBody(cart), idempotencyKey(), 0);
+  await place(orderBody(cart), idempotencyKey(), 0, Date.now());
 }
 
-async function place(body, key, attempt) {
+async function place(body, key, attempt, startedAt) {
   setSubmitting(true);
-  const result = await send("POST", "/api/orders", { body, headers: { "Idempotency-Key": key } });
+  const headers = { "Idempotency-Key": key };
+  const ticket = lineTicket();
+  if (ticket) headers["Gourmet-Ticket"] = ticket;
+  const result = await send("POST", "/api/orders", { body, headers });
   if (result.ok) {
     placed(result.data);
     return;
   }
-  if (isBusy(result) && attempt < MAX_AUTOMATIC_RETRIES) {
-    retryLater(body, key, attempt, result);
+  const inLine = problemSlug(result) === "waiting-room";
+  if (inLine) keepLineTicket(result.data.ticket);
+  // Waiting in line is not failing: those answers do not count against the retries.
+  const tries = inLine ? attempt : attempt + 1;
+  const patient = tries <= MAX_AUTOMATIC_RETRIES && Date.now() - startedAt < MAX_LINE_WAIT_MS;
+  if (isBusy(result) && patient) {
+    retryLater(body, key, tries, startedAt, result);
     return;
   }
   busyBanner.hidden = true;
@@ -264,13 +290,10 @@ async function place(body, key, attempt) {
 }
 
 // 503: nothing was done. Say so kindly, count down, and send the very same request again.
-function retryLater(body, key, attempt, result) {
+function retryLater(body, key, attempt, startedAt, result) {
   let left = result.retryAfter;
   const text = busyBanner.querySelector("[data-busy-text]");
-  const reason =
-    result.status === 0
-      ? "We could not reach the restaurant, your order was not placed yet"
-      : "We are very busy, your order was not placed";
+  const reason = busyReason(result);
   const draw = () => {
     text.textContent = `${reason} \u2014 retrying in ${left} s.`;
   };
@@ -285,8 +308,24 @@ function retryLater(body, key, attempt, result) {
     }
     clearInterval(timer);
     text.textContent = "Trying again now\u2026";
-    place(body, key, attempt + 1);
+    place(body, key, attempt, startedAt);
   }, 1000);
+}
+
+function busyReason(result) {
+  if (result.status === 0) {
+    return "We could not reach the restaurant, your order was not placed yet";
+  }
+  if (problemSlug(result) !== "waiting-room") {
+    return "We are very busy, your order was not placed";
+  }
+  const place = Number(result.data.place_in_line);
+  const wait = Number(result.data.estimated_wait_s);
+  const estimate = Number.isFinite(wait) && wait > 0 ? `, about ${Math.ceil(wait)} s to go` : "";
+  return (
+    `You are in line: number ${place}${estimate}. Keep this page open; ` +
+    "your place is kept and nothing is charged until your order is placed"
+  );
 }
 
 function placed(order) {

@@ -1,0 +1,235 @@
+"""The waiting room: an order attempt that finds checkout's share of the limit full waits its turn
+in a bounded line, first come first served, instead of being told "retry later".
+
+The line is ordered by the time of each customer's *first* attempt, not of this request. That time
+travels in a signed ticket (:class:`Tickets`) that the refusal hands out and the checkout page sends
+back with its retry, bound to the attempt's Idempotency-Key (one ticket, one order), so a customer
+who was sent away keeps their place on the next try, in any process of any replica: every process
+signs with the same secret and orders by the same wall clock. A newcomer never overtakes someone
+already waiting, and when the line is full a customer who came earlier takes the place of the one
+who came last (who hears at once, with their place and an estimate).
+
+Nobody waits longer than their hold (a few seconds, within the request's own deadline): then the
+answer is a 503 that says the place in line, an estimate, and when to come back. Waiting costs no
+connection to the database and no admission slot. Places are given out by the limiter's releases
+(:meth:`AdaptiveLimiter.on_release`): each slot that frees up goes to the head of the line before
+any later request can take it. Sources: the virtual waiting rooms of ticket sellers (a signed
+queue token with the arrival time, as in AWS's "Virtual Waiting Room on AWS" solution), and FIFO
+queueing with bounded sojourn as in CoDel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import bisect
+import collections
+import hashlib
+import hmac
+import itertools
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+from gourmet.resilience.limiter import AdaptiveLimiter, Permit, Priority
+
+TICKET_HEADER = b"gourmet-ticket"
+TICKET_MAX_AGE_S = 15 * 60.0  # a ticket older than this is a new arrival (a customer gives up in 2)
+_TICKET_VERSION = "1"
+_MAC_BYTES = 16
+RATE_WINDOW_S = 5.0  # the service rate behind estimates: places given in the last 5 seconds
+
+
+class Tickets:
+    """Signed tickets that keep the time of a customer's first attempt.
+
+    ``1.<first attempt, unix milliseconds>.<HMAC-SHA256 of version, time and Idempotency-Key>``:
+    a customer cannot move their time forward, reuse another order's ticket, or keep a ticket
+    forever. A ticket from the future (clock skew between replicas) counts from now.
+    """
+
+    def __init__(
+        self,
+        secret: bytes,
+        *,
+        max_age_s: float = TICKET_MAX_AGE_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._secret = hashlib.sha256(b"gourmet waiting room tickets\x00" + secret).digest()
+        self._max_age_s = max_age_s
+        self._clock = clock
+
+    def issue(self, key: bytes, first_at: float) -> str:
+        millis = str(int(first_at * 1000))
+        return f"{_TICKET_VERSION}.{millis}.{self._mac(millis, key)}"
+
+    def first_at(self, ticket: bytes | None, key: bytes | None) -> float | None:
+        """The first attempt's time the ticket proves for this key, or None if it proves none."""
+        if not ticket or not key:
+            return None
+        try:
+            version, millis, mac = ticket.decode("ascii").split(".")
+        except (UnicodeDecodeError, ValueError):
+            return None
+        if version != _TICKET_VERSION or not millis.isdigit() or len(millis) > 16:
+            return None
+        if not hmac.compare_digest(mac, self._mac(millis, key)):
+            return None
+        now = self._clock()
+        first_at = int(millis) / 1000
+        if now - first_at > self._max_age_s:
+            return None
+        return min(first_at, now)
+
+    def _mac(self, millis: str, key: bytes) -> str:
+        message = f"{_TICKET_VERSION}.{millis}.".encode() + key
+        digest = hmac.new(self._secret, message, hashlib.sha256).digest()[:_MAC_BYTES]
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """An attempt not served within its hold: its place in line (1 is next) and the estimated
+    seconds until then (None while nothing has been served lately to estimate from)."""
+
+    place: int
+    wait_s: float | None
+
+
+class _Waiter:
+    __slots__ = ("first_at", "future", "kind")
+
+    def __init__(self, first_at: float, kind: Hashable, future: asyncio.Future[Permit | None]):
+        self.first_at = first_at
+        self.kind = kind
+        self.future = future
+
+
+def _settle(future: asyncio.Future[Permit | None], value: Permit | None) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+class WaitingRoom:
+    """A bounded line in front of one priority class of the limiter (checkout).
+
+    Safe under asyncio for the limiter's reason: nothing between a check and its update awaits.
+    Counters for the metrics: ``served`` (places given, at once or after waiting), ``waited``
+    (of those, after waiting), ``timed_out`` (sent back without a place: the hold ran out, or
+    ``evicted``, an earlier customer took it), ``turned_away`` (the line was full of earlier
+    customers), ``left`` (the client went away while waiting).
+    """
+
+    def __init__(
+        self,
+        limiter: AdaptiveLimiter,
+        *,
+        size: int,
+        priority: Priority = Priority.CHECKOUT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if size < 0:
+            raise ValueError("size must be >= 0")
+        self._limiter = limiter
+        self._size = size
+        self._priority = priority
+        self._clock = clock
+        # (first attempt, arrival number, waiter), sorted: the head is line[0].
+        self._line: list[tuple[float, int, _Waiter]] = []
+        self._arrivals = itertools.count()
+        self._recent: collections.deque[float] = collections.deque()  # when places were given
+        self.served = self.waited = self.timed_out = self.turned_away = 0
+        self.evicted = self.left = 0
+        limiter.on_release(self._admit_heads)
+
+    def __len__(self) -> int:
+        return len(self._line)
+
+    def outcomes(self) -> dict[str, int]:
+        """The counters by outcome, as the metrics label them."""
+        return {
+            "served": self.served,
+            "waited": self.waited,
+            "sent_back": self.timed_out,
+            "turned_away": self.turned_away,
+            "left": self.left,
+        }
+
+    async def wait_turn(self, first_at: float, kind: Hashable, hold_s: float) -> Permit | Turn:
+        """A permit, at once or after waiting at most ``hold_s``, or where the attempt stands.
+
+        If the caller is cancelled (its client went away) while waiting, it leaves the line,
+        and a permit it was given at that instant is handed back.
+        """
+        if not self._line or first_at < self._line[0][0]:
+            permit = self._limiter.try_admit(self._priority, kind)
+            if permit is not None:
+                self._note_served()
+                return permit
+        if hold_s <= 0 or self._size == 0:
+            self.turned_away += 1
+            return self._turn(self._place_of(first_at))
+        if len(self._line) >= self._size:
+            if first_at >= self._line[-1][0]:
+                self.turned_away += 1
+                return self._turn(len(self._line) + 1)
+            *_, last = self._line.pop()
+            self.evicted += 1
+            _settle(last.future, None)
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(first_at, kind, loop.create_future())
+        entry = (first_at, next(self._arrivals), waiter)
+        bisect.insort(self._line, entry)
+        timer = loop.call_later(hold_s, _settle, waiter.future, None)
+        try:
+            permit = await waiter.future
+        except asyncio.CancelledError:
+            self.left += 1
+            if waiter.future.done() and not waiter.future.cancelled():
+                given = waiter.future.result()
+                if given is not None:
+                    given.ignore()
+            raise
+        finally:
+            timer.cancel()
+            self._remove(entry)
+        if permit is not None:
+            self.waited += 1
+            return permit
+        self.timed_out += 1
+        return self._turn(self._place_of(first_at))
+
+    def _admit_heads(self) -> None:
+        """A slot was released: it goes to the head of the line, if the class fits."""
+        while self._line and self._limiter.fits(self._priority):
+            _, _, waiter = self._line.pop(0)
+            if waiter.future.done():  # pragma: no cover - waiters leave the line when settled
+                continue
+            waiter.future.set_result(self._limiter.admit(self._priority, waiter.kind))
+            self._note_served()
+
+    def _remove(self, entry: tuple[float, int, _Waiter]) -> None:
+        index = bisect.bisect_left(self._line, entry)
+        if index < len(self._line) and self._line[index] is entry:
+            del self._line[index]
+
+    def _place_of(self, first_at: float) -> int:
+        return bisect.bisect_left(self._line, (first_at, -1)) + 1
+
+    def _note_served(self) -> None:
+        self.served += 1
+        now = self._clock()
+        self._recent.append(now)
+        while self._recent[0] < now - RATE_WINDOW_S:
+            self._recent.popleft()
+
+    def service_rate(self) -> float:
+        """Places given per second lately (0.0 when none were given in the window)."""
+        now = self._clock()
+        while self._recent and self._recent[0] < now - RATE_WINDOW_S:
+            self._recent.popleft()
+        return len(self._recent) / RATE_WINDOW_S
+
+    def _turn(self, place: int) -> Turn:
+        rate = self.service_rate()
+        return Turn(place, place / rate if rate > 0 else None)

@@ -1,0 +1,307 @@
+"""The waiting room: its order, its bounds, its tickets, and the admission middleware around it
+(a client that leaves the line starts nothing; the body waits with it)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from typing import Any
+
+import pytest
+
+from gourmet.asgi import Message, Scope
+from gourmet.resilience.admission import AdmissionMiddleware
+from gourmet.resilience.limiter import AdaptiveLimiter, Permit, Priority
+from gourmet.resilience.waiting_room import Tickets, Turn, WaitingRoom
+from gourmet.routes import ADMISSION_RULES
+from tests.resilience.test_admission import BLOCK, GatedApp, call, fixed_limiter, wait_until
+
+pytestmark = pytest.mark.anyio
+
+KEY = b"3f2a9c1e-order-key"
+
+
+def room_of(limit: int, size: int = 10) -> tuple[AdaptiveLimiter, WaitingRoom]:
+    limiter = fixed_limiter(limit)
+    return limiter, WaitingRoom(limiter, size=size)
+
+
+async def settled(tasks: list[asyncio.Task[Permit | Turn]]) -> list[Permit | Turn]:
+    await asyncio.sleep(0)
+    return [task.result() for task in tasks if task.done()]
+
+
+async def test_places_go_by_first_attempt_not_by_arrival() -> None:
+    limiter, room = room_of(1)
+    holder = limiter.admit(Priority.CHECKOUT)
+    # Arriving in the order 30, 10, 20 (seconds of their first attempts).
+    waits = {
+        first_at: asyncio.create_task(room.wait_turn(first_at, "checkout", hold_s=5))
+        for first_at in (30.0, 10.0, 20.0)
+    }
+    await wait_until(lambda: len(room) == 3)
+    served: list[float] = []
+    permit: Permit = holder
+    for _ in range(3):
+        permit.success()
+        await asyncio.sleep(0)
+        done = [first_at for first_at, task in waits.items() if task.done()]
+        assert len(done) == len(served) + 1, "one slot freed, one customer served"
+        served.append(next(f for f in done if f not in served))
+        result = waits[served[-1]].result()
+        assert isinstance(result, Permit)
+        permit = result
+    assert served == [10.0, 20.0, 30.0]
+    permit.success()
+    assert limiter.in_flight == 0
+    assert (room.served, room.waited, room.timed_out) == (3, 3, 0)
+
+
+async def test_a_newcomer_waits_behind_the_line_even_when_a_slot_frees() -> None:
+    limiter, room = room_of(1)
+    holder = limiter.admit(Priority.CHECKOUT)
+    early = asyncio.create_task(room.wait_turn(1.0, "checkout", hold_s=5))
+    await wait_until(lambda: len(room) == 1)
+    holder.success()  # the slot goes to the one waiting, not to whoever asks next
+    late = await room.wait_turn(2.0, "checkout", hold_s=0.05)
+    assert isinstance(late, Turn)
+    assert late.place == 1  # nobody waiting any more: next in line
+    first = await early
+    assert isinstance(first, Permit)
+    first.success()
+
+
+async def test_a_full_line_turns_away_latecomers_and_gives_earlier_customers_a_place() -> None:
+    limiter, room = room_of(1, size=2)
+    holder = limiter.admit(Priority.CHECKOUT)
+    waiting = [
+        asyncio.create_task(room.wait_turn(first_at, "checkout", hold_s=5))
+        for first_at in (10.0, 20.0)
+    ]
+    await wait_until(lambda: len(room) == 2)
+
+    turned_away = await room.wait_turn(30.0, "checkout", hold_s=5)
+    assert turned_away == Turn(place=3, wait_s=None)  # nothing served lately: no estimate
+
+    earlier = asyncio.create_task(room.wait_turn(15.0, "checkout", hold_s=5))
+    await wait_until(lambda: waiting[1].done())  # the last one's place went to 15
+    evicted = waiting[1].result()
+    assert isinstance(evicted, Turn)
+    assert evicted.place == 3  # behind 10 and 15
+    assert len(room) == 2
+    assert (room.turned_away, room.evicted) == (1, 1)
+
+    holder.success()
+    first = await waiting[0]
+    assert isinstance(first, Permit)
+    first.success()
+    second = await earlier
+    assert isinstance(second, Permit)
+    second.success()
+
+
+async def test_a_customer_held_to_the_end_of_the_hold_hears_their_place_and_an_estimate() -> None:
+    limiter, room = room_of(1)
+    limiter.admit(Priority.CHECKOUT).success()  # one place given: a service rate to go by
+    room._note_served()
+    holder = limiter.admit(Priority.CHECKOUT)
+    ahead = asyncio.create_task(room.wait_turn(1.0, "checkout", hold_s=5))
+    await wait_until(lambda: len(room) == 1)
+    turn = await room.wait_turn(2.0, "checkout", hold_s=0.05)
+    assert isinstance(turn, Turn)
+    assert turn.place == 2
+    assert turn.wait_s is not None
+    assert turn.wait_s > 0
+    assert room.timed_out == 1
+    assert len(room) == 1  # it left the line
+    holder.success()
+    permit = await ahead
+    assert isinstance(permit, Permit)
+    permit.success()
+
+
+async def test_a_customer_who_leaves_gives_back_a_place_given_at_that_instant() -> None:
+    limiter, room = room_of(1)
+    holder = limiter.admit(Priority.CHECKOUT)
+    leaving = asyncio.create_task(room.wait_turn(1.0, "checkout", hold_s=5))
+    await wait_until(lambda: len(room) == 1)
+    holder.success()  # the place is given to the waiter...
+    leaving.cancel()  # ...whose client goes away before it runs
+    with pytest.raises(asyncio.CancelledError):
+        await leaving
+    assert limiter.in_flight == 0, "the permit was handed back"
+    assert room.left == 1
+    again = await room.wait_turn(2.0, "checkout", hold_s=1)
+    assert isinstance(again, Permit)
+    again.success()
+
+
+# -- tickets ----------------------------------------------------------------------------------
+
+
+def test_a_ticket_proves_the_first_attempt_for_its_own_order_only() -> None:
+    now = [1_000_000.0]
+    tickets = Tickets(b"secret", clock=lambda: now[0])
+    ticket = tickets.issue(KEY, 999_990.5).encode()
+    assert tickets.first_at(ticket, KEY) == 999_990.5
+    assert tickets.first_at(ticket, b"another-order") is None
+    assert Tickets(b"other secret").first_at(ticket, KEY) is None
+    forged = ticket.replace(b".999990500.", b".999000000.")
+    assert tickets.first_at(forged, KEY) is None
+    for broken in (b"", b"1.2", b"2.999990500.xx", "1.9é.x".encode(), b"1.-5.abc"):
+        assert tickets.first_at(broken, KEY) is None
+    now[0] += 16 * 60  # older than a customer's patience: a new arrival
+    assert tickets.first_at(ticket, KEY) is None
+
+
+def test_a_ticket_from_the_future_counts_from_now() -> None:
+    tickets = Tickets(b"secret", clock=lambda: 500.0)
+    assert tickets.first_at(tickets.issue(KEY, 900.0).encode(), KEY) == 500.0
+
+
+# -- the middleware around it -----------------------------------------------------------------
+
+
+def queued_middleware(app: GatedApp, limiter: AdaptiveLimiter, **options: Any) -> Any:
+    return AdmissionMiddleware(
+        app,
+        limiter,
+        rules=ADMISSION_RULES,
+        room=WaitingRoom(limiter, size=options.pop("size", 10)),
+        tickets=Tickets(b"secret"),
+        rng=random.Random(7),
+        **options,
+    )
+
+
+async def test_an_order_attempt_waits_its_turn_instead_of_a_503() -> None:
+    app, limiter = GatedApp(), fixed_limiter(1)
+    mw = queued_middleware(app, limiter, hold_s=5)
+    first = asyncio.create_task(call(mw, "POST", "/api/orders", BLOCK))
+    await wait_until(lambda: app.entered == 1)
+    second = asyncio.create_task(call(mw, "POST", "/api/orders"))
+    await wait_until(lambda: len(mw.room) == 1)
+    app.gate.set()
+    assert (await first).status == 200
+    assert (await second).status == 200  # served once the first one finished
+    assert mw.shed[Priority.CHECKOUT] == 0
+
+
+async def test_an_attempt_not_served_in_time_gets_its_place_and_a_ticket_that_keeps_it() -> None:
+    app, limiter = GatedApp(), fixed_limiter(1)
+    mw = queued_middleware(app, limiter, hold_s=0.1)
+    held = asyncio.create_task(call(mw, "POST", "/api/orders", BLOCK))
+    await wait_until(lambda: app.entered == 1)
+
+    reply = await call(mw, "POST", "/api/orders", ("idempotency-key", KEY.decode()))
+    assert reply.status == 503
+    assert reply.headers["content-type"] == "application/problem+json"
+    problem = reply.json()
+    assert problem["type"] == "/problems/waiting-room"
+    assert problem["place_in_line"] == 1
+    assert problem["retry_after_s"] == int(reply.headers["retry-after"]) >= 1
+    assert "not placed yet" in problem["detail"]
+    assert problem["ticket"] == reply.headers["gourmet-ticket"]
+
+    # Meanwhile a newcomer is waiting; the customer coming back with the ticket goes first.
+    newcomer = asyncio.create_task(call(mw, "POST", "/api/orders", ("x-test-status", "201")))
+    await wait_until(lambda: len(mw.room) == 1)
+    mw.hold_s = 5
+    returning = asyncio.create_task(
+        call(
+            mw,
+            "POST",
+            "/api/orders",
+            ("idempotency-key", KEY.decode()),
+            ("gourmet-ticket", problem["ticket"]),
+            ("x-test-status", "200"),
+        )
+    )
+    await wait_until(lambda: len(mw.room) == 2)
+    app.gate.set()
+    await held
+    statuses_in_order: list[int] = []
+    for task in asyncio.as_completed([newcomer, returning]):
+        statuses_in_order.append((await task).status)
+    assert statuses_in_order == [200, 201], "the ticket holder was served first"
+
+
+async def test_a_client_that_leaves_the_line_starts_nothing() -> None:
+    app, limiter = GatedApp(), fixed_limiter(1)
+    mw = queued_middleware(app, limiter, hold_s=5)
+    held = asyncio.create_task(call(mw, "POST", "/api/orders", BLOCK))
+    await wait_until(lambda: app.entered == 1)
+
+    gone = asyncio.Event()
+    sent: list[Message] = []
+    messages = iter([{"type": "http.request", "body": b'{"a":', "more_body": True}])
+
+    async def receive() -> Message:
+        message = next(messages, None)
+        if message is not None:
+            return message
+        if not sent_body[0]:
+            sent_body[0] = True
+            return {"type": "http.request", "body": b"1}", "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    sent_body = [False]
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope: Scope = {"type": "http", "method": "POST", "path": "/api/orders", "headers": []}
+    leaving = asyncio.create_task(mw(scope, receive, send))
+    await wait_until(lambda: len(mw.room) == 1)
+    gone.set()
+    await leaving
+    assert sent == []
+    assert len(mw.room) == 0
+    assert mw.room.left == 1
+    app.gate.set()
+    await held
+    assert app.entered == 1, "the order attempt never reached the app"
+    assert limiter.in_flight == 0
+
+
+async def test_the_app_reads_the_body_the_line_read_ahead() -> None:
+    limiter = fixed_limiter(2)
+    bodies: list[bytes] = []
+
+    async def echo(scope: Scope, receive: Any, send: Any) -> None:
+        message = await receive()
+        bodies.append(message["body"])
+        assert not message["more_body"]
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    mw = AdmissionMiddleware(
+        echo, limiter, rules=ADMISSION_RULES, room=WaitingRoom(limiter, size=4), max_body_bytes=64
+    )
+    chunks = iter([b'{"lines":', b"[1, 2]}"])
+
+    async def receive() -> Message:
+        chunk = next(chunks)
+        return {"type": "http.request", "body": chunk, "more_body": chunk != b"[1, 2]}"}
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope: Scope = {"type": "http", "method": "POST", "path": "/api/orders", "headers": []}
+    await mw(scope, receive, send)
+    assert bodies == [b'{"lines":[1, 2]}']
+    assert sent[0]["status"] == 201
+
+    too_big = iter([b"x" * 65])
+    sent.clear()
+
+    async def receive_big() -> Message:
+        return {"type": "http.request", "body": next(too_big), "more_body": False}
+
+    await mw(dict(scope), receive_big, send)
+    assert sent[0]["status"] == 413
+    assert json.loads(sent[1]["body"])["status"] == 413
