@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -22,3 +23,11 @@ async def wait_for(
             if done(result):
                 return result
             await anyio.sleep(POLL_EVERY_S)  # polling interval; the deadline bounds the wait
+
+
+async def wait_until(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    """Yield to the event loop until ``predicate()`` holds; fail after ``timeout_s``."""
+    limit = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < limit, "condition not reached in time"
+        await anyio.sleep(0.001)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +20,7 @@ from gourmet.resilience.admission import (
 )
 from gourmet.resilience.limiter import AdaptiveLimiter, LimiterConfig, Priority
 from gourmet.routes import ADMISSION_RULES
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -107,13 +106,6 @@ async def call(
     body = b"".join(m.get("body", b"") for m in messages[1:])
     decoded = {name.decode(): value.decode() for name, value in head.get("headers", [])}
     return Reply(head["status"], decoded, body)
-
-
-async def wait_until(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    limit = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < limit, "condition not reached in time"
-        await asyncio.sleep(0.001)
 
 
 def fixed_limiter(limit: int) -> AdaptiveLimiter:

@@ -15,7 +15,8 @@ from gourmet.resilience.admission import AdmissionMiddleware
 from gourmet.resilience.limiter import AdaptiveLimiter, Permit, Priority
 from gourmet.resilience.waiting_room import Tickets, Turn, WaitingRoom
 from gourmet.routes import ADMISSION_RULES
-from tests.resilience.test_admission import BLOCK, GatedApp, call, fixed_limiter, wait_until
+from tests.polling import wait_until
+from tests.resilience.test_admission import BLOCK, GatedApp, call, fixed_limiter
 
 pytestmark = pytest.mark.anyio
 

@@ -1,0 +1,223 @@
+"""The waiting room in front of checkout, against the real app and PostgreSQL: an order attempt
+that finds checkout full waits its turn and is placed once; one whose client goes away while it
+waits is never started; one whose client goes away after it was admitted is placed once, and the
+customer's retry with the same Idempotency-Key gets that order, not a second one."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from gourmet.app import asgi_stack, create_app
+from gourmet.asgi import ASGIApp, Message
+from gourmet.config import Settings
+from gourmet.db.types import Conn
+from gourmet.resilience.admission import AdmissionMiddleware
+from gourmet.services import runtime_of
+from tests.conftest import STAFF_TOKEN, FixtureMenu
+from tests.ordering.helpers import checkout_body
+from tests.polling import wait_until
+from tests.serving import Client, serve
+
+pytestmark = pytest.mark.anyio
+
+
+def one_at_a_time(database_url: str, tmp_path: Path) -> Settings:
+    """Checkout capacity of one: a pool of one connection and a limit of one."""
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        staff_token=STAFF_TOKEN,
+        pool_min_size=1,
+        pool_max_size=1,
+        limiter_initial=1,
+        limiter_min=1,
+        limiter_max=1,
+        lock_timeout_ms=2500,
+        waiting_room_hold_s=5.0,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[tuple[Client, ASGIApp, AdmissionMiddleware]]:
+    app = create_app(settings)
+    stack = asgi_stack(app)
+    admission = runtime_of(app).admission
+    assert admission is not None
+    async with serve(stack) as client:
+        yield client, stack, admission
+
+
+@contextlib.asynccontextmanager
+async def orders_locked(database_url: str) -> AsyncIterator[None]:
+    """Another session holds the orders table: a checkout admitted now blocks at its insert,
+    keeping checkout's only place busy."""
+    async with (
+        await psycopg.AsyncConnection.connect(database_url) as locker,
+        locker.transaction(),
+    ):
+        await locker.execute("LOCK TABLE orders IN EXCLUSIVE MODE")
+        yield
+
+
+async def post_and_leave(
+    stack: ASGIApp, body: dict[str, Any], key: str, leave: asyncio.Event
+) -> list[Message]:
+    """POST /api/orders as a server would pass it on, from a client that goes away once
+    ``leave`` is set (the server then sees ``http.disconnect``); return what was sent to it."""
+    data = json.dumps(body).encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/orders",
+        "raw_path": b"/api/orders",
+        "query_string": b"",
+        "root_path": "",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(data)).encode()),
+            (b"idempotency-key", key.encode()),
+        ],
+        "state": {},
+    }
+    pending = [{"type": "http.request", "body": data, "more_body": False}]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop()
+        await leave.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await stack(scope, receive, send)
+    return sent
+
+
+async def order_count(conn: Conn) -> int:
+    row = await (await conn.execute("SELECT count(*) AS n FROM orders")).fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+async def keys_claimed(conn: Conn, key: str) -> int:
+    row = await (
+        await conn.execute(
+            "SELECT count(*) AS n FROM checkout_request WHERE idempotency_key = %s", (key,)
+        )
+    ).fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+def cake(menu: FixtureMenu, name: str) -> dict[str, Any]:
+    return checkout_body([{"item_id": menu.cake}], name=name)
+
+
+async def test_an_attempt_that_finds_checkout_full_waits_and_is_placed_once(
+    menu: FixtureMenu, database_url: str, tmp_path: Path, conn: Conn
+) -> None:
+    async with running(one_at_a_time(database_url, tmp_path)) as (client, _, admission):
+        assert admission.room is not None
+        async with orders_locked(database_url):
+            first = asyncio.create_task(
+                client.post(
+                    "/api/orders", json=cake(menu, "First"), headers={"Idempotency-Key": "a"}
+                )
+            )
+            await wait_until(lambda: admission.limiter.in_flight == 1)
+            second = asyncio.create_task(
+                client.post(
+                    "/api/orders", json=cake(menu, "Second"), headers={"Idempotency-Key": "b"}
+                )
+            )
+            await wait_until(lambda: len(admission.room or ()) == 1)
+        # The lock is gone: the first is placed, then the second gets the place it waited for.
+        assert (await first).status_code == 201
+        answer = await second
+        assert answer.status_code == 201, answer.text
+        assert admission.room.waited == 1
+        again = await client.post(
+            "/api/orders", json=cake(menu, "Second"), headers={"Idempotency-Key": "b"}
+        )
+        assert again.status_code == 200
+        assert again.json()["token"] == answer.json()["token"]
+    assert await order_count(conn) == 2
+
+
+async def test_a_customer_who_leaves_the_line_has_nothing_started_and_can_come_back(
+    menu: FixtureMenu, database_url: str, tmp_path: Path, conn: Conn
+) -> None:
+    async with running(one_at_a_time(database_url, tmp_path)) as (client, stack, admission):
+        assert admission.room is not None
+        leave = asyncio.Event()
+        async with orders_locked(database_url):
+            first = asyncio.create_task(
+                client.post(
+                    "/api/orders", json=cake(menu, "First"), headers={"Idempotency-Key": "a"}
+                )
+            )
+            await wait_until(lambda: admission.limiter.in_flight == 1)
+            leaving = asyncio.create_task(post_and_leave(stack, cake(menu, "Gone"), "c", leave))
+            await wait_until(lambda: len(admission.room or ()) == 1)
+            leave.set()
+            assert await leaving == []  # nothing to answer: the client is gone
+            assert admission.room.left == 1
+        assert (await first).status_code == 201
+        assert await order_count(conn) == 1
+        assert await keys_claimed(conn, "c") == 0, "the attempt never reached checkout"
+        # The customer comes back with the same key: one order, and the retry of it is the same.
+        back = await client.post(
+            "/api/orders", json=cake(menu, "Gone"), headers={"Idempotency-Key": "c"}
+        )
+        assert back.status_code == 201
+        replay = await client.post(
+            "/api/orders", json=cake(menu, "Gone"), headers={"Idempotency-Key": "c"}
+        )
+        assert (replay.status_code, replay.json()["token"]) == (200, back.json()["token"])
+    assert await order_count(conn) == 2
+
+
+async def test_a_customer_who_leaves_after_being_admitted_gets_that_order_on_retry(
+    menu: FixtureMenu, database_url: str, tmp_path: Path, conn: Conn
+) -> None:
+    async with running(one_at_a_time(database_url, tmp_path)) as (client, stack, admission):
+        assert admission.room is not None
+        leave = asyncio.Event()
+        async with orders_locked(database_url):
+            first = asyncio.create_task(
+                client.post(
+                    "/api/orders", json=cake(menu, "First"), headers={"Idempotency-Key": "a"}
+                )
+            )
+            await wait_until(lambda: admission.limiter.in_flight == 1)
+            leaving = asyncio.create_task(post_and_leave(stack, cake(menu, "Late"), "d", leave))
+            await wait_until(lambda: len(admission.room or ()) == 1)
+        assert (await first).status_code == 201
+        # Admitted and running: the client goes now, before it hears the answer.
+        await wait_until(lambda: len(admission.room or ()) == 0)
+        leave.set()
+        await leaving
+        assert await order_count(conn) == 2  # placed, once, though not heard
+        retry = await client.post(
+            "/api/orders", json=cake(menu, "Late"), headers={"Idempotency-Key": "d"}
+        )
+        assert retry.status_code == 200, "the same order, not a second one"
+        tracked = await client.get(f"/api/orders/{retry.json()['token']}")
+        assert tracked.json()["customer_name"] == "Late"
+    assert await order_count(conn) == 2
