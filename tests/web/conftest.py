@@ -74,9 +74,10 @@ def require_chromium() -> None:
 
 
 def serve(
-    database_url: str, data_dir: Path, payments_url: str
+    database_url: str, data_dir: Path, payments_url: str, settings: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], LiveServer]:
-    """Start Gourmet as it runs in production: granian, the server factory, settings from env."""
+    """Start Gourmet as it runs in production: granian, the server factory, settings from env
+    (``settings`` adds or overrides GOURMET_ variables)."""
     port = free_port()
     log = data_dir / "server.log"
     env = {
@@ -87,6 +88,7 @@ def serve(
         "GOURMET_DATA_DIR": str(data_dir),
         "GOURMET_LIMITER_INITIAL": "100",
         "GOURMET_TIMEZONE": TIMEZONE,
+        **(settings or {}),
     }
     command = [
         sys.executable,
@@ -139,6 +141,30 @@ def card_server(
             stop(process)
     finally:
         stop(sandbox)
+
+
+@pytest.fixture(scope="session")
+def line_server(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """Gourmet placing one order at a time (a pool of one, a limit of one), whose waiting room
+    holds an attempt for half a second; a checkout blocked on a lock keeps its place busy for
+    up to 10 s instead of timing out."""
+    settings = {
+        "GOURMET_POOL_MAX_SIZE": "1",
+        "GOURMET_LIMITER_INITIAL": "1",
+        "GOURMET_LIMITER_MIN": "1",
+        "GOURMET_LIMITER_MAX": "1",
+        "GOURMET_WAITING_ROOM_HOLD_S": "0.5",
+        "GOURMET_LOCK_TIMEOUT_MS": "10000",
+        "GOURMET_STATEMENT_TIMEOUT_MS": "10000",
+    }
+    data_dir = tmp_path_factory.mktemp("line-server")
+    process, server = serve(database_url, data_dir, payments_url="", settings=settings)
+    try:
+        yield server
+    finally:
+        stop(process)
 
 
 async def wait_for_menu(server: LiveServer, expected: object) -> None:

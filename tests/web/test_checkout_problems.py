@@ -4,20 +4,32 @@ a second order."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import msgspec
 import psycopg
 import pytest
-from playwright.async_api import Request, expect
+from playwright.async_api import Browser, Request, expect
 
 from gourmet.db.types import Conn
+from gourmet.menu import repository as menu_repo
 from gourmet.web.rendering import clock_time
 from tests.conftest import FixtureMenu
+from tests.polling import wait_for
 from tests.web.actions import TRACKING_URL, add_item, fill_contact, place_order
-from tests.web.conftest import TIMEZONE, BrowserPage
+from tests.web.conftest import (
+    DESKTOP,
+    TIMEZONE,
+    BrowserPage,
+    LiveServer,
+    screenshot,
+    wait_for_menu,
+    watched_page,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -182,3 +194,71 @@ async def test_delivery_zone_and_minimum_are_explained_next_to_their_fields(
     totals = page.locator(".totals")
     await expect(totals).to_contain_text("Delivery")
     await expect(totals).to_contain_text("$3.00")
+
+
+async def lock_waiters(conn: Conn) -> int:
+    row = await (
+        await conn.execute(
+            "SELECT count(*) AS n FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+    ).fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+async def test_a_customer_in_line_sees_their_place_and_keeps_it_until_the_order_is_placed(
+    browser: Browser,
+    line_server: LiveServer,
+    shop: FixtureMenu,
+    database_url: str,
+    conn: Conn,
+) -> None:
+    await wait_for_menu(line_server, msgspec.to_builtins(await menu_repo.fetch_menu(conn)))
+    sent: list[dict[str, str]] = []
+
+    def record(request: Request) -> None:
+        if request.method == "POST" and request.url.endswith("/api/orders"):
+            sent.append(request.headers)
+
+    async with (
+        watched_page(browser, line_server, DESKTOP) as watched,
+        httpx.AsyncClient(base_url=line_server.url, timeout=15.0) as other,
+    ):
+        page = watched.page
+        page.on("request", record)
+        await page.goto("/")
+        await add_item(page, "Cake")
+        await page.goto("/checkout")
+        await fill_contact(page)
+        async with (
+            await psycopg.AsyncConnection.connect(database_url) as locker,
+            locker.transaction(),
+        ):
+            # Another customer's checkout takes the only place and blocks on a held lock.
+            await locker.execute("LOCK TABLE orders IN EXCLUSIVE MODE")
+            body = {
+                "fulfilment": "pickup",
+                "customer": {"name": "Grace", "phone": "555-0101"},
+                "lines": [{"item_id": shop.cake}],
+            }
+            ahead = asyncio.create_task(
+                other.post("/api/orders", json=body, headers={"Idempotency-Key": "ahead"})
+            )
+            await wait_for(lambda: lock_waiters(conn), lambda n: n == 1)
+            await page.get_by_role("button", name="Place order").click()
+            banner = page.locator("[data-busy-banner]")
+            await expect(banner).to_contain_text("You are in line: number 1")
+            await expect(banner).to_contain_text("your place is kept")
+            await screenshot(page, "checkout-in-line")
+        assert (await ahead).status_code == 201
+        # The lock is gone: the next try, with the ticket, places the order.
+        await expect(page).to_have_url(TRACKING_URL)
+
+    assert len(sent) >= 2
+    assert len({headers["idempotency-key"] for headers in sent}) == 1
+    assert "gourmet-ticket" not in sent[0]
+    assert sent[-1]["gourmet-ticket"]
+    count = await (await conn.execute("SELECT count(*) AS n FROM orders")).fetchone()
+    assert count is not None
+    assert count["n"] == 2

@@ -299,7 +299,8 @@ function retryLater(body, key, attempt, startedAt, result) {
   };
   draw();
   busyBanner.hidden = false;
-  setSubmitting(true, "Waiting to retry\u2026");
+  const inLine = problemSlug(result) === "waiting-room";
+  setSubmitting(true, inLine ? "Waiting in line\u2026" : "Waiting to retry\u2026");
   const timer = setInterval(() => {
     left -= 1;
     if (left > 0) {
