@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.overload
 	$(BIN)/python -m bench.scale
+	$(BIN)/python -m bench.retrying
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

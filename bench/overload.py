@@ -265,19 +265,24 @@ def gourmet(
                 proc.wait()
 
 
-def build_mix(base: str, orders: int = 64, slots: int = 40) -> list[RequestKind]:
-    """70% ``GET /api/orders/{token}`` over ``orders`` placed orders, 30% checkouts spread over
-    ``slots`` slots (skipping the two soonest, which a long run could see pass)."""
-    host = base.removeprefix("http://")
+def checkout_bodies(client: httpx.Client, slots: int = 40) -> list[dict[str, Any]]:
+    """Checkout bodies of two lines each, spread over ``slots`` slots (skipping the two soonest,
+    which a long run could see pass)."""
     lines = [{"item_id": 1, "quantity": 1}, {"item_id": 8, "quantity": 2, "option_ids": [5, 8]}]
     customer = {"name": "Bench", "phone": "555-0100"}
+    starts = [slot["start"] for slot in client.get("/api/slots").json()["slots"]]
+    return [
+        {"fulfilment": "pickup", "slot": start, "customer": customer, "lines": lines}
+        for start in starts[2 : 2 + slots]
+    ]
+
+
+def build_mix(base: str, orders: int = 64, slots: int = 40) -> list[RequestKind]:
+    """70% ``GET /api/orders/{token}`` over ``orders`` placed orders, 30% checkouts spread over
+    ``slots`` slots."""
+    host = base.removeprefix("http://")
     with httpx.Client(base_url=base, timeout=10) as client:
-        starts = [slot["start"] for slot in client.get("/api/slots").json()["slots"]]
-        starts = starts[2 : 2 + slots]
-        checkouts = [
-            {"fulfilment": "pickup", "slot": start, "customer": customer, "lines": lines}
-            for start in starts
-        ]
+        checkouts = checkout_bodies(client, slots)
         tokens = []
         for i in range(orders):
             response = client.post("/api/orders", json=checkouts[i % len(checkouts)])

@@ -306,3 +306,33 @@ async def test_the_app_reads_the_body_the_line_read_ahead() -> None:
     await mw(dict(scope), receive_big, send)
     assert sent[0]["status"] == 413
     assert json.loads(sent[1]["body"])["status"] == 413
+
+
+async def test_customers_sent_back_keep_counting_in_line_until_they_are_served() -> None:
+    limiter, room = room_of(1, size=1)
+    holder = limiter.admit(Priority.CHECKOUT)
+    waiting = asyncio.create_task(room.wait_turn(1.0, "checkout", hold_s=5, key=b"first"))
+    await wait_until(lambda: len(room) == 1)
+    # The line is full: two later customers are sent back, and remembered as away.
+    second = await room.wait_turn(2.0, "checkout", hold_s=5, key=b"second")
+    third = await room.wait_turn(3.0, "checkout", hold_s=5, key=b"third")
+    assert isinstance(second, Turn)
+    assert isinstance(third, Turn)
+    assert (second.place, third.place) == (2, 3)
+    assert room.away == 2
+
+    holder.success()
+    first = await waiting
+    assert isinstance(first, Permit)
+    # The second customer comes back, earlier than the third: served next, and no longer away.
+    again = asyncio.create_task(room.wait_turn(2.0, "checkout", hold_s=5, key=b"second"))
+    await wait_until(lambda: len(room) == 1)
+    assert room.away == 1
+    later = await room.wait_turn(4.0, "checkout", hold_s=5, key=b"fourth")
+    assert isinstance(later, Turn)
+    assert later.place == 3  # behind the second (waiting) and the third (away)
+    first.success()
+    served = await again
+    assert isinstance(served, Permit)
+    served.success()
+    assert room.away == 2  # the third and the fourth

@@ -73,6 +73,7 @@ class Sampler:
         if self.admission is not None and self.admission.room is not None:
             room = self.admission.room
             metrics.WAITING_ROOM_WAITING.set(len(room))
+            metrics.WAITING_ROOM_AWAY.set(room.away)
             for outcome, total in room.outcomes().items():
                 labelled = metrics.WAITING_ROOM_OUTCOMES.labels(outcome)
                 self._count(labelled, f"room_{outcome}", total)

@@ -336,7 +336,7 @@ class AdmissionMiddleware:
         try:
             left = deadline.remaining_in_scope(scope) or 0.0
             hold = min(self.hold_s, left - self.deadline_s / 2)
-            waiting = asyncio.ensure_future(self.room.wait_turn(first_at, kind, hold))
+            waiting = asyncio.ensure_future(self.room.wait_turn(first_at, kind, hold, key))
             await asyncio.wait({waiting, gone}, return_when=asyncio.FIRST_COMPLETED)
             if not waiting.done():  # the client left the line: nothing was started for it
                 waiting.cancel()

@@ -38,6 +38,10 @@ TICKET_MAX_AGE_S = 15 * 60.0  # a ticket older than this is a new arrival (a cus
 _TICKET_VERSION = "1"
 _MAC_BYTES = 16
 RATE_WINDOW_S = 5.0  # the service rate behind estimates: places given in the last 5 seconds
+# A customer sent back with a ticket counts as in line, away, until served or not seen for this
+# long (a Retry-After is at most 30 s: twice that without a try means they left).
+AWAY_FOR_S = 60.0
+MAX_AWAY = 100_000  # customers remembered as away, per process
 
 
 class Tickets:
@@ -138,6 +142,10 @@ class WaitingRoom:
         self._line: list[tuple[float, int, _Waiter]] = []
         self._arrivals = itertools.count()
         self._recent: collections.deque[float] = collections.deque()  # when places were given
+        # Customers sent back with a ticket, still in line while away: by key, in the order
+        # they were last seen (for forgetting), and sorted by first attempt (for places).
+        self._away: collections.OrderedDict[bytes, tuple[float, float]] = collections.OrderedDict()
+        self._away_line: list[tuple[float, bytes]] = []
         self.served = self.waited = self.timed_out = self.turned_away = 0
         self.evicted = self.left = 0
         limiter.on_release(self._admit_heads)
@@ -155,12 +163,24 @@ class WaitingRoom:
             "left": self.left,
         }
 
-    async def wait_turn(self, first_at: float, kind: Hashable, hold_s: float) -> Permit | Turn:
+    async def wait_turn(
+        self, first_at: float, kind: Hashable, hold_s: float, key: bytes | None = None
+    ) -> Permit | Turn:
         """A permit, at once or after waiting at most ``hold_s``, or where the attempt stands.
 
+        ``key`` (the order's Idempotency-Key) names the customer: one sent back is counted in
+        line while away, so that places and estimates include everyone who came earlier.
         If the caller is cancelled (its client went away) while waiting, it leaves the line,
         and a permit it was given at that instant is handed back.
         """
+        if key is not None:
+            self._forget_away(key)  # here again: waiting, not away
+        outcome = await self._wait_turn(first_at, kind, hold_s)
+        if key is not None and isinstance(outcome, Turn):
+            self._note_away(key, first_at)
+        return outcome
+
+    async def _wait_turn(self, first_at: float, kind: Hashable, hold_s: float) -> Permit | Turn:
         if not self._line or first_at < self._line[0][0]:
             permit = self._limiter.try_admit(self._priority, kind)
             if permit is not None:
@@ -168,11 +188,11 @@ class WaitingRoom:
                 return permit
         if hold_s <= 0 or self._size == 0:
             self.turned_away += 1
-            return self._turn(self._place_of(first_at))
+            return self._turn(first_at)
         if len(self._line) >= self._size:
             if first_at >= self._line[-1][0]:
                 self.turned_away += 1
-                return self._turn(len(self._line) + 1)
+                return self._turn(first_at)
             *_, last = self._line.pop()
             self.evicted += 1
             _settle(last.future, None)
@@ -197,7 +217,7 @@ class WaitingRoom:
             self.waited += 1
             return permit
         self.timed_out += 1
-        return self._turn(self._place_of(first_at))
+        return self._turn(first_at)
 
     def _admit_heads(self) -> None:
         """A slot was released: it goes to the head of the line, if the class fits."""
@@ -214,7 +234,39 @@ class WaitingRoom:
             del self._line[index]
 
     def _place_of(self, first_at: float) -> int:
-        return bisect.bisect_left(self._line, (first_at, -1)) + 1
+        """1 + everyone who came earlier: waiting here, or sent back and coming again."""
+        self._expire_away()
+        waiting = bisect.bisect_left(self._line, (first_at, -1))
+        return waiting + bisect.bisect_left(self._away_line, (first_at, b"")) + 1
+
+    def _note_away(self, key: bytes, first_at: float) -> None:
+        if len(self._away) >= MAX_AWAY:
+            self._drop_away(next(iter(self._away)))
+        self._away[key] = (first_at, self._clock())
+        bisect.insort(self._away_line, (first_at, key))
+
+    def _forget_away(self, key: bytes) -> None:
+        if key in self._away:
+            self._drop_away(key)
+
+    def _drop_away(self, key: bytes) -> None:
+        first_at, _seen = self._away.pop(key)
+        index = bisect.bisect_left(self._away_line, (first_at, key))
+        if index < len(self._away_line) and self._away_line[index] == (first_at, key):
+            del self._away_line[index]
+
+    def _expire_away(self) -> None:
+        too_old = self._clock() - AWAY_FOR_S
+        while self._away:
+            key, (_first_at, seen) = next(iter(self._away.items()))
+            if seen >= too_old:
+                break
+            self._drop_away(key)
+
+    @property
+    def away(self) -> int:
+        """Customers sent back with a ticket and expected again."""
+        return len(self._away)
 
     def _note_served(self) -> None:
         self.served += 1
@@ -230,6 +282,7 @@ class WaitingRoom:
             self._recent.popleft()
         return len(self._recent) / RATE_WINDOW_S
 
-    def _turn(self, place: int) -> Turn:
+    def _turn(self, first_at: float) -> Turn:
+        place = self._place_of(first_at)
         rate = self.service_rate()
         return Turn(place, place / rate if rate > 0 else None)

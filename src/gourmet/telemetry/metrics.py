@@ -84,6 +84,11 @@ WAITING_ROOM_WAITING = Gauge(
     "Order attempts waiting in line for checkout capacity",
     multiprocess_mode="livesum",
 )
+WAITING_ROOM_AWAY = Gauge(
+    "gourmet_waiting_room_away",
+    "Customers sent back with a ticket who keep their place in line until they try again",
+    multiprocess_mode="livesum",
+)
 WAITING_ROOM_OUTCOMES = Counter(
     "gourmet_waiting_room_outcomes",
     "Order attempts by how the waiting room ended for them: served (at once or after waiting),"
