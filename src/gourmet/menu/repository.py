@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 
 import msgspec
 
-from gourmet.db.types import Conn
+from gourmet.db.types import Conn, Cursor
 from gourmet.menu.schemas import Category, Item, Menu
 
 # One round trip: items with their groups and options nested as JSON. An item is orderable when
@@ -47,10 +47,17 @@ async def fetch_items_and_tracking(
     if item_ids is None:
         cursor = await conn.execute(_ITEMS_SQL.format(where=""))
     else:
-        cursor = await conn.execute(
-            _ITEMS_SQL.format(where="WHERE i.id = ANY(%s)"), (list(item_ids),)
-        )
-    rows = await cursor.fetchall()
+        cursor = await send_items_and_tracking(conn, item_ids)
+    return await read_items_and_tracking(cursor)
+
+
+async def send_items_and_tracking(conn: Conn, item_ids: Collection[int]) -> Cursor:
+    """The read of these items, sent: in a pipeline it travels with the statements around it."""
+    return await conn.execute(_ITEMS_SQL.format(where="WHERE i.id = ANY(%s)"), (list(item_ids),))
+
+
+async def read_items_and_tracking(sent: Cursor) -> tuple[list[Item], set[int]]:
+    rows = await sent.fetchall()
     tracked = {row["id"] for row in rows if row.pop("stock_tracked")}
     return [msgspec.convert(row, Item) for row in rows], tracked
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from gourmet.db.types import Conn
+from gourmet.db.types import Conn, Cursor
 from gourmet.ordering.pricing import PricedCart
 from gourmet.ordering.schemas import Fulfilment, OrderStatus, PaymentMethod, PaymentStatus
 
@@ -37,20 +37,23 @@ class NewOrder:
     account_id: int | None = None  # the signed-in customer's account; None for a guest
 
 
-async def claim_idempotency_key(conn: Conn, key: str, fingerprint: str) -> bool:
-    """Claim ``key`` for this transaction; False when another committed request owns it.
+async def send_claim(conn: Conn, key: str, fingerprint: str) -> Cursor:
+    """Claim ``key`` for this transaction; :func:`claimed` reads whether it was taken (False:
+    another committed request owns it). Sent, not awaited: in a pipeline it travels with the
+    reads that follow.
 
     A concurrent transaction holding the same key makes this INSERT wait on the primary key
     until that transaction ends: on commit we see the conflict, on rollback we take the key.
     """
-    row = await (
-        await conn.execute(
-            "INSERT INTO checkout_request (idempotency_key, fingerprint) VALUES (%s, %s)"
-            " ON CONFLICT DO NOTHING RETURNING idempotency_key",
-            (key, fingerprint),
-        )
-    ).fetchone()
-    return row is not None
+    return await conn.execute(
+        "INSERT INTO checkout_request (idempotency_key, fingerprint) VALUES (%s, %s)"
+        " ON CONFLICT DO NOTHING RETURNING idempotency_key",
+        (key, fingerprint),
+    )
+
+
+async def claimed(sent: Cursor) -> bool:
+    return await sent.fetchone() is not None
 
 
 async def prune_idempotency_keys(conn: Conn, older_than: timedelta, batch: int) -> int:
@@ -77,18 +80,21 @@ async def claimed_request(conn: Conn, key: str) -> tuple[str, str | None] | None
     return (row["fingerprint"], row["token"]) if row else None
 
 
-# The order, its lines and options, its first history entry, the idempotency key's link and the
+# The order with its place in a slot (take_slot_place, migration 0008: the first candidate with
+# room), its lines and options, its first history entry, the idempotency key's link and the
 # notification, in one statement (one round trip). Every CTE that writes runs exactly once.
 _INSERT_ORDER_SQL = """
 WITH new_order AS (
     INSERT INTO orders (token, status, fulfilment, asap, slot_start, customer_name, phone, email,
         address_line, city, postcode, zone_id, notes, payment_method, payment_status,
         subtotal_cents, delivery_fee_cents, tax_cents, total_cents, account_id)
-    VALUES (%(token)s, %(status)s, %(fulfilment)s, %(asap)s, %(slot_start)s, %(customer_name)s,
+    VALUES (%(token)s, %(status)s, %(fulfilment)s, %(asap)s,
+        take_slot_place(%(fulfilment)s, %(candidates)s::timestamptz[], %(capacity)s),
+        %(customer_name)s,
         %(phone)s, %(email)s, %(address_line)s, %(city)s, %(postcode)s, %(zone_id)s,
         %(notes)s, %(payment_method)s, %(payment_status)s, %(subtotal)s, %(fee)s, %(tax)s,
         %(total)s, %(account_id)s)
-    RETURNING id, created_at
+    RETURNING id, created_at, slot_start
 ),
 doc AS (SELECT value AS line FROM jsonb_array_elements(%(lines)s::jsonb)),
 new_lines AS (
@@ -117,7 +123,7 @@ linked_key AS (
     WHERE idempotency_key = %(key)s
 ),
 notified AS (SELECT pg_notify('order_changed', %(token)s || ':1') AS sent)
-SELECT id, created_at FROM new_order, notified
+SELECT id, created_at, slot_start FROM new_order, notified
 """
 
 
@@ -146,43 +152,55 @@ def line_documents(cart: PricedCart) -> list[dict[str, Any]]:
     ]
 
 
-async def insert_order(
-    conn: Conn, order: NewOrder, lines: list[dict[str, Any]], key: str | None, actor: str
-) -> tuple[int, datetime]:
-    """Store the order; return its number and creation time."""
+async def send_insert_order(
+    conn: Conn,
+    order: NewOrder,
+    lines: list[dict[str, Any]],
+    key: str | None,
+    actor: str,
+    candidates: list[datetime],
+    capacity: int,
+) -> Cursor:
+    """Store the order in the first of ``candidates`` with a place left (``order.slot_start``
+    is not used); :func:`read_inserted` reads its number, creation time and slot. With no place
+    left the statement fails with ``no_place_left`` (slot_repository.py). Sent, not awaited:
+    in a pipeline the COMMIT travels with it."""
     subtotal = order.cart.subtotal_cents
-    row = await (
-        await conn.execute(
-            _INSERT_ORDER_SQL,
-            {
-                "token": order.token,
-                "status": order.status,
-                "payment_status": order.payment_status,
-                "fulfilment": order.fulfilment,
-                "asap": order.asap,
-                "slot_start": order.slot_start,
-                "customer_name": order.customer_name,
-                "phone": order.phone,
-                "email": order.email,
-                "address_line": order.address_line,
-                "city": order.city,
-                "postcode": order.postcode,
-                "zone_id": order.zone_id,
-                "notes": order.notes,
-                "payment_method": order.payment_method,
-                "subtotal": subtotal,
-                "fee": order.delivery_fee_cents,
-                "tax": order.tax_cents,
-                "total": subtotal + order.delivery_fee_cents + order.tax_cents,
-                "lines": Jsonb(lines),
-                "key": key,
-                "actor": actor,
-                "account_id": order.account_id,
-            },
-        )
-    ).fetchone()
-    assert row is not None
-    return row["id"], row["created_at"]
+    return await conn.execute(
+        _INSERT_ORDER_SQL,
+        {
+            "token": order.token,
+            "status": order.status,
+            "payment_status": order.payment_status,
+            "fulfilment": order.fulfilment,
+            "asap": order.asap,
+            "candidates": candidates,
+            "capacity": capacity,
+            "customer_name": order.customer_name,
+            "phone": order.phone,
+            "email": order.email,
+            "address_line": order.address_line,
+            "city": order.city,
+            "postcode": order.postcode,
+            "zone_id": order.zone_id,
+            "notes": order.notes,
+            "payment_method": order.payment_method,
+            "subtotal": subtotal,
+            "fee": order.delivery_fee_cents,
+            "tax": order.tax_cents,
+            "total": subtotal + order.delivery_fee_cents + order.tax_cents,
+            "lines": Jsonb(lines),
+            "key": key,
+            "actor": actor,
+            "account_id": order.account_id,
+        },
+    )
+
+
+async def read_inserted(sent: Cursor) -> tuple[int, datetime, datetime]:
+    row = await sent.fetchone()
+    assert row is not None, "the insert returns its row or fails"
+    return row["id"], row["created_at"], row["slot_start"]
 
 
 async def record_status(

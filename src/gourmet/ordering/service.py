@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ import psycopg
 from gourmet.db.pool import GuardedPool
 from gourmet.db.types import Conn
 from gourmet.menu import repository as menu_repository
+from gourmet.menu.schemas import Item
 from gourmet.money import Money
 from gourmet.ordering import repository as repo
 from gourmet.ordering import slot_repository as slot_repo
@@ -51,7 +53,6 @@ from gourmet.telemetry import metrics
 
 TOKEN_BYTES = 18  # 144 random bits: unguessable, and 24 URL-safe characters
 ASAP_CANDIDATES = 48  # how many upcoming slots an ASAP order may fall into
-ASAP_RETRIES = 5  # a lost race for a slot's last place retries with the next slots
 OPEN_ORDERS_LIMIT = 500
 ACCOUNT_ORDERS_LIMIT = 50  # an account's history, newest first
 
@@ -96,17 +97,10 @@ class OrderingService:
                 field="card_token",
             )
         try:
-            async with self._pool.connection() as conn, conn.transaction():
-                if idempotency_key is not None and not await repo.claim_idempotency_key(
-                    conn, idempotency_key, fingerprint
-                ):
-                    token = await self._replayed_token(conn, idempotency_key, fingerprint)
-                    view, created = await self._view(conn, token), False
-                else:
-                    view, created = (
-                        await self._place(conn, request, idempotency_key, account_id),
-                        True,
-                    )
+            async with self._pool.connection() as conn:
+                view, created = await self._checkout(
+                    conn, request, idempotency_key, fingerprint, account_id
+                )
         except psycopg.errors.ForeignKeyViolation as exc:
             # A manager deleted an option or zone between our read and our insert: nothing
             # was written (the transaction rolled back); the customer reviews the cart.
@@ -115,6 +109,13 @@ class OrderingService:
                 "Something in your order was just taken off the menu. Please check your cart "
                 "and order again."
             ) from exc
+        except psycopg.Error as exc:
+            if not slot_repo.no_place_left(exc):
+                raise
+            # Nothing was written (the transaction rolled back): say which slot is free next.
+            problem = await self._no_place_left(request)
+            metrics.ORDERS_REJECTED.labels(problem.type_slug).inc()
+            raise problem from exc
         except Problem as problem:
             metrics.ORDERS_REJECTED.labels(problem.type_slug).inc()
             raise
@@ -131,6 +132,43 @@ class OrderingService:
             view = await self.order(view.token)
         return view, created
 
+    async def _checkout(
+        self,
+        conn: Conn,
+        request: CheckoutRequest,
+        key: str | None,
+        fingerprint: str,
+        account_id: int | None,
+    ) -> tuple[OrderView, bool]:
+        """One transaction in three round trips, pipelined: BEGIN, the key's claim, the rules
+        and the items in the first; stock (only for counted items) in the second; the order
+        with its slot place, and COMMIT, in the last. The slot's row lock is held from that
+        last statement to its commit, never across the round trips before it."""
+        async with conn.pipeline(), conn.transaction():
+            claim = await repo.send_claim(conn, key, fingerprint) if key else None
+            context_sent = await slot_repo.send_ordering_context(conn, request.fulfilment)
+            items_sent = await menu_repository.send_items_and_tracking(
+                conn, {line.item_id for line in request.lines}
+            )
+            if key is not None and claim is not None and not await repo.claimed(claim):
+                token = await self._replayed_token(conn, key, fingerprint)
+                return await self._view(conn, token), False
+            context = await slot_repo.read_ordering_context(context_sent)
+            items, tracked = await menu_repository.read_items_and_tracking(items_sent)
+            new_order, lines, candidates, sold_out = await self._prepare(
+                conn, request, context, items, tracked, account_id
+            )
+            inserted = await repo.send_insert_order(
+                conn, new_order, lines, key, "customer", candidates, context.capacity
+            )
+            if sold_out:
+                await menu_repository.notify_menu_changed(conn)
+            # The transaction's end sends COMMIT with the insert: one round trip for both.
+        number, created_at, slot_start = await repo.read_inserted(inserted)
+        return new_order_view(
+            replace(new_order, slot_start=slot_start), number, created_at, lines
+        ), True
+
     async def _replayed_token(self, conn: Conn, key: str, fingerprint: str) -> str:
         claimed = await repo.claimed_request(conn, key)
         if claimed is None or claimed[1] is None:  # pragma: no cover - claims commit with orders
@@ -142,22 +180,25 @@ class OrderingService:
             )
         return claimed[1]
 
-    async def _place(
-        self, conn: Conn, request: CheckoutRequest, key: str | None, account_id: int | None
-    ) -> OrderView:
-        """Validate, price, reserve and store; return the new order's view."""
-        context = await slot_repo.ordering_context(conn, request.fulfilment)
+    async def _prepare(
+        self,
+        conn: Conn,
+        request: CheckoutRequest,
+        context: slot_repo.OrderingContext,
+        items: list[Item],
+        tracked: set[int],
+        account_id: int | None,
+    ) -> tuple[repo.NewOrder, list[dict[str, Any]], list[datetime], bool]:
+        """Validate, price and take stock; return the order to store, its lines, the slots it
+        may take (in order of preference) and whether an item sold out."""
         rules = context.rules
         if rules.ordering_paused:
             raise OrderingPaused(
                 rules.pause_message or "We are not taking online orders right now."
             )
-        items, tracked = await menu_repository.fetch_items_and_tracking(
-            conn, {line.item_id for line in request.lines}
-        )
         cart = price_cart(request.lines, {item.id: item for item in items})
         zone, fee = delivery_terms(request, cart, context.zones, self._money)
-        slot_start = await self._reserve_slot(conn, request, context)
+        candidates = await self._candidates(conn, request, context)
         quantities = cart.quantities_by_item()
         short, sold_out = await menu_repository.take_stock(
             conn, {item_id: qty for item_id, qty in quantities.items() if item_id in tracked}
@@ -176,7 +217,7 @@ class OrderingService:
             token=secrets.token_urlsafe(TOKEN_BYTES),
             fulfilment=request.fulfilment,
             asap=request.slot is None,
-            slot_start=slot_start,
+            slot_start=candidates[0],  # the store's choice replaces it
             customer_name=request.customer.name.strip(),
             phone=request.customer.phone.strip(),
             email=request.customer.email,
@@ -191,53 +232,55 @@ class OrderingService:
             tax_cents=tax_cents(cart.subtotal_cents + fee, rules.tax_rate_bp),
             account_id=account_id,
         )
-        lines = repo.line_documents(cart)
-        number, created_at = await repo.insert_order(conn, new_order, lines, key, "customer")
-        if sold_out:
-            await menu_repository.notify_menu_changed(conn)
-        return new_order_view(new_order, number, created_at, lines)
+        return new_order, repo.line_documents(cart), candidates, sold_out
 
-    async def _reserve_slot(
+    async def _candidates(
         self, conn: Conn, request: CheckoutRequest, context: slot_repo.OrderingContext
-    ) -> datetime:
+    ) -> list[datetime]:
+        """The slots this order may take, best first: the one asked for, or the next ones."""
         now = self._clock()
         slot_rules = self._slot_rules(context)
         days = self._slot_days_ahead
-        fulfilment, capacity = request.fulfilment, context.capacity
         if request.slot is not None:
             wanted = request.slot.astimezone(UTC) if request.slot.tzinfo else None
             if wanted is None or not slot_rules.is_start(wanted, now, days):
                 starts = slot_rules.starts(now, days, limit=ASAP_CANDIDATES)
-                nxt = await self._next_free(conn, fulfilment, starts, capacity)
+                nxt = await self._next_free(conn, request.fulfilment, starts, context.capacity)
                 raise OutsideOpeningHours(
                     "That time is not one of our slots (outside opening hours, too soon, or not "
                     "on a slot boundary). Pick a slot from /api/slots.",
                     next_free_slot=nxt,
                 )
-            if await slot_repo.reserve_slot(conn, fulfilment, wanted, capacity):
-                return wanted
-            later = slot_rules.starts(wanted + timedelta(seconds=1), days, limit=ASAP_CANDIDATES)
-            nxt = await self._next_free(conn, fulfilment, later, capacity)
-            raise SlotFull(
-                "That time slot is full."
-                + (f" The next free slot starts at {self._local(nxt)}." if nxt else ""),
-                next_free_slot=nxt,
-            )
+            return [wanted]
         starts = slot_rules.starts(now, days, limit=ASAP_CANDIDATES)
         if not slot_rules.is_open(now):
-            nxt = await self._next_free(conn, fulfilment, starts, capacity)
+            nxt = await self._next_free(conn, request.fulfilment, starts, context.capacity)
             raise OutsideOpeningHours(
                 "We are closed right now, so we cannot cook as soon as possible. "
                 "Schedule your order for a later slot instead.",
                 next_free_slot=nxt,
             )
-        for _ in range(ASAP_RETRIES):
-            start = await slot_repo.reserve_first_free(conn, fulfilment, starts, capacity)
-            if start is not None:
-                return start
-            if await self._next_free(conn, fulfilment, starts, capacity) is None:
-                break  # truly full, not just a lost race
-        raise SlotFull("Every slot in the next hours is full; please try again later.")
+        if not starts:
+            raise SlotFull("Every slot in the next hours is full; please try again later.")
+        return starts
+
+    async def _no_place_left(self, request: CheckoutRequest) -> Problem:
+        """The answer when none of the order's slots had a place left: the next free one."""
+        async with self._pool.connection() as conn:
+            context = await slot_repo.ordering_context(conn, request.fulfilment)
+            slot_rules = self._slot_rules(context)
+            if request.slot is None:
+                return SlotFull("Every slot in the next hours is full; please try again later.")
+            wanted = request.slot.astimezone(UTC)
+            later = slot_rules.starts(
+                wanted + timedelta(seconds=1), self._slot_days_ahead, limit=ASAP_CANDIDATES
+            )
+            nxt = await self._next_free(conn, request.fulfilment, later, context.capacity)
+        return SlotFull(
+            "That time slot is full."
+            + (f" The next free slot starts at {self._local(nxt)}." if nxt else ""),
+            next_free_slot=nxt,
+        )
 
     def _local(self, moment: datetime) -> str:
         return moment.astimezone(self._tz).strftime("%H:%M on %A %d %B")

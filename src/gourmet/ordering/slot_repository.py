@@ -1,5 +1,6 @@
 """All SQL of taking orders into slots: the restaurant's rules as checkout reads them (one
-statement), bookings per slot, and taking or giving back a place in one."""
+statement), bookings per slot, and giving back a place. A place is taken by the order's own
+insert (``take_slot_place``, migration 0008, called by ordering/repository.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from gourmet.db.types import Conn
+import psycopg
+
+from gourmet.db.types import Conn, Cursor
 from gourmet.ordering.schemas import Fulfilment
 from gourmet.ordering.slots import OpeningPeriod
 
@@ -54,7 +57,16 @@ FROM restaurant r
 
 
 async def ordering_context(conn: Conn, fulfilment: Fulfilment) -> OrderingContext:
-    row = await (await conn.execute(_CONTEXT_SQL, (fulfilment,))).fetchone()
+    return await read_ordering_context(await send_ordering_context(conn, fulfilment))
+
+
+async def send_ordering_context(conn: Conn, fulfilment: Fulfilment) -> Cursor:
+    """The rules' read, sent: in a pipeline it travels with the statements around it."""
+    return await conn.execute(_CONTEXT_SQL, (fulfilment,))
+
+
+async def read_ordering_context(sent: Cursor) -> OrderingContext:
+    row = await sent.fetchone()
     if row is None:
         rules = RestaurantRules(0, 15, 20, True, "The restaurant is not set up yet.")
         return OrderingContext(rules, (), 0, ())
@@ -88,50 +100,13 @@ async def bookings(
     return {row["slot_start"]: row["booked"] for row in rows}
 
 
-async def reserve_slot(conn: Conn, fulfilment: Fulfilment, start: datetime, capacity: int) -> bool:
-    """Take one place in a slot if one is left; atomic under any concurrency.
-
-    The upsert either creates the slot's row or locks the existing one, and the ``WHERE`` on the
-    update re-reads ``booked`` under that lock, so two racing checkouts can never both take the
-    last place: the loser's update matches no row and returns nothing.
-    """
-    if capacity <= 0:
-        return False
-    row = await (
-        await conn.execute(
-            "INSERT INTO slot_booking AS b (fulfilment, slot_start, booked) VALUES (%s, %s, 1)"
-            " ON CONFLICT (fulfilment, slot_start) DO UPDATE SET booked = b.booked + 1"
-            " WHERE b.booked < %s RETURNING booked",
-            (fulfilment, start, capacity),
-        )
-    ).fetchone()
-    return row is not None
+# take_slot_place (migration 0008) found no candidate with a place left.
+NO_PLACE_LEFT = "GR001"
 
 
-async def reserve_first_free(
-    conn: Conn, fulfilment: Fulfilment, starts: Sequence[datetime], capacity: int
-) -> datetime | None:
-    """Take a place in the first of ``starts`` that has room, in one round trip.
-
-    The candidate is picked from a snapshot; the upsert's guarded update then re-checks it under
-    the row lock, so a racing checkout that filled it meanwhile makes this return None (the
-    caller retries) rather than overbook.
-    """
-    if capacity <= 0 or not starts:
-        return None
-    row = await (
-        await conn.execute(
-            "INSERT INTO slot_booking AS b (fulfilment, slot_start, booked)"
-            " SELECT %(f)s, c.start, 1 FROM unnest(%(starts)s::timestamptz[])"
-            "   WITH ORDINALITY AS c(start, n)"
-            " LEFT JOIN slot_booking s ON s.fulfilment = %(f)s AND s.slot_start = c.start"
-            " WHERE coalesce(s.booked, 0) < %(cap)s ORDER BY c.n LIMIT 1"
-            " ON CONFLICT (fulfilment, slot_start) DO UPDATE SET booked = b.booked + 1"
-            " WHERE b.booked < %(cap)s RETURNING slot_start",
-            {"f": fulfilment, "starts": list(starts), "cap": capacity},
-        )
-    ).fetchone()
-    return row["slot_start"] if row else None
+def no_place_left(error: psycopg.Error) -> bool:
+    """Whether ``error`` is the order's insert finding every slot it may take full."""
+    return error.sqlstate == NO_PLACE_LEFT
 
 
 async def release_slot(conn: Conn, fulfilment: Fulfilment, start: datetime) -> None:
