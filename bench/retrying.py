@@ -190,7 +190,8 @@ def population(
         body = dict(bodies[index % len(bodies)])
         body["customer"] = {"name": f"{tag}-{index}", "phone": "555-0100"}
         encoded = json.dumps(body, separators=(",", ":")).encode()
-        customers.append(Customer(index, at, encoded, str(uuid.UUID(int=rng.getrandbits(128)))))
+        key = f"{tag}-{uuid.UUID(int=rng.getrandbits(128))}"  # a new key per run and profile
+        customers.append(Customer(index, at, encoded, key))
         at += rng.expovariate(rate)
     return customers
 

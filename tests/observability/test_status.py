@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import psycopg
 import pytest
 from litestar import Litestar
 from typer.testing import CliRunner
 
 from gourmet.cli import app as cli
 from gourmet.cli.status import parse_eta
+from gourmet.db.types import Conn
 from gourmet.services import runtime_of
 from tests.conftest import STAFF_HEADERS, FixtureMenu
 from tests.polling import wait_for
@@ -152,3 +154,38 @@ def test_eta_parsing() -> None:
     assert parse_eta("2h", now) == datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
     assert parse_eta("2026-11-24T18:00", now) == datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
     assert parse_eta(None) is None
+
+
+@pytest.mark.parametrize(
+    "eta",
+    [
+        "0001-01-01T00:00:00+01:00",  # year 0 once in UTC: it used to be stored, then unreadable
+        "9999-12-31T23:00:00-05:00",  # year 10000 once in UTC
+        "1999-12-31T23:59:59Z",
+        "2300-01-01T00:00:00Z",
+        "2030-01-01T18:30:00",  # no time zone: which evening?
+    ],
+)
+async def test_an_impossible_expected_resolution_is_refused_and_nothing_is_written(
+    client: Client, menu: FixtureMenu, conn: Conn, eta: str
+) -> None:
+    body = {"title": "Slow", "state": "investigating", "message": "On it.", "eta": eta}
+    body["expected_resolution_at"] = body.pop("eta")
+    answer = await client.post("/api/ops/incidents", json=body, headers=STAFF_HEADERS)
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert "expected_resolution_at" in answer.text
+    row = await (await conn.execute("SELECT count(*) AS n FROM incident")).fetchone()
+    assert row is not None
+    assert row["n"] == 0
+    # The site is as it was: the status feed reads, ordering works.
+    assert (await client.get("/api/status")).status_code == 200
+    assert (await client.get("/readyz")).status_code == 200
+
+
+async def test_the_database_refuses_an_impossible_expected_resolution_too(conn: Conn) -> None:
+    with pytest.raises(psycopg.errors.CheckViolation):
+        await conn.execute(
+            "INSERT INTO incident (title, state, message, expected_resolution_at)"
+            " VALUES ('t', 'investigating', 'm', '0001-01-01 00:00:00+01')"
+        )

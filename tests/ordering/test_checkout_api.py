@@ -152,6 +152,16 @@ def _lines(menu: FixtureMenu, **overrides: Any) -> list[dict[str, Any]]:
             422,
             "outside-opening-hours",
         ),
+        (  # year 0 once in UTC: beyond what a datetime can hold
+            lambda m: checkout_body(_lines(m), slot="0001-01-01T00:00:00+01:00"),
+            422,
+            "outside-opening-hours",
+        ),
+        (
+            lambda m: checkout_body(_lines(m), slot="9999-12-31T23:00:00-05:00"),
+            422,
+            "outside-opening-hours",
+        ),
         (lambda m: checkout_body(_lines(m), fulfilment="drone"), 400, "bad-request"),
         (lambda m: {"fulfilment": "pickup", "lines": []}, 400, "bad-request"),
     ],

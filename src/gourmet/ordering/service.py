@@ -242,7 +242,7 @@ class OrderingService:
         slot_rules = self._slot_rules(context)
         days = self._slot_days_ahead
         if request.slot is not None:
-            wanted = request.slot.astimezone(UTC) if request.slot.tzinfo else None
+            wanted = _in_utc(request.slot)
             if wanted is None or not slot_rules.is_start(wanted, now, days):
                 starts = slot_rules.starts(now, days, limit=ASAP_CANDIDATES)
                 nxt = await self._next_free(conn, request.fulfilment, starts, context.capacity)
@@ -377,3 +377,14 @@ class OrderingService:
                 "There is no order with this tracking link. Check the link you were sent."
             )
         return order_view(row)
+
+
+def _in_utc(moment: datetime) -> datetime | None:
+    """``moment`` in UTC; None without a time zone, or beyond the years a datetime holds once
+    in UTC (0001-01-01T00:00:00+01:00 is in year 0)."""
+    if moment.tzinfo is None:
+        return None
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return None

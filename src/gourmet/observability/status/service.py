@@ -26,7 +26,7 @@ from gourmet.observability.status.schemas import (
     IncidentPost,
     StatusFeed,
 )
-from gourmet.problems import NotFound
+from gourmet.problems import NotFound, Problem
 
 WINDOW_S = 60.0  # "recently" for shedding and timeouts
 _SEVERITY: dict[ComponentState, int] = {"operational": 0, "degraded": 1, "outage": 2}
@@ -38,6 +38,34 @@ DOWN_BANNER = (
     "Ordering is briefly unavailable while we fix a problem. The menu stays open; please try "
     "again in a few minutes."
 )
+
+
+# What an expected resolution may be; the database checks the same bounds (migration 0009).
+ETA_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+ETA_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+class InvalidResolutionTime(Problem):
+    status = 422
+    slug = "invalid-expected-resolution"
+    title = "Impossible expected resolution"
+
+
+def check_expected_resolution(eta: datetime | None) -> None:
+    """An expected resolution is a moment with its time zone, between 2000 and 2200: a date
+    that cannot be shown (year 0 once in UTC) must never reach the page every customer reads."""
+    if eta is None:
+        return
+    if eta.tzinfo is None or eta.utcoffset() is None:
+        raise InvalidResolutionTime(
+            "expected_resolution_at needs a time zone (e.g. 2030-01-01T18:30:00Z).",
+            field="expected_resolution_at",
+        )
+    if not ETA_EARLIEST <= eta < ETA_LATEST:  # aware datetimes compare without overflowing
+        raise InvalidResolutionTime(
+            "expected_resolution_at must fall between the years 2000 and 2200.",
+            field="expected_resolution_at",
+        )
 
 
 class StatusBoard:
@@ -67,6 +95,7 @@ class StatusBoard:
         self._samples.append((self._clock(), self._shed_total(), self._pool.acquire_timeouts))
 
     async def post(self, post: IncidentPost, author: str, incident_id: int | None = None) -> int:
+        check_expected_resolution(post.expected_resolution_at)
         async with self._pool.connection() as conn, conn.transaction():
             if incident_id is None:
                 incident_id = await repository.create_incident(conn, post, author)
