@@ -62,3 +62,39 @@ async def test_serves_far_more_open_connections_than_its_backlog(
             writer.close()
         stop(process)
     assert answered == 3 * BACKLOG, f"connection {answered + 1} got {status_line!r}"
+
+
+async def test_a_client_that_never_finishes_its_request_head_is_disconnected(
+    database_url: str, tmp_path: Path
+) -> None:
+    """One byte and then nothing: without a header timeout thousands of such connections fill
+    the connection cap and lock every customer out. GOURMET_HEADER_READ_TIMEOUT_S ends them."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "GOURMET_DATABASE_URL": database_url,
+        "GOURMET_DATA_DIR": str(tmp_path),
+        "GOURMET_STAFF_TOKEN": STAFF_TOKEN,
+        "GOURMET_PAYMENTS_URL": "",
+        "GOURMET_PORT": str(port),
+        "GOURMET_HEADER_READ_TIMEOUT_S": "1",
+    }
+    command = [str(Path(sys.executable).with_name("gourmet")), "serve"]
+    process = start(command, env, tmp_path / "server.log", f"http://127.0.0.1:{port}/healthz")
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"G")
+        await writer.drain()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        closed = await asyncio.wait_for(reader.read(), timeout=10.0)  # b"" or an error answer
+        waited = loop.time() - started
+        writer.close()
+        # A well-behaved client on another connection is served meanwhile and after.
+        _other, status_line = await keep_alive_request(port)
+        _other.close()
+    finally:
+        stop(process)
+    assert reader.at_eof(), f"still open after {waited:.1f} s: {closed!r}"
+    assert waited < 5.0
+    assert status_line.startswith(b"HTTP/1.1 200")

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     # one; a connection over the cap is not even accepted, so the cap must stay far above the
     # backlog. Database work is bounded by admission control, not by this.
     max_connections: int = Field(default=4096, ge=1)
+    # A client that has not sent a whole request head within this long is disconnected: idle
+    # one-byte connections must not pile up to the connection cap (granian's default is 30 s).
+    header_read_timeout_s: float = Field(default=5.0, gt=0, le=60)
 
     # Card payments: the provider (the sandbox, started by `gourmet run`) and its guards.
     payments_url: str | None = SANDBOX_PAYMENTS_URL

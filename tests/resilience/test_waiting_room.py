@@ -336,3 +336,31 @@ async def test_customers_sent_back_keep_counting_in_line_until_they_are_served()
     assert isinstance(served, Permit)
     served.success()
     assert room.away == 2  # the third and the fourth
+
+
+async def test_a_body_that_trickles_in_holds_no_slot_and_ends_at_the_deadline() -> None:
+    app, limiter = GatedApp(), fixed_limiter(1)
+    mw = AdmissionMiddleware(app, limiter, rules=ADMISSION_RULES, deadline_s=0.3)
+    sent: list[Message] = []
+    stalled = asyncio.Event()
+
+    async def trickle() -> Message:
+        if not stalled.is_set():
+            stalled.set()
+            return {"type": "http.request", "body": b'{"em', "more_body": True}
+        await asyncio.Event().wait()  # the rest never comes
+        raise AssertionError("unreachable")
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope: Scope = {"type": "http", "method": "POST", "path": "/api/session", "headers": []}
+    slow = asyncio.create_task(mw(scope, trickle, send))
+    await wait_until(stalled.is_set)
+    # Meanwhile the only slot is free for others.
+    assert limiter.in_flight == 0
+    assert (await call(mw, "GET", "/api/orders/tok")).status == 200
+    await slow
+    assert sent[0]["status"] == 408
+    assert json.loads(sent[1]["body"])["type"] == "/problems/body-too-slow"
+    assert app.entered == 1  # only the status read reached the app

@@ -12,6 +12,7 @@ from typing import Any
 
 from granian import Granian
 from granian.constants import Interfaces
+from granian.http import HTTP1Settings
 from rich.console import Console
 
 from gourmet.cli.seed import seed_demo
@@ -36,6 +37,9 @@ def _granian(settings: Settings) -> Any:  # granian picks its server class at im
         workers=settings.workers,
         backlog=settings.backlog,
         backpressure=settings.max_connections,
+        http1_settings=HTTP1Settings(
+            header_read_timeout=round(settings.header_read_timeout_s * 1000)
+        ),
         # SIGTERM: stop accepting, let in-flight requests finish, then stop the workers.
         workers_kill_timeout=int(settings.shutdown_timeout_s),
         websockets=False,

@@ -31,6 +31,7 @@ from gourmet.resilience.limiter import AdaptiveLimiter, Permit, Priority
 from gourmet.resilience.waiting_room import TICKET_HEADER, Tickets, Turn, WaitingRoom
 
 READS = frozenset({"GET", "HEAD"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Answers from the inner application that mean "no capacity" (pool timeout, deadline passed): the
 # limiter must hear them as congestion, not as fast successes.
 OVERLOAD_STATUSES = frozenset({503, 504})
@@ -149,17 +150,17 @@ async def _send_problem(scope: Scope, send: Send, status: int, detail: str) -> N
 
 class _Replay:
     """The receive of a request whose body was read before it was admitted: the body once,
-    then what the client does next (it goes away) as the read-ahead saw it."""
+    then what the client does next (it goes away), from ``after``."""
 
-    def __init__(self, body: bytes, gone: asyncio.Future[Message]) -> None:
+    def __init__(self, body: bytes, after: Receive) -> None:
         self._body: bytes | None = body
-        self._gone = gone
+        self._after = after
 
     async def __call__(self) -> Message:
         if self._body is not None:
             body, self._body = self._body, None
             return {"type": "http.request", "body": body, "more_body": False}
-        return await asyncio.shield(self._gone)
+        return await self._after()
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -279,6 +280,13 @@ class AdmissionMiddleware:
         if self._queued(kind):
             await self._wait_in_line(scope, receive, send, priority, kind)
             return
+        if scope["method"] in BODY_METHODS:
+            # The body first, within the deadline: a client sending it a byte a second holds
+            # no slot that others could use while it trickles in.
+            body = await self._read_body(scope, receive, send)
+            if body is None:
+                return
+            receive = _Replay(body, receive)
         permit = await self.limiter.acquire(priority, kind)
         if permit is None:
             self.shed[priority] += 1
@@ -352,7 +360,8 @@ class AdmissionMiddleware:
             state[deadline.DEADLINE_KEY] = admitted_deadline
             token = deadline.CURRENT.set(admitted_deadline)
             try:
-                await self._run_admitted(scope, _Replay(body, gone), send, outcome)
+                after = functools.partial(asyncio.shield, gone)  # the read-ahead saw it go
+                await self._run_admitted(scope, _Replay(body, after), send, outcome)
             finally:
                 deadline.CURRENT.reset(token)
         finally:
