@@ -186,6 +186,12 @@ def print_report(results: dict[str, Any]) -> None:
         )
         if share:
             print(f"  {name} at {top['multiplier']:g}x, by kind against capacity's mix: {share}")
+        by_kind = top.get("admitted_p99_ms_by_kind", {})
+        if by_kind:
+            p99s = ", ".join(
+                f"{kind} {'-' if ms is None else f'{ms:.1f} ms'}" for kind, ms in by_kind.items()
+            )
+            print(f"  {name} at {top['multiplier']:g}x, admitted p99 by kind: {p99s}")
     print("\nGoals at the highest offered load (hardened must meet them; incident for contrast):")
     for name in results["profiles"]:
         goals = results["goals"][name]

@@ -1,14 +1,17 @@
 """Problems as HTTP responses: RFC 9457 ``application/problem+json``.
 
 The handlers turn a :class:`~gourmet.problems.Problem` and the framework's own HTTP errors
-(malformed JSON, body too large, unknown route) into problem responses. Unexpected exceptions are
-not caught here: they stay 500s.
+(malformed JSON, body too large, unknown route) into problem responses; so is text PostgreSQL
+cannot store (a NUL character: 422) and JSON nested too deeply to decode (400). Anything else
+unexpected stays a 500, still a problem body, and is logged with its traceback.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import psycopg
+import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
@@ -18,6 +21,15 @@ from gourmet.resilience.deadline import DeadlineExceeded
 from gourmet.telemetry import metrics
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = structlog.get_logger("gourmet.errors")
+# SQLSTATEs of text the database cannot store: untranslatable character, not in repertoire.
+_UNSTORABLE_TEXT = frozenset({"22P05", "22021"})
+
+
+class UnstorableText(Problem):
+    status = 422
+    slug = "unstorable-text"
+    title = "Text that cannot be stored"
 
 
 def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[Any]:
@@ -70,6 +82,33 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     return problem_response(request, problem)
 
 
+def handle_data_error(request: Request[Any, Any, Any], exc: psycopg.DataError) -> Response[Any]:
+    """Text PostgreSQL cannot store: psycopg refuses a NUL character before sending it (no
+    SQLSTATE), the server refuses characters it cannot encode. The transaction rolled back."""
+    if exc.sqlstate in _UNSTORABLE_TEXT or (exc.sqlstate is None and "NUL" in str(exc)):
+        return problem_response(
+            request,
+            UnstorableText(
+                "A text field contains a NUL character (or another character we cannot "
+                "store); nothing was saved. Remove it and try again."
+            ),
+        )
+    return handle_unexpected(request, exc)
+
+
+def handle_recursion(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    return problem_response(
+        request, Problem.from_http(400, "The request body is nested too deeply to read.")
+    )
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A bug: logged with its traceback, answered as a problem like every other error."""
+    log.error("unhandled_error", path=request.url.path, exc_info=exc)
+    problem = Problem.from_http(500, "Something went wrong on our side. Please try again.")
+    return problem_response(request, problem)
+
+
 def _clean(error: Any) -> Any:
     if isinstance(error, dict):
         return {k: v for k, v in error.items() if k in {"key", "message", "source"}}
@@ -81,4 +120,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ValidationException: handle_validation,
     HTTPException: handle_http,
     DeadlineExceeded: handle_deadline_exceeded,
+    psycopg.DataError: handle_data_error,
+    RecursionError: handle_recursion,
+    Exception: handle_unexpected,
 }

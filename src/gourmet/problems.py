@@ -78,6 +78,7 @@ _HTTP_SLUGS = {
     408: "body-too-slow",
     413: "body-too-large",
     415: "unsupported-media-type",
+    500: "internal-error",
 }
 _HTTP_TITLES = {
     400: "Bad request",
@@ -88,4 +89,5 @@ _HTTP_TITLES = {
     408: "Request body too slow",
     413: "Request body too large",
     415: "Unsupported media type",
+    500: "Internal error",
 }

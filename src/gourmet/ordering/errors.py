@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gourmet.problems import Problem
+from gourmet.problems import NotFound, Problem
 
 
 class InvalidCart(Problem):
@@ -118,3 +118,8 @@ class MenuChanged(Problem):
     status = 409
     slug = "menu-changed"
     title = "The menu changed while you were ordering"
+
+
+def no_such_order() -> NotFound:
+    """The answer for a tracking token that names no order (or never could)."""
+    return NotFound("There is no order with this tracking link. Check the link you were sent.")

@@ -13,14 +13,18 @@ from typing import Any
 
 from gourmet.db.pool import GuardedPool
 from gourmet.ordering import repository as repo
-from gourmet.ordering.errors import PaymentDeclined, PaymentNotPossible, PaymentsUnavailable
+from gourmet.ordering.errors import (
+    PaymentDeclined,
+    PaymentNotPossible,
+    PaymentsUnavailable,
+    no_such_order,
+)
 from gourmet.ordering.tracking import OrderBook
 from gourmet.payments.provider import (
     PaymentProvider,
     PaymentRequestRejected,
     ProviderUnavailable,
 )
-from gourmet.problems import NotFound
 from gourmet.resilience import deadline
 
 CHOICES_AFTER_FAILURE = ["retry", "pay_at_pickup"]
@@ -121,7 +125,7 @@ class PaymentService:
 
     def _payable(self, token: str, order: dict[str, Any] | None) -> dict[str, Any]:
         if order is None:
-            raise NotFound("There is no order with this tracking link.")
+            raise no_such_order()
         if order["status"] != "awaiting_payment":
             raise PaymentNotPossible(
                 "This order is not waiting for a payment"

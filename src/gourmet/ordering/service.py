@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -28,6 +29,7 @@ from gourmet.ordering.errors import (
     OrderingPaused,
     OutsideOpeningHours,
     SlotFull,
+    no_such_order,
 )
 from gourmet.ordering.payment import PaymentService
 from gourmet.ordering.pricing import price_cart, tax_cents
@@ -52,6 +54,7 @@ from gourmet.problems import NotFound, Problem
 from gourmet.telemetry import metrics
 
 TOKEN_BYTES = 18  # 144 random bits: unguessable, and 24 URL-safe characters
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what secrets.token_urlsafe gives
 ASAP_CANDIDATES = 48  # how many upcoming slots an ASAP order may fall into
 OPEN_ORDERS_LIMIT = 500
 ACCOUNT_ORDERS_LIMIT = 50  # an account's history, newest first
@@ -327,7 +330,10 @@ class OrderingService:
     # -- reading and moving orders ------------------------------------------------------------
 
     async def order(self, token: str) -> OrderView:
-        """The order as its customer tracks it: from memory when current (see tracking.py)."""
+        """The order as its customer tracks it: from memory when current (see tracking.py).
+        A token we could never have issued is not looked up at all."""
+        if not TOKEN_PATTERN.fullmatch(token):
+            raise no_such_order()
         return await self._book.order(token)
 
     async def open_orders(self) -> list[OrderView]:
@@ -373,9 +379,7 @@ class OrderingService:
     async def _view(self, conn: Conn, token: str) -> OrderView:
         row = await repo.order_view_row(conn, token)
         if row is None:
-            raise NotFound(
-                "There is no order with this tracking link. Check the link you were sent."
-            )
+            raise no_such_order()
         return order_view(row)
 
 

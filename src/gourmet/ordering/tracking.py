@@ -38,9 +38,10 @@ from gourmet.db.notifications import RESYNC
 from gourmet.db.pool import DatabaseUnavailable, GuardedPool
 from gourmet.db.types import Conn
 from gourmet.ordering import repository as repo
+from gourmet.ordering.errors import no_such_order
 from gourmet.ordering.schemas import OrderView
 from gourmet.ordering.views import order_view
-from gourmet.problems import NotFound, ServiceUnavailable
+from gourmet.problems import ServiceUnavailable
 
 REFRESH_BATCH = 200  # tokens per background read
 RETRY_AFTER_S = 1.0  # after a failed refresh
@@ -109,9 +110,7 @@ class OrderBook:
         row = await repo.order_view_row(conn, token)
         self.reads += 1
         if row is None:
-            raise NotFound(
-                "There is no order with this tracking link. Check the link you were sent."
-            )
+            raise no_such_order()
         return self._hold(row, resyncs)
 
     def remember(self, view: OrderView) -> None:

@@ -1,0 +1,74 @@
+"""Hostile input gets a clear 4xx problem and writes nothing: NUL bytes (PostgreSQL cannot store
+them in text), JSON nested thousands deep, and the like."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gourmet.db.types import Conn
+from tests.conftest import STAFF_HEADERS, FixtureMenu
+from tests.ordering.helpers import checkout_body
+from tests.serving import Client
+
+pytestmark = pytest.mark.anyio
+
+
+def assert_problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["detail"]
+    return body
+
+
+async def counts(conn: Conn) -> tuple[int, int]:
+    row = await (
+        await conn.execute(
+            "SELECT (SELECT count(*) FROM orders) AS orders,"
+            " (SELECT count(*) FROM incident) AS incidents"
+        )
+    ).fetchone()
+    assert row is not None
+    return row["orders"], row["incidents"]
+
+
+@pytest.mark.parametrize("field", ["name", "notes"])
+async def test_a_nul_byte_in_a_checkout_is_refused_and_nothing_is_written(
+    client: Client, menu: FixtureMenu, conn: Conn, field: str
+) -> None:
+    before = await counts(conn)
+    body = checkout_body([{"item_id": menu.cake}])
+    if field == "name":
+        body["customer"]["name"] = "Ada\x00Lovelace"
+    else:
+        body["notes"] = "no nuts\x00please"
+    problem = assert_problem(await client.post("/api/orders", json=body), 422)
+    assert "NUL" in problem["detail"] or "character" in problem["detail"]
+    assert await counts(conn) == before
+
+
+async def test_a_nul_byte_in_a_tracking_link_is_not_found(
+    client: Client, menu: FixtureMenu
+) -> None:
+    assert_problem(await client.get("/api/orders/abc%00def"), 404)
+
+
+async def test_a_nul_byte_in_an_incident_is_refused(
+    client: Client, menu: FixtureMenu, conn: Conn
+) -> None:
+    before = await counts(conn)
+    body = {"title": "Slow", "state": "investigating", "message": "on\x00it"}
+    response = await client.post("/api/ops/incidents", json=body, headers=STAFF_HEADERS)
+    assert_problem(response, 422)
+    assert await counts(conn) == before
+
+
+async def test_json_nested_thousands_deep_is_a_400(client: Client, menu: FixtureMenu) -> None:
+    deep = "[" * 5_000 + "]" * 5_000  # within the body size limit
+    response = await client.post(
+        "/api/orders", content=deep, headers={"Content-Type": "application/json"}
+    )
+    assert_problem(response, 400)
