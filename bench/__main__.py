@@ -30,6 +30,7 @@ import psycopg
 
 from gourmet.cli.seed import seed_demo
 from gourmet.db import migrate
+from gourmet.db.backup import tool
 from gourmet.db.embedded import drop_database, ensure_database, start_embedded
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,12 +72,6 @@ def need(tool: str) -> str:
     if path is None:
         sys.exit(f"bench: '{tool}' is not installed (Debian package '{tool}')")
     return path
-
-
-def pg_bin(name: str) -> str:
-    import pgserver
-
-    return str(Path(pgserver.__file__).parent / "pginstall" / "bin" / name)
 
 
 def prepare_database(admin_url: str, url: str) -> str:
@@ -167,13 +162,13 @@ def pgbench(admin_url: str, socket_dir: str) -> float:
     ensure_database(admin_url, PGBENCH_DATABASE)
     common = ["-h", socket_dir, "-U", "postgres"]
     subprocess.run(
-        [pg_bin("pgbench"), "-i", "-q", "-s", "10", *common, PGBENCH_DATABASE],
+        [tool("pgbench"), "-i", "-q", "-s", "10", *common, PGBENCH_DATABASE],
         check=True,
         capture_output=True,
     )
     out = subprocess.run(
         [
-            pg_bin("pgbench"),
+            tool("pgbench"),
             "-b",
             "tpcb-like",
             "-c",
