@@ -214,8 +214,29 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
 
 
+def settled_orders(url: str, tag: str, quiet_s: float = 5.0, limit_s: float = 60.0) -> int:
+    """Wait until no order of this run has been stored for ``quiet_s`` (at most ``limit_s``):
+    a server can still commit orders whose customers already left (the incident profile's
+    requests wait up to 30 s for a connection), and those count as never acknowledged."""
+    started = time.monotonic()
+    last, last_change = -1, started
+    while True:
+        with psycopg.connect(url) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM orders WHERE customer_name LIKE %s", (f"{tag}-%",)
+            ).fetchone()
+        count = int(row[0]) if row else 0
+        now = time.monotonic()
+        if count != last:
+            last, last_change = count, now
+        if now - last_change >= quiet_s or now - started >= limit_s:
+            return count
+        time.sleep(0.5)
+
+
 def audit(url: str, tag: str, customers: list[Customer], patience_s: float) -> dict[str, Any]:
-    """What the customers saw, checked against what the database holds."""
+    """What the customers saw, checked against what the database holds once it is quiet."""
+    settled_orders(url, tag)
     with psycopg.connect(url, row_factory=dict_row) as conn:
         rows = conn.execute(
             "SELECT customer_name, token, created_at FROM orders WHERE customer_name LIKE %s",
