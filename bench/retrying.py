@@ -20,6 +20,8 @@ Why not 10x capacity: arrivals at 10x checkout capacity for 30 s are 300 s of or
 whose capacity that is can place 99% of them within 150 s of the first arrival. The default, 2x for
 30 s, is a 30 s backlog: every customer in it must wait their turn, up to half a minute.
 
+A retry storm (RETRY_STORM_WAIT_S=0): customers who ignore Retry-After and try again at once.
+
 Knobs (environment): RETRY_OFFERED (2.0), RETRY_ARRIVAL_S (30), RETRY_PATIENCE_S (120),
 RETRY_PROFILES (hardened,incident), RETRY_CAPACITY (skip the measurement), OVERLOAD_POOL_MAX_SIZE
 and OVERLOAD_CPU_SPLIT as for ``bench.overload``.
@@ -129,7 +131,11 @@ class Connections:
 
 
 async def _shop(
-    connections: Connections, customer: Customer, start: float, patience_s: float
+    connections: Connections,
+    customer: Customer,
+    start: float,
+    patience_s: float,
+    storm_wait_s: float | None,
 ) -> None:
     loop = asyncio.get_running_loop()
     await asyncio.sleep(max(start + customer.arrives_s - loop.time(), 0))
@@ -159,20 +165,24 @@ async def _shop(
             # 503 (busy, in line): as Retry-After says. Any other 5xx: the customer clicks
             # "Place order" again a little later.
             wait_s = float(headers.get("retry-after", CONNECTION_RETRY_S))
+            if storm_wait_s is not None:  # a client that ignores Retry-After
+                wait_s = storm_wait_s
             ticket = headers.get("gourmet-ticket", ticket)
             customer.errors[status] = customer.errors.get(status, 0) + 1
         await asyncio.sleep(min(wait_s, max(give_up_at - loop.time(), 0)))
 
 
 async def _run_population(
-    target: Target, customers: list[Customer], patience_s: float
+    target: Target, customers: list[Customer], patience_s: float, storm_wait_s: float | None
 ) -> tuple[float, int]:
     host, port = target.base.removeprefix("http://").split(":")
     connections = Connections(host, int(port))
     loop = asyncio.get_running_loop()
     start = loop.time() + 0.5
     try:
-        await asyncio.gather(*(_shop(connections, c, start, patience_s) for c in customers))
+        await asyncio.gather(
+            *(_shop(connections, c, start, patience_s, storm_wait_s) for c in customers)
+        )
     finally:
         connections.close()
     return loop.time() - start, connections.opened
@@ -280,6 +290,8 @@ def main() -> None:
     patience_s = float(os.environ.get("RETRY_PATIENCE_S", "120"))
     profiles = os.environ.get("RETRY_PROFILES", "hardened,incident").split(",")
     capacity = float(os.environ.get("RETRY_CAPACITY", "0"))
+    storm = os.environ.get("RETRY_STORM_WAIT_S")
+    storm_wait_s = float(storm) if storm else None
     split = cpu_split(plan.cpu_split)
     embedded = start_embedded(PGDATA)
     if split is not None and embedded.postmaster_pid is not None:
@@ -290,6 +302,7 @@ def main() -> None:
         "plan": asdict(plan),
         "offered_x_capacity": offered,
         "arrival_s": arrival_s,
+        "storm_wait_s": storm_wait_s,
         "goals": GOALS,
         "profiles": {},
     }
@@ -317,7 +330,9 @@ def main() -> None:
                     f"[{profile}] {len(customers)} customers arriving at {rate:.0f}/s"
                     f" for {arrival_s:.0f} s, patience {patience_s:.0f} s"
                 )
-                elapsed, opened = asyncio.run(_run_population(target, customers, patience_s))
+                elapsed, opened = asyncio.run(
+                    _run_population(target, customers, patience_s, storm_wait_s)
+                )
                 figures = audit(url, tag, customers, patience_s)
                 figures["run_s"] = elapsed
                 figures["connections_opened"] = opened
@@ -328,7 +343,7 @@ def main() -> None:
     finally:
         embedded.stop()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / "retrying.json"
+    path = RESULTS / ("retry-storm.json" if storm_wait_s is not None else "retrying.json")
     path.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(f"\nresults written to {path}")
 

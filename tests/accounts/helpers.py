@@ -19,13 +19,17 @@ def session_headers(client: Client, response_cookie: str | None) -> dict[str, st
 
 async def sign_up(client: Client, email: str, password: str = PASSWORD) -> dict[str, str]:
     response = await client.post(
-        "/api/accounts", json={"email": email, "password": password, "name": "Ada"}
+        "/api/accounts",
+        json={"email": email, "password": password, "name": "Ada"},
+        headers=CSRF,
     )
     assert response.status_code == 201, response.text
     return session_headers(client, response.cookies.get(SESSION_COOKIE))
 
 
 async def sign_in(client: Client, email: str, password: str = PASSWORD) -> dict[str, str]:
-    response = await client.post("/api/session", json={"email": email, "password": password})
+    response = await client.post(
+        "/api/session", json={"email": email, "password": password}, headers=CSRF
+    )
     assert response.status_code == 200, response.text
     return session_headers(client, response.cookies.get(SESSION_COOKIE))

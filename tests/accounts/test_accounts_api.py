@@ -22,6 +22,7 @@ async def test_sign_up_sets_a_session_cookie_and_stores_an_argon2_hash(
     response = await client.post(
         "/api/accounts",
         json={"email": "  Ada@Example.COM ", "password": PASSWORD, "name": "Ada"},
+        headers=CSRF,
     )
     assert response.status_code == 201, response.text
     assert response.json()["email"] == "ada@example.com"
@@ -49,10 +50,10 @@ async def test_orders_placed_while_signed_in_are_the_customers(
     assert me.status_code == 200
     assert me.json()["email"] == "ada@example.com"
     first = await client.post(
-        "/api/orders", json=checkout_body([{"item_id": menu.cake}]), headers=ada
+        "/api/orders", json=checkout_body([{"item_id": menu.cake}]), headers={**ada, **CSRF}
     )
     second = await client.post(
-        "/api/orders", json=checkout_body([{"item_id": menu.soup}]), headers=ada
+        "/api/orders", json=checkout_body([{"item_id": menu.soup}]), headers={**ada, **CSRF}
     )
     assert first.status_code == second.status_code == 201
 
@@ -95,7 +96,7 @@ async def test_sign_up_refusals_are_problems(
     client: Client, menu: FixtureMenu, body: dict[str, str], status: int, slug: str
 ) -> None:
     await sign_up(client, "ada@example.com")
-    response = await client.post("/api/accounts", json=body)
+    response = await client.post("/api/accounts", json=body, headers=CSRF)
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["type"] == f"/problems/{slug}"
@@ -112,10 +113,12 @@ async def test_wrong_password_and_unknown_email_get_the_same_401(
     await sign_up(client, "ada@example.com")
     client.cookies.clear()
     wrong = await client.post(
-        "/api/session", json={"email": "ada@example.com", "password": "wrong password!"}
+        "/api/session",
+        json={"email": "ada@example.com", "password": "wrong password!"},
+        headers=CSRF,
     )
     unknown = await client.post(
-        "/api/session", json={"email": "nobody@example.com", "password": PASSWORD}
+        "/api/session", json={"email": "nobody@example.com", "password": PASSWORD}, headers=CSRF
     )
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json()["detail"] == unknown.json()["detail"]
@@ -129,12 +132,14 @@ async def test_the_sixth_wrong_attempt_is_throttled(client: Client, menu: Fixtur
     client.cookies.clear()
     for attempt in range(5):
         response = await client.post(
-            "/api/session", json={"email": "ada@example.com", "password": f"guess {attempt}"}
+            "/api/session",
+            json={"email": "ada@example.com", "password": f"guess {attempt}"},
+            headers=CSRF,
         )
         assert response.status_code == 401
     # Even the right password waits now: the attacker cannot tell a hit from the pause.
     refused = await client.post(
-        "/api/session", json={"email": "ada@example.com", "password": PASSWORD}
+        "/api/session", json={"email": "ada@example.com", "password": PASSWORD}, headers=CSRF
     )
     assert refused.status_code == 429
     assert refused.json()["type"] == "/problems/too-many-attempts"
@@ -146,11 +151,15 @@ async def test_guessing_many_accounts_from_one_address_is_throttled(
 ) -> None:
     for attempt in range(5):
         response = await client.post(
-            "/api/session", json={"email": f"user{attempt}@example.com", "password": PASSWORD}
+            "/api/session",
+            json={"email": f"user{attempt}@example.com", "password": PASSWORD},
+            headers=CSRF,
         )
         assert response.status_code == 401
     response = await client.post(
-        "/api/session", json={"email": "someone.else@example.com", "password": PASSWORD}
+        "/api/session",
+        json={"email": "someone.else@example.com", "password": PASSWORD},
+        headers=CSRF,
     )
     assert response.status_code == 429
 
@@ -174,7 +183,39 @@ async def test_session_cookie_is_secure_when_configured(
     runtime = runtime_of(app)
     runtime.settings = runtime.settings.model_copy(update={"cookie_secure": True})
     response = await client.post(
-        "/api/accounts", json={"email": "ada@example.com", "password": PASSWORD}
+        "/api/accounts", json={"email": "ada@example.com", "password": PASSWORD}, headers=CSRF
     )
     assert "secure" in response.headers["set-cookie"].lower().replace("samesite", "")
     assert session_headers(client, response.cookies.get(SESSION_COOKIE))
+
+
+async def test_another_site_cannot_sign_a_visitor_in_or_up(
+    client: Client, menu: FixtureMenu
+) -> None:
+    """Login CSRF: a cross-site form (any Content-Type, no custom header) posting the attacker's
+    credentials would sign the visitor into the attacker's account. Without the header that
+    only Gourmet's pages send, sign-in and sign-up are refused and no cookie is set."""
+    await sign_up(client, "mallory@example.com")
+    client.cookies.clear()
+    for path, body in (
+        ("/api/session", {"email": "mallory@example.com", "password": PASSWORD}),
+        ("/api/accounts", {"email": "eve@example.com", "password": PASSWORD}),
+    ):
+        response = await client.post(path, json=body)
+        assert response.status_code == 403, response.text
+        assert response.json()["type"] == "/problems/csrf"
+        assert SESSION_COOKIE not in response.cookies
+
+
+async def test_a_checkout_not_from_our_pages_is_never_filed_under_the_account(
+    client: Client, menu: FixtureMenu, conn: Conn
+) -> None:
+    ada = await sign_up(client, "ada@example.com")
+    forged = await client.post(
+        "/api/orders", json=checkout_body([{"item_id": menu.cake}]), headers=ada
+    )
+    assert forged.status_code == 201  # the order stands, as a guest's
+    assert (await client.get("/api/me/orders", headers=ada)).json() == []
+    row = await (await conn.execute("SELECT account_id FROM orders")).fetchone()
+    assert row is not None
+    assert row["account_id"] is None

@@ -19,6 +19,7 @@ from playwright.async_api import Page, expect
 
 from gourmet.db.types import Conn
 from gourmet.menu import repository as menu_repo
+from tests.accounts.helpers import CSRF
 from tests.conftest import FixtureMenu
 from tests.web.actions import add_item, fill_contact, place_order
 from tests.web.conftest import BrowserPage, LiveServer, move_order, screenshot, wait_for_menu
@@ -126,7 +127,9 @@ async def test_sign_up_problems_are_shown_next_to_their_field(
 ) -> None:
     page = desktop.page
     email = unique_email()
-    taken = await api.post("/api/accounts", json={"email": email, "password": PASSWORD})
+    taken = await api.post(
+        "/api/accounts", json={"email": email, "password": PASSWORD}, headers=CSRF
+    )
     assert taken.status_code == 201, taken.text
 
     await page.goto("/account/signup")
@@ -150,7 +153,9 @@ async def test_sign_in_goes_back_to_a_local_next_only(
     desktop: BrowserPage, phone: BrowserPage, api: httpx.AsyncClient, live_server: LiveServer
 ) -> None:
     email = unique_email()
-    created = await api.post("/api/accounts", json={"email": email, "password": PASSWORD})
+    created = await api.post(
+        "/api/accounts", json={"email": email, "password": PASSWORD}, headers=CSRF
+    )
     assert created.status_code == 201, created.text
 
     page = phone.page
@@ -180,7 +185,9 @@ async def test_sign_in_goes_back_to_a_local_next_only(
 async def test_wrong_password_then_throttled(desktop: BrowserPage, api: httpx.AsyncClient) -> None:
     """Last in the file: it pauses sign-in from 127.0.0.1 for everyone (see the module note)."""
     email = unique_email()
-    created = await api.post("/api/accounts", json={"email": email, "password": PASSWORD})
+    created = await api.post(
+        "/api/accounts", json={"email": email, "password": PASSWORD}, headers=CSRF
+    )
     assert created.status_code == 201, created.text
 
     page = desktop.page

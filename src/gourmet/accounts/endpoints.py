@@ -41,10 +41,12 @@ def signed_in(
     "/api/accounts", summary="Sign up as a customer (and be signed in)", tags=TAGS, status_code=201
 )
 async def sign_up(
+    request: Request[Any, Any, Any],
     accounts: NamedDependency[AccountService],
     settings: NamedDependency[Settings],
     data: JSONBody[SignUp],
 ) -> Response[AccountView]:
+    check_csrf(request)  # no other site may sign a visitor up (or in) behind their back
     account, token = await accounts.sign_up(data.email, data.password, data.name)
     return signed_in(settings, account, token, 201)
 
@@ -59,6 +61,9 @@ async def sign_in(
     signin_throttle: NamedDependency[SignInThrottle],
     data: JSONBody[SignIn],
 ) -> Response[AccountView]:
+    # A cross-site form could otherwise sign the visitor into the attacker's account (login
+    # CSRF), and what they then order or save would be the attacker's to read.
+    check_csrf(request)
     throttle = signin_throttle
     host = request.client.host if request.client else "unknown"
     # Per address (one client guessing many accounts) and per account (many addresses guessing

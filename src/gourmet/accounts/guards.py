@@ -85,6 +85,13 @@ class Gate:
             return None
         return await self.accounts.session_account(token)
 
+    async def session_account_writing(self, connection: Connection) -> AccountView | None:
+        """The session's account for a write, only if the request came from Gourmet's own
+        pages (the CSRF header): a forged cross-site post is treated as a guest's."""
+        if connection.headers.get(CSRF_HEADER) != CSRF_VALUE:
+            return None
+        return await self.session_account(connection)
+
     async def signed_in(self, connection: Connection) -> AccountView:
         """The signed-in account, or 401."""
         account = await self.session_account(connection)

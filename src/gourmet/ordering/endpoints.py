@@ -50,9 +50,9 @@ async def place_order(
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         raise Problem(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters long.")
     # Signed in: the order is kept in the customer's history. A stale session is no reason to
-    # refuse an order; it is placed as a guest's. (The cookie is SameSite=Lax: a cross-site
-    # post never carries it.)
-    account = await gate.session_account(request)
+    # refuse an order, nor is a post without the CSRF header (not from our pages): either is
+    # placed as a guest's, never filed under an account by another site.
+    account = await gate.session_account_writing(request)
     view, created = await ordering.checkout(
         data, idempotency_key, account.id if account is not None else None
     )

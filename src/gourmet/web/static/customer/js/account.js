@@ -9,7 +9,6 @@ import { addLine, describeLine, indexMenu } from "./cart.js";
 import { readJSON } from "./format.js";
 
 const HINT_KEY = "gourmet.account";
-const CSRF_HEADERS = { "X-Requested-With": "gourmet" };
 
 // -- the header link -------------------------------------------------------------------------
 
@@ -153,7 +152,7 @@ function setUpAccountPage() {
   signOut.addEventListener("click", async () => {
     error.textContent = "";
     signOut.disabled = true;
-    const result = await send("DELETE", "/api/session", { headers: CSRF_HEADERS });
+    const result = await send("DELETE", "/api/session");
     signOut.disabled = false;
     if (!result.ok) {
       fail("We could not sign you out just now. Please try again.");

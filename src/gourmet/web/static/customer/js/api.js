@@ -19,6 +19,9 @@ export async function send(method, url, { body, headers = {} } = {}) {
       headers: {
         Accept: "application/json, application/problem+json",
         ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+        // Gourmet's own pages say so: the server refuses (or treats as a guest's) a write
+        // that another site could have forged (CSRF).
+        "X-Requested-With": "gourmet",
         ...headers,
       },
       body: body === undefined ? undefined : JSON.stringify(body),
