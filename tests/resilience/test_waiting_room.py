@@ -364,3 +364,21 @@ async def test_a_body_that_trickles_in_holds_no_slot_and_ends_at_the_deadline() 
     assert sent[0]["status"] == 408
     assert json.loads(sent[1]["body"])["type"] == "/problems/body-too-slow"
     assert app.entered == 1  # only the status read reached the app
+
+
+async def test_a_full_line_answers_at_the_end_of_the_hold_so_a_storm_cannot_spin() -> None:
+    """A client that ignores Retry-After and tries again at once still gets its answer only
+    after the hold: it waits on a timer, not in a tight loop of instant refusals."""
+    app, limiter = GatedApp(), fixed_limiter(1)
+    mw = queued_middleware(app, limiter, hold_s=0.3, size=0)  # no line: turned away at once
+    held = asyncio.create_task(call(mw, "POST", "/api/orders", BLOCK))
+    await wait_until(lambda: app.entered == 1)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    reply = await call(mw, "POST", "/api/orders", ("idempotency-key", KEY.decode()))
+    assert reply.status == 503
+    assert reply.json()["type"] == "/problems/waiting-room"
+    assert loop.time() - started >= 0.29  # the hold, less the loop clock's resolution
+    assert mw.room.turned_away == 1
+    app.gate.set()
+    await held

@@ -344,6 +344,7 @@ class AdmissionMiddleware:
         try:
             left = deadline.remaining_in_scope(scope) or 0.0
             hold = min(self.hold_s, left - self.deadline_s / 2)
+            held_until = self._clock() + hold
             waiting = asyncio.ensure_future(self.room.wait_turn(first_at, kind, hold, key))
             await asyncio.wait({waiting, gone}, return_when=asyncio.FIRST_COMPLETED)
             if not waiting.done():  # the client left the line: nothing was started for it
@@ -353,6 +354,15 @@ class AdmissionMiddleware:
             outcome = waiting.result()
             if isinstance(outcome, Turn):
                 self.shed[priority] += 1
+                # Not served: the answer comes at the end of the hold even when the line was
+                # full at once. A client that ignores Retry-After then tries again every few
+                # seconds, not in a tight loop that takes the CPU checkouts need (measured by
+                # bench.retrying with RETRY_STORM_WAIT_S=0). Waiting costs a timer, no slot.
+                rest = held_until - self._clock()
+                if rest > 0:
+                    await asyncio.wait({gone}, timeout=rest)
+                    if gone.done():
+                        return
                 await self._answer_turn(scope, send, outcome, key, first_at)
                 return
             state = scope["state"]
