@@ -366,19 +366,26 @@ async def test_a_body_that_trickles_in_holds_no_slot_and_ends_at_the_deadline() 
     assert app.entered == 1  # only the status read reached the app
 
 
-async def test_a_full_line_answers_at_the_end_of_the_hold_so_a_storm_cannot_spin() -> None:
-    """A client that ignores Retry-After and tries again at once still gets its answer only
-    after the hold: it waits on a timer, not in a tight loop of instant refusals."""
+async def test_a_customer_back_before_their_time_hears_again_only_after_the_hold() -> None:
+    """A client that ignores Retry-After and tries again at once gets its next answer only after
+    the hold: it waits on a timer, not in a tight loop of instant refusals. One that keeps its
+    time is answered at once (holding everyone would fill the connection cap)."""
     app, limiter = GatedApp(), fixed_limiter(1)
     mw = queued_middleware(app, limiter, hold_s=0.3, size=0)  # no line: turned away at once
     held = asyncio.create_task(call(mw, "POST", "/api/orders", BLOCK))
     await wait_until(lambda: app.entered == 1)
     loop = asyncio.get_running_loop()
+    key = ("idempotency-key", KEY.decode())
+
     started = loop.time()
-    reply = await call(mw, "POST", "/api/orders", ("idempotency-key", KEY.decode()))
-    assert reply.status == 503
-    assert reply.json()["type"] == "/problems/waiting-room"
+    first = await call(mw, "POST", "/api/orders", key)
+    assert first.status == 503
+    assert loop.time() - started < 0.3  # on time (a first attempt): answered at once
+    assert int(first.headers["retry-after"]) >= 1
+
+    started = loop.time()
+    again = await call(mw, "POST", "/api/orders", key)  # at once, not after Retry-After
+    assert again.json()["type"] == "/problems/waiting-room"
     assert loop.time() - started >= 0.29  # the hold, less the loop clock's resolution
-    assert mw.room.turned_away == 1
     app.gate.set()
     await held

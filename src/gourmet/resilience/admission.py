@@ -354,12 +354,13 @@ class AdmissionMiddleware:
             outcome = waiting.result()
             if isinstance(outcome, Turn):
                 self.shed[priority] += 1
-                # Not served: the answer comes at the end of the hold even when the line was
-                # full at once. A client that ignores Retry-After then tries again every few
-                # seconds, not in a tight loop that takes the CPU checkouts need (measured by
-                # bench.retrying with RETRY_STORM_WAIT_S=0). Waiting costs a timer, no slot.
+                # A customer back before the time we gave them (ignoring Retry-After) hears
+                # again only at the end of the hold: a retry storm then waits on timers instead
+                # of spinning through instant refusals that take the CPU checkouts need
+                # (bench.retrying, RETRY_STORM_WAIT_S=0). Those who keep their time are answered
+                # at once: holding them all would fill the server's connection cap.
                 rest = held_until - self._clock()
-                if rest > 0:
+                if outcome.early and rest > 0:
                     await asyncio.wait({gone}, timeout=rest)
                     if gone.done():
                         return
@@ -412,6 +413,8 @@ class AdmissionMiddleware:
         ticket = None
         if self._tickets is not None and key:
             ticket = self._tickets.issue(key, first_at)
+        if self.room is not None and key:
+            self.room.expect_back(key, retry_after)
         headers, body = line_response(scope["path"], turn, retry_after, ticket)
         await send({"type": "http.response.start", "status": 503, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -24,6 +24,7 @@ import asyncio
 import base64
 import bisect
 import collections
+import dataclasses
 import hashlib
 import hmac
 import itertools
@@ -42,6 +43,7 @@ RATE_WINDOW_S = 5.0  # the service rate behind estimates: places given in the la
 # long (a Retry-After is at most 30 s: twice that without a try means they left).
 AWAY_FOR_S = 60.0
 MAX_AWAY = 100_000  # customers remembered as away, per process
+EARLY_SLACK_S = 1.0  # back this much before their time still counts as on time
 
 
 class Tickets:
@@ -93,11 +95,13 @@ class Tickets:
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """An attempt not served within its hold: its place in line (1 is next) and the estimated
-    seconds until then (None while nothing has been served lately to estimate from)."""
+    """An attempt not served within its hold: its place in line (1 is next), the estimated
+    seconds until then (None while nothing has been served lately to estimate from), and
+    whether the customer came back before the time they were given (they ignore Retry-After)."""
 
     place: int
     wait_s: float | None
+    early: bool = False
 
 
 class _Waiter:
@@ -144,7 +148,10 @@ class WaitingRoom:
         self._recent: collections.deque[float] = collections.deque()  # when places were given
         # Customers sent back with a ticket, still in line while away: by key, in the order
         # they were last seen (for forgetting), and sorted by first attempt (for places).
-        self._away: collections.OrderedDict[bytes, tuple[float, float]] = collections.OrderedDict()
+        # key -> (first attempt, last seen, when they were told to come back)
+        self._away: collections.OrderedDict[bytes, tuple[float, float, float]] = (
+            collections.OrderedDict()
+        )
         self._away_line: list[tuple[float, bytes]] = []
         self.served = self.waited = self.timed_out = self.turned_away = 0
         self.evicted = self.left = 0
@@ -173,12 +180,22 @@ class WaitingRoom:
         If the caller is cancelled (its client went away) while waiting, it leaves the line,
         and a permit it was given at that instant is handed back.
         """
+        early = False
         if key is not None:
+            away = self._away.get(key)
+            early = away is not None and self._clock() < away[2] - EARLY_SLACK_S
             self._forget_away(key)  # here again: waiting, not away
         outcome = await self._wait_turn(first_at, kind, hold_s)
         if key is not None and isinstance(outcome, Turn):
             self._note_away(key, first_at)
+            return dataclasses.replace(outcome, early=early)
         return outcome
+
+    def expect_back(self, key: bytes, after_s: float) -> None:
+        """The customer sent away under ``key`` was told to come back in ``after_s``."""
+        away = self._away.get(key)
+        if away is not None:
+            self._away[key] = (away[0], away[1], self._clock() + after_s)
 
     async def _wait_turn(self, first_at: float, kind: Hashable, hold_s: float) -> Permit | Turn:
         if not self._line or first_at < self._line[0][0]:
@@ -242,7 +259,8 @@ class WaitingRoom:
     def _note_away(self, key: bytes, first_at: float) -> None:
         if len(self._away) >= MAX_AWAY:
             self._drop_away(next(iter(self._away)))
-        self._away[key] = (first_at, self._clock())
+        now = self._clock()
+        self._away[key] = (first_at, now, now)
         bisect.insort(self._away_line, (first_at, key))
 
     def _forget_away(self, key: bytes) -> None:
@@ -250,7 +268,7 @@ class WaitingRoom:
             self._drop_away(key)
 
     def _drop_away(self, key: bytes) -> None:
-        first_at, _seen = self._away.pop(key)
+        first_at, _seen, _due = self._away.pop(key)
         index = bisect.bisect_left(self._away_line, (first_at, key))
         if index < len(self._away_line) and self._away_line[index] == (first_at, key):
             del self._away_line[index]
@@ -258,7 +276,7 @@ class WaitingRoom:
     def _expire_away(self) -> None:
         too_old = self._clock() - AWAY_FOR_S
         while self._away:
-            key, (_first_at, seen) = next(iter(self._away.items()))
+            key, (_first_at, seen, _due) = next(iter(self._away.items()))
             if seen >= too_old:
                 break
             self._drop_away(key)
