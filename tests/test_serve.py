@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +16,25 @@ from tests.processes import free_port, start, stop
 pytestmark = pytest.mark.anyio
 
 BACKLOG = 128  # granian's smallest accept queue
+
+
+def gourmet_serve(
+    database_url: str, tmp_path: Path, **settings: str
+) -> tuple[int, subprocess.Popen[bytes]]:
+    """``gourmet serve`` on a free port with these GOURMET_ settings; its port and process."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "GOURMET_DATABASE_URL": database_url,
+        "GOURMET_DATA_DIR": str(tmp_path),
+        "GOURMET_STAFF_TOKEN": STAFF_TOKEN,
+        "GOURMET_PAYMENTS_URL": "",
+        "GOURMET_PORT": str(port),
+        **settings,
+    }
+    command = [str(Path(sys.executable).with_name("gourmet")), "serve"]
+    log = tmp_path / "server.log"
+    return port, start(command, env, log, f"http://127.0.0.1:{port}/healthz")
 
 
 async def keep_alive_request(port: int) -> tuple[asyncio.StreamWriter, bytes]:
@@ -35,19 +55,7 @@ async def test_serves_far_more_open_connections_than_its_backlog(
     """granian's connection cap follows the backlog unless told otherwise: with 256 keep-alive
     browsers (or live order streams) connected, the next customer could not even open the menu.
     ``gourmet serve`` sets it from GOURMET_MAX_CONNECTIONS instead."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "GOURMET_DATABASE_URL": database_url,
-        "GOURMET_DATA_DIR": str(tmp_path),
-        "GOURMET_STAFF_TOKEN": STAFF_TOKEN,
-        "GOURMET_PAYMENTS_URL": "",
-        "GOURMET_PORT": str(port),
-        "GOURMET_BACKLOG": str(BACKLOG),
-    }
-    command = [str(Path(sys.executable).with_name("gourmet")), "serve"]
-    log = tmp_path / "server.log"
-    process = start(command, env, log, f"http://127.0.0.1:{port}/healthz")
+    port, process = gourmet_serve(database_url, tmp_path, GOURMET_BACKLOG=str(BACKLOG))
     writers: list[asyncio.StreamWriter] = []
     try:
         answered = 0
@@ -69,18 +77,7 @@ async def test_a_client_that_never_finishes_its_request_head_is_disconnected(
 ) -> None:
     """One byte and then nothing: without a header timeout thousands of such connections fill
     the connection cap and lock every customer out. GOURMET_HEADER_READ_TIMEOUT_S ends them."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "GOURMET_DATABASE_URL": database_url,
-        "GOURMET_DATA_DIR": str(tmp_path),
-        "GOURMET_STAFF_TOKEN": STAFF_TOKEN,
-        "GOURMET_PAYMENTS_URL": "",
-        "GOURMET_PORT": str(port),
-        "GOURMET_HEADER_READ_TIMEOUT_S": "1",
-    }
-    command = [str(Path(sys.executable).with_name("gourmet")), "serve"]
-    process = start(command, env, tmp_path / "server.log", f"http://127.0.0.1:{port}/healthz")
+    port, process = gourmet_serve(database_url, tmp_path, GOURMET_HEADER_READ_TIMEOUT_S="1")
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"G")

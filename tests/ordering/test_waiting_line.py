@@ -109,6 +109,26 @@ async def post_and_leave(
     return sent
 
 
+async def behind_a_blocked_checkout(
+    client: Client,
+    stack: ASGIApp,
+    admission: AdmissionMiddleware,
+    body: dict[str, Any],
+    key: str,
+    leave: asyncio.Event,
+) -> tuple[asyncio.Task[Any], asyncio.Task[list[Message]]]:
+    """A first checkout takes the only place (and blocks on the held lock); then a customer who
+    will leave once ``leave`` is set joins the line. Their two tasks."""
+    first_body = checkout_body([{"item_id": body["lines"][0]["item_id"]}], name="First")
+    first = asyncio.create_task(
+        client.post("/api/orders", json=first_body, headers={"Idempotency-Key": "a"})
+    )
+    await wait_until(lambda: admission.limiter.in_flight == 1)
+    leaving = asyncio.create_task(post_and_leave(stack, body, key, leave))
+    await wait_until(lambda: len(admission.room or ()) == 1)
+    return first, leaving
+
+
 async def order_count(conn: Conn) -> int:
     row = await (await conn.execute("SELECT count(*) AS n FROM orders")).fetchone()
     assert row is not None
@@ -167,14 +187,9 @@ async def test_a_customer_who_leaves_the_line_has_nothing_started_and_can_come_b
         assert admission.room is not None
         leave = asyncio.Event()
         async with orders_locked(database_url):
-            first = asyncio.create_task(
-                client.post(
-                    "/api/orders", json=cake(menu, "First"), headers={"Idempotency-Key": "a"}
-                )
+            first, leaving = await behind_a_blocked_checkout(
+                client, stack, admission, cake(menu, "Gone"), "c", leave
             )
-            await wait_until(lambda: admission.limiter.in_flight == 1)
-            leaving = asyncio.create_task(post_and_leave(stack, cake(menu, "Gone"), "c", leave))
-            await wait_until(lambda: len(admission.room or ()) == 1)
             leave.set()
             assert await leaving == []  # nothing to answer: the client is gone
             assert admission.room.left == 1
@@ -200,14 +215,9 @@ async def test_a_customer_who_leaves_after_being_admitted_gets_that_order_on_ret
         assert admission.room is not None
         leave = asyncio.Event()
         async with orders_locked(database_url):
-            first = asyncio.create_task(
-                client.post(
-                    "/api/orders", json=cake(menu, "First"), headers={"Idempotency-Key": "a"}
-                )
+            first, leaving = await behind_a_blocked_checkout(
+                client, stack, admission, cake(menu, "Late"), "d", leave
             )
-            await wait_until(lambda: admission.limiter.in_flight == 1)
-            leaving = asyncio.create_task(post_and_leave(stack, cake(menu, "Late"), "d", leave))
-            await wait_until(lambda: len(admission.room or ()) == 1)
         assert (await first).status_code == 201
         # Admitted and running: the client goes now, before it hears the answer.
         await wait_until(lambda: len(admission.room or ()) == 0)
