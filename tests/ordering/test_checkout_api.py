@@ -130,6 +130,11 @@ def _lines(menu: FixtureMenu, **overrides: Any) -> list[dict[str, Any]]:
         ),
         (lambda m: checkout_body(_lines(m, quantity=0)), 422, "quantity-out-of-range"),
         (lambda m: checkout_body(_lines(m, quantity=500)), 422, "quantity-out-of-range"),
+        (  # 3 lines of 40: each within its own cap, 120 items in all
+            lambda m: checkout_body([{"item_id": m.cake, "quantity": 40}] * 3),
+            422,
+            "quantity-out-of-range",
+        ),
         (lambda m: checkout_body([{"item_id": m.soup, "quantity": 4}]), 409, "item-unavailable"),
         (lambda m: checkout_body([]), 422, "invalid-cart"),
         (lambda m: checkout_body(_lines(m), fulfilment="delivery"), 422, "address-required"),

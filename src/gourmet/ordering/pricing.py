@@ -13,7 +13,7 @@ from gourmet.ordering.errors import (
     QuantityOutOfRange,
     UnknownItem,
 )
-from gourmet.ordering.schemas import MAX_LINES, MAX_QUANTITY, CartLine
+from gourmet.ordering.schemas import MAX_LINES, MAX_QUANTITY, MAX_UNITS, CartLine
 
 BASIS_POINTS = 10_000
 
@@ -66,7 +66,14 @@ def price_cart(lines: Sequence[CartLine], items: Mapping[int, Item]) -> PricedCa
         raise InvalidCart("The cart is empty; add at least one item.")
     if len(lines) > MAX_LINES:
         raise InvalidCart(f"A cart holds at most {MAX_LINES} lines.")
-    return PricedCart(tuple(_price_line(index, line, items) for index, line in enumerate(lines)))
+    cart = PricedCart(tuple(_price_line(index, line, items) for index, line in enumerate(lines)))
+    units = sum(line.quantity for line in cart.lines)
+    if units > MAX_UNITS:
+        raise QuantityOutOfRange(
+            f"An online order holds at most {MAX_UNITS} items in all ({units} asked); "
+            "for a larger order, please call the restaurant."
+        )
+    return cart
 
 
 def _price_line(index: int, line: CartLine, items: Mapping[int, Item]) -> PricedLine:

@@ -27,7 +27,10 @@ OrderStatus = Literal[
 ]
 
 MAX_LINES = 50
-MAX_QUANTITY = 50
+MAX_QUANTITY = 50  # of one line
+# Of a whole order: without it, 50 lines of 50 made one order of 2,500 units (#14). A caterer's
+# order larger than this is a phone call.
+MAX_UNITS = 100
 
 
 class CartLine(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
