@@ -12,12 +12,8 @@ import pytest
 
 from gourmet.asgi import Message, Receive, Scope, Send
 from gourmet.resilience import deadline
-from gourmet.resilience.admission import (
-    AdmissionMiddleware,
-    Rule,
-    _wants_html,
-    shed_page,
-)
+from gourmet.resilience.admission import AdmissionMiddleware, Rule
+from gourmet.resilience.answers import shed_page, wants_html
 from gourmet.resilience.limiter import AdaptiveLimiter, LimiterConfig, Priority
 from gourmet.routes import ADMISSION_RULES
 from tests.polling import wait_until
@@ -354,8 +350,8 @@ def test_a_browser_gets_a_busy_page_not_json() -> None:
     text = body.decode()
     assert "We are very busy right now" in text
     assert 'http-equiv="refresh" content="2"' in text
-    assert _wants_html({"headers": [(b"accept", b"text/html,application/xhtml+xml")]})
-    assert not _wants_html({"headers": [(b"accept", b"application/json")]})
+    assert wants_html({"headers": [(b"accept", b"text/html,application/xhtml+xml")]})
+    assert not wants_html({"headers": [(b"accept", b"application/json")]})
 
 
 async def _noop_app(scope: Any, receive: Any, send: Any) -> None:

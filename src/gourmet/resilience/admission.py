@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import math
 import random
 import time
@@ -25,8 +24,17 @@ from dataclasses import dataclass
 
 from gourmet.asgi import ASGIApp, Message, Receive, Scope, Send
 from gourmet.config import setting_default
-from gourmet.problems import Problem
 from gourmet.resilience import deadline
+from gourmet.resilience.answers import (
+    MAX_LINE_RETRY_S,
+    Replay,
+    header,
+    line_response,
+    send_problem,
+    shed_page,
+    shed_response,
+    wants_html,
+)
 from gourmet.resilience.limiter import AdaptiveLimiter, Permit, Priority
 from gourmet.resilience.waiting_room import TICKET_HEADER, Tickets, Turn, WaitingRoom
 
@@ -54,122 +62,6 @@ class Rule:
         if self.pattern.endswith("/*"):
             return path.startswith(self.pattern[:-1])
         return path == self.pattern
-
-
-@functools.cache
-def _shed_problem_head(retry_after_s: int) -> bytes:
-    """The problem+json body of a refusal up to its ``instance``, the only part that varies:
-    under a 10x spike the server writes thousands of these a second."""
-    unit = "second" if retry_after_s == 1 else "seconds"
-    fields = {
-        "type": "/problems/overloaded",
-        "title": "Too busy right now",
-        "status": 503,
-        "detail": "We are very busy. Your request was not processed; "
-        f"please retry in {retry_after_s} {unit}.",
-        "retry_after_s": retry_after_s,
-    }
-    return json.dumps(fields, separators=(",", ":"))[:-1].encode() + b',"instance":'
-
-
-def shed_response(path: str, retry_after_s: int) -> tuple[list[tuple[bytes, bytes]], bytes]:
-    """Headers and body of the 503 for a refused request: RFC 9457 problem details."""
-    body = _shed_problem_head(retry_after_s) + json.dumps(path).encode() + b"}"
-    return _refusal_headers(b"application/problem+json", body, retry_after_s), body
-
-
-def _refusal_headers(
-    content_type: bytes, body: bytes, retry_after_s: int
-) -> list[tuple[bytes, bytes]]:
-    return [
-        (b"content-type", content_type),
-        (b"content-length", str(len(body)).encode()),
-        (b"retry-after", str(retry_after_s).encode()),
-        (b"cache-control", b"no-store"),
-    ]
-
-
-# A browser gets a page, not JSON: kind words, and it retries by itself after Retry-After.
-_SHED_PAGE = (
-    '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-    '<meta name="viewport" content="width=device-width, initial-scale=1">'
-    '<meta http-equiv="refresh" content="{s}"><title>Very busy: Gourmet Delights</title>'
-    "</head><body><main><h1>We are very busy right now</h1>"
-    "<p>So many people are ordering that we could not open this page. Nothing was lost: "
-    "this page tries again by itself in {s} seconds.</p>"
-    '<p><a href="/status">See our status page</a></p></main></body></html>'
-)
-
-
-def shed_page(retry_after_s: int) -> tuple[list[tuple[bytes, bytes]], bytes]:
-    body = _SHED_PAGE.format(s=retry_after_s).encode()
-    return _refusal_headers(b"text/html; charset=utf-8", body, retry_after_s), body
-
-
-MAX_LINE_RETRY_S = 30  # a customer in line hears from us at least this often
-
-
-def line_response(
-    path: str, turn: Turn, retry_after_s: int, ticket: str | None
-) -> tuple[list[tuple[bytes, bytes]], bytes]:
-    """The 503 for an order attempt not served within its hold: its place in line, an estimate,
-    when to come back, and the ticket that keeps its place (RFC 9457 problem details)."""
-    ahead = turn.place - 1
-    people = "1 order is" if ahead == 1 else f"{ahead} orders are"
-    estimate = f" (about {max(math.ceil(turn.wait_s), 1)} s)" if turn.wait_s is not None else ""
-    fields = {
-        "type": "/problems/waiting-room",
-        "title": "You are in line",
-        "status": 503,
-        "detail": f"Your order is not placed yet, and nothing was charged: {people} ahead of "
-        f"yours{estimate}. We try again in {retry_after_s} s and you keep your place.",
-        "place_in_line": turn.place,
-        "estimated_wait_s": round(turn.wait_s, 1) if turn.wait_s is not None else None,
-        "retry_after_s": retry_after_s,
-        "ticket": ticket,
-        "instance": path,
-    }
-    body = json.dumps(fields, separators=(",", ":")).encode()
-    headers = _refusal_headers(b"application/problem+json", body, retry_after_s)
-    if ticket is not None:
-        headers.append((TICKET_HEADER, ticket.encode()))
-    return headers, body
-
-
-async def _send_problem(scope: Scope, send: Send, status: int, detail: str) -> None:
-    """A framework-level problem answered before the app (the body read ahead of the line)."""
-    body = json.dumps(Problem.from_http(status, detail).body(scope["path"])).encode()
-    headers = [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-class _Replay:
-    """The receive of a request whose body was read before it was admitted: the body once,
-    then what the client does next (it goes away), from ``after``."""
-
-    def __init__(self, body: bytes, after: Receive) -> None:
-        self._body: bytes | None = body
-        self._after = after
-
-    async def __call__(self) -> Message:
-        if self._body is not None:
-            body, self._body = self._body, None
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await self._after()
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    return next((value for key, value in scope.get("headers", ()) if key == name), None)
-
-
-def _wants_html(scope: Scope) -> bool:
-    accept = next((v for k, v in scope.get("headers", ()) if k == b"accept"), b"")
-    return b"text/html" in accept
 
 
 class AdmissionMiddleware:
@@ -286,7 +178,7 @@ class AdmissionMiddleware:
             body = await self._read_body(scope, receive, send)
             if body is None:
                 return
-            receive = _Replay(body, receive)
+            receive = Replay(body, receive)
         permit = await self.limiter.acquire(priority, kind)
         if permit is None:
             self.shed[priority] += 1
@@ -316,7 +208,7 @@ class AdmissionMiddleware:
             permit.ignore()
 
     def _stamp_deadline(self, scope: Scope, *, queued: bool = False) -> float:
-        asked = _header(scope, deadline.DEADLINE_HEADER)
+        asked = header(scope, deadline.DEADLINE_HEADER)
         # A queued request may spend its hold in line before its own time starts.
         budget = self.deadline_s + (self.hold_s if queued else 0.0)
         instant = self._clock() + deadline.budget_s(asked, budget)
@@ -331,10 +223,10 @@ class AdmissionMiddleware:
         """Read the body, wait in line for a permit (leaving if the client goes), then serve the
         request with its own deadline counted from the admission; or answer with the place."""
         assert self.room is not None
-        key = _header(scope, b"idempotency-key")
+        key = header(scope, b"idempotency-key")
         first_at = None
         if self._tickets is not None:
-            first_at = self._tickets.first_at(_header(scope, TICKET_HEADER), key)
+            first_at = self._tickets.first_at(header(scope, TICKET_HEADER), key)
         if first_at is None:
             first_at = self._wall_clock()
         body = await self._read_body(scope, receive, send)
@@ -372,7 +264,7 @@ class AdmissionMiddleware:
             token = deadline.CURRENT.set(admitted_deadline)
             try:
                 after = functools.partial(asyncio.shield, gone)  # the read-ahead saw it go
-                await self._run_admitted(scope, _Replay(body, after), send, outcome)
+                await self._run_admitted(scope, Replay(body, after), send, outcome)
             finally:
                 deadline.CURRENT.reset(token)
         finally:
@@ -393,14 +285,14 @@ class AdmissionMiddleware:
                     size += len(chunk)
                     if size > self._max_body_bytes:
                         detail = f"The request body may be at most {self._max_body_bytes} bytes."
-                        await _send_problem(scope, send, 413, detail)
+                        await send_problem(scope, send, 413, detail)
                         return None
                     chunks.append(chunk)
                     if not message.get("more_body", False):
                         return b"".join(chunks)
         except TimeoutError:
             detail = "The request body did not arrive in time; nothing was done."
-            await _send_problem(scope, send, 408, detail)
+            await send_problem(scope, send, 408, detail)
             return None
 
     async def _answer_turn(
@@ -421,7 +313,7 @@ class AdmissionMiddleware:
 
     async def _shed(self, scope: Scope, send: Send) -> None:
         retry_after = self._rng.randint(*self.retry_after_s)
-        if _wants_html(scope):
+        if wants_html(scope):
             headers, body = shed_page(retry_after)
         else:
             headers, body = shed_response(scope["path"], retry_after)
