@@ -62,6 +62,7 @@ from gourmet.payments.breaker_provider import BreakerProvider
 from gourmet.payments.client import HttpPaymentProvider, PaymentTimeouts
 from gourmet.resilience import deadline
 from gourmet.resilience.admission import AdmissionMiddleware
+from gourmet.resilience.draining import CloseConnectionsWhenLeaving
 from gourmet.resilience.limiter import AdaptiveLimiter, LimiterConfig
 from gourmet.resilience.waiting_room import Tickets, WaitingRoom
 from gourmet.services import RUNTIME_KEY, Runtime, Services, dependencies, runtime_of
@@ -189,6 +190,7 @@ async def running(runtime: Runtime, conninfo: str) -> AsyncIterator[Services]:
     """The process's life: services and background tasks up, then drained and closed."""
     services = await build_services(runtime, conninfo)
     runtime.start(services)
+    runtime.lifecycle.listen()
     settings = runtime.settings
     sampler = Sampler(
         services.pool,
@@ -258,7 +260,9 @@ def asgi_stack(app: Litestar) -> ASGIApp:
     runtime.admission = admission
     # Reads answered from memory go first: the menu, and the orders held current.
     fast = OrderStatusFastPath(MenuFastPath(admission, runtime.cached_menu), runtime.order_json)
-    return RequestMetrics(fast, label=labels)
+    return CloseConnectionsWhenLeaving(
+        RequestMetrics(fast, label=labels), lambda: runtime.lifecycle.closing_connections
+    )
 
 
 def create_server_app(settings: Settings | None = None) -> ASGIApp:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -82,11 +83,14 @@ class Settings(BaseSettings):
         default=5.0, ge=0, description="longest wait in line within one request"
     )
     shutdown_timeout_s: float = Field(default=10.0, gt=0)
+    # On SIGTERM, readiness answers 503 for this long while requests are still served, so a load
+    # balancer (or Kubernetes) stops sending traffic before the listener closes.
+    drain_s: float = Field(default=5.0, ge=0)
 
     # HTTP server.
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    workers: int = Field(default=1, ge=1)
+    workers: int = Field(default_factory=lambda: len(os.sched_getaffinity(0)), ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # A bounded accept queue (granian's minimum is 128): beyond it Linux drops new connection
     # attempts, and clients retry them after a second, instead of waiting in a queue of thousands

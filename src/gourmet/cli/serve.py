@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 from typing import Any
 
 from granian import Granian
@@ -19,6 +22,7 @@ from gourmet.cli.seed import seed_demo
 from gourmet.config import SANDBOX_PAYMENTS_URL, Settings
 from gourmet.db import migrate
 from gourmet.db.embedded import ensure_database, start_embedded
+from gourmet.observability.health import DRAIN_SIGNAL, REPLACE_SIGNAL
 
 console = Console()
 SANDBOX_HINT = " (sandbox: card_token tok_visa approves, tok_decline declines)"
@@ -28,7 +32,49 @@ def _granian(settings: Settings) -> Any:  # granian picks its server class at im
     # Workers start as fresh interpreters (spawn), not as forks of this process: each imports the
     # app itself, after the metrics directory is chosen, and inherits no pool, thread or lock.
     multiprocessing.set_start_method("spawn", force=True)
-    return Granian(
+    # Until a worker's app installs its handlers (lifespan), these signals must not kill it.
+    for notice in (DRAIN_SIGNAL, REPLACE_SIGNAL):
+        signal.signal(notice, signal.SIG_IGN)
+
+    class DrainingGranian(Granian):  # type: ignore[misc, valid-type]
+        """Stops and reloads that lose no request.
+
+        SIGTERM first drains: every worker hears DRAIN_SIGNAL, so readiness answers 503 and
+        each response closes its keep-alive connection, while requests are still served for
+        GOURMET_DRAIN_S; then granian stops as it always does (the listener closes, in-flight
+        requests get GOURMET_SHUTDOWN_TIMEOUT_S). A load balancer polling readiness has stopped
+        sending by then, and no client holds a connection that is about to close. SIGINT
+        (Ctrl-C) and a second SIGTERM stop at once.
+
+        SIGHUP (reload) replaces the workers one at a time; the old ones first hear
+        REPLACE_SIGNAL and close their keep-alive connections after each response, so that a
+        client's next request opens a connection a new worker may take, instead of racing the
+        old worker's exit on a connection it reuses."""
+
+        draining = False
+
+        def signal_handler_interrupt(self, signum: int | None = None, *args: Any) -> None:
+            if signum == signal.SIGTERM and settings.drain_s > 0 and not self.draining:
+                self.draining = True
+                self._notify(self.wrks, DRAIN_SIGNAL)
+                stop = threading.Timer(settings.drain_s, super().signal_handler_interrupt)
+                stop.daemon = True
+                stop.start()
+                return
+            super().signal_handler_interrupt()
+
+        def _respawn_workers(self, workers: list[int], *args: Any, **kwargs: Any) -> None:
+            self._notify([self.wrks[idx] for idx in workers], REPLACE_SIGNAL)
+            super()._respawn_workers(workers, *args, **kwargs)
+
+        @staticmethod
+        def _notify(workers: list[Any], notice: signal.Signals) -> None:
+            for worker in workers:
+                if worker.is_alive():  # a crashed worker being replaced hears nothing
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(worker.inner.pid, notice)
+
+    return DrainingGranian(
         "gourmet.app:create_server_app",
         factory=True,
         address=settings.host,
@@ -40,8 +86,14 @@ def _granian(settings: Settings) -> Any:  # granian picks its server class at im
         http1_settings=HTTP1Settings(
             header_read_timeout=round(settings.header_read_timeout_s * 1000)
         ),
-        # SIGTERM: stop accepting, let in-flight requests finish, then stop the workers.
+        # After the drain: stop accepting, let in-flight requests finish, stop the workers.
         workers_kill_timeout=int(settings.shutdown_timeout_s),
+        # A worker that dies (killed, out of memory) is replaced; by default granian would
+        # stop the whole server, every other worker with it.
+        respawn_failed_workers=True,
+        # On reload, how long the old worker keeps serving beside its replacement (closing
+        # connections after each response) before it is stopped.
+        respawn_interval=max(settings.drain_s, 1.0),
         websockets=False,
     )
 
@@ -62,6 +114,10 @@ def serve() -> None:
     """Serve the app with granian (settings from GOURMET_* variables; no migrations, no seeding)."""
     settings = Settings()
     settings.resolved_staff_token()  # create the development token once, before workers start
+    _serve(settings)
+
+
+def _serve(settings: Settings) -> None:
     _prepare_metrics_dir(settings)
     _granian(settings).serve()
 
@@ -116,8 +172,7 @@ def run() -> None:
             f"  database      {url}\n"
             f"Ctrl-C stops the server{' and the embedded database' if embedded else ''}.\n"
         )
-        _prepare_metrics_dir(settings)
-        _granian(settings).serve()
+        _serve(settings)
     except KeyboardInterrupt:
         pass
     finally:

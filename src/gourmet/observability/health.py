@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import threading
 from dataclasses import dataclass
 
 from litestar import Response, get
@@ -14,12 +17,36 @@ from gourmet.telemetry import metrics
 READINESS_TIMEOUT_S = 1.0
 
 
+# What `gourmet serve` tells its workers (cli/serve.py): the server is stopping (draining), or
+# this worker is being replaced by a reload.
+DRAIN_SIGNAL = signal.SIGUSR1
+REPLACE_SIGNAL = signal.SIGUSR2
+
+
 @dataclass
 class Lifecycle:
-    """Where the process is in its life: ``draining`` once it is shutting down, so that
-    readiness turns away new traffic while in-flight requests finish."""
+    """Where the process is in its life.
+
+    ``draining``: the server was told to stop (or this process shuts down): readiness turns
+    away new traffic while requests are still served. ``replacing``: a reload replaces this
+    worker, the server goes on. In both, responses close their keep-alive connections
+    (``closing_connections``), so clients move to a connection that will still be there."""
 
     draining: bool = False
+    replacing: bool = False
+
+    @property
+    def closing_connections(self) -> bool:
+        return self.draining or self.replacing
+
+    def listen(self) -> None:
+        """Hear the server's notices. Only a loop in the main thread can (a worker's is; an app
+        run by a test in a thread of its own hears nothing, and no server sends it any)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(DRAIN_SIGNAL, setattr, self, "draining", True)
+        loop.add_signal_handler(REPLACE_SIGNAL, setattr, self, "replacing", True)
 
 
 @get("/healthz", summary="Liveness: the process answers", sync_to_thread=False)

@@ -3,7 +3,10 @@
 With more than one worker, ``PROMETHEUS_MULTIPROC_DIR`` is set (by ``gourmet serve``) before
 this module is imported, and prometheus_client writes each process's values to files that
 ``/metrics`` aggregates. Gauges say how they combine across processes (``livesum``: add the live
-workers; ``max``: the highest).
+workers; ``livemax``: the highest of the live workers). A worker that died (killed, or replaced
+by a reload) leaves its files behind: its counters still count, but its gauges are removed at
+the next scrape (``forget_dead_workers``), or a dead worker's last "database down" would be
+reported for ever.
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ POOL_ACQUIRE = Histogram(
 POOL_TIMEOUTS = Counter("gourmet_db_pool_timeouts", "Connection requests that gave up")
 POOL_LEAKS = Counter("gourmet_db_pool_leaks", "Connections held longer than the threshold")
 DB_CONNECTIONS_LOST = Counter("gourmet_db_connections_lost", "Pooled connections found broken")
-DB_UP = Gauge("gourmet_db_up", "Database reachable (1) or not (0)", multiprocess_mode="min")
+DB_UP = Gauge("gourmet_db_up", "Database reachable (1) or not (0)", multiprocess_mode="livemin")
 
 ADMISSION_LIMIT = Gauge(
     "gourmet_admission_limit", "Adaptive concurrency limit", multiprocess_mode="livesum"
@@ -110,7 +113,7 @@ IDEMPOTENCY_KEYS_PRUNED = Counter(
     "gourmet_idempotency_keys_pruned", "Idempotency keys deleted after their retention"
 )
 MENU_CACHE_AGE = Gauge(
-    "gourmet_menu_cache_age_seconds", "Age of the cached menu", multiprocess_mode="max"
+    "gourmet_menu_cache_age_seconds", "Age of the cached menu", multiprocess_mode="livemax"
 )
 MENU_CACHE_RELOADS = Counter("gourmet_menu_cache_reloads", "Menu cache reloads")
 EVENT_STREAMS = Gauge(
@@ -238,9 +241,36 @@ class RequestMetrics:
         return child
 
 
+# prometheus_client's file of a live-mode gauge: gauge_<mode>_<pid>.db
+LIVE_GAUGE_FILE = re.compile(r"gauge_live\w+_(\d+)\.db")
+
+
+def forget_dead_workers(directory: str) -> list[int]:
+    """Remove the gauges of processes that no longer run; the pids removed."""
+    dead = set()
+    for name in os.listdir(directory):
+        match = LIVE_GAUGE_FILE.fullmatch(name)
+        if match and not _alive(int(match.group(1))):
+            dead.add(int(match.group(1)))
+    for pid in dead:
+        multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+    return sorted(dead)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
 def exposition() -> tuple[bytes, str]:
     """The metrics page: this process's registry, or all workers' in multiprocess mode."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if directory := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        forget_dead_workers(directory)
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
