@@ -135,7 +135,8 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
     await pool.pool.open(wait=False)
     menu_cache = MenuCache(pool, cached=settings.hardened)
     order_book = OrderBook(pool, capacity=settings.order_views_held)
-    hub = NotificationHub(conninfo, pool, pool.health)
+    # LISTEN keeps a session: straight to PostgreSQL when the pools go through PgBouncer.
+    hub = NotificationHub(settings.listen_database_url or conninfo, pool, pool.health)
     hub.on(MENU_CHANNEL, menu_cache.on_change, background=True)
     hub.on(ORDER_CHANNEL, order_book.on_change)
     hub.on_lost(order_book.lost)

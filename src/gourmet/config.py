@@ -43,6 +43,13 @@ class Settings(BaseSettings):
 
     # Database: an explicit URL, or the embedded PostgreSQL kept under ``data_dir``.
     database_url: str | None = None
+    # PgBouncer in transaction mode between the pools and PostgreSQL: the pools then prepare no
+    # statements on the server (a transaction-mode pooler hands each transaction to any server
+    # connection) and send no startup options (PgBouncer refuses them; its connect_query sets
+    # the same guards, see db/pgbouncer.py), and LISTEN, which needs a session of its own, goes
+    # straight to PostgreSQL at listen_database_url.
+    database_pooler: Literal["none", "pgbouncer"] = "none"
+    listen_database_url: str | None = None
     data_dir: Path = Path("var")
     database_name: str = "gourmet"
 
@@ -155,6 +162,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"GOURMET_STAFF_TOKEN must be set to a secret of at least {MIN_SECRET_LENGTH}"
                 " characters in production (a generated development token is not allowed)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _pooler_needs_a_direct_listener(self) -> Settings:
+        if self.database_pooler == "pgbouncer" and not self.listen_database_url:
+            raise ValueError(
+                "GOURMET_DATABASE_POOLER=pgbouncer needs GOURMET_LISTEN_DATABASE_URL: LISTEN"
+                " cannot work through a transaction-mode pooler; point it at PostgreSQL itself"
             )
         return self
 

@@ -40,6 +40,16 @@ class ConnectionBudget:
             raise ConnectionBudgetError(self._explain(requested))
         return requested
 
+    def listeners_fit(self) -> None:
+        """Behind PgBouncer only the listeners reach PostgreSQL from the processes."""
+        if self.processes * CONNECTIONS_OUTSIDE_POOL > self.available:
+            raise ConnectionBudgetError(
+                f"{self.processes} process(es) each keep a LISTEN connection to PostgreSQL, but"
+                f" it allows {self.available} (max_connections {self.max_connections} -"
+                f" {self.reserved} reserved). Run fewer GOURMET_WORKERS or GOURMET_REPLICAS, or"
+                " raise max_connections."
+            )
+
     def _explain(self, size: int) -> str:
         needed = self.processes * (size + CONNECTIONS_OUTSIDE_POOL)
         fair_share = max(self.available // self.processes - CONNECTIONS_OUTSIDE_POOL, 0)

@@ -45,15 +45,34 @@ class DatabaseBusy(ServiceUnavailable):
     title = "Too busy right now"
 
 
-def server_options(settings: Settings) -> str:
-    """``-c`` options applied by PostgreSQL to every session the pool opens (0 = no limit)."""
-    guards = {
+def server_guards(settings: Settings) -> dict[str, object]:
+    """What PostgreSQL applies to every session serving Gourmet (0 = no limit)."""
+    return {
         "statement_timeout": settings.statement_timeout_ms,
         "idle_in_transaction_session_timeout": settings.idle_in_transaction_timeout_ms,
         "lock_timeout": settings.lock_timeout_ms,
         "TimeZone": "UTC",
     }
-    return " ".join(f"-c {name}={value}" for name, value in guards.items())
+
+
+def server_options(settings: Settings) -> str:
+    """The guards as ``-c`` startup options of each session the pool opens."""
+    return " ".join(f"-c {name}={value}" for name, value in server_guards(settings).items())
+
+
+def connection_options(settings: Settings) -> dict[str, Any]:
+    """What each pooled connection is opened with, directly or through PgBouncer."""
+    options: dict[str, Any] = {
+        "application_name": APPLICATION_NAME,
+        "row_factory": dict_row,
+        "autocommit": True,
+    }
+    if settings.database_pooler == "pgbouncer":
+        # Statements prepared on one server connection are unknown to the next transaction's.
+        options["prepare_threshold"] = None
+    else:
+        options["options"] = server_options(settings)
+    return options
 
 
 class IdleCheck:
@@ -96,12 +115,7 @@ def create_pool(settings: Settings, conninfo: str, size: int) -> Pool:
         reset=idle_check.returned,
         # Keep retrying for ever: the database coming back must heal the pool without a restart.
         reconnect_timeout=float("inf"),
-        kwargs={
-            "application_name": APPLICATION_NAME,
-            "options": server_options(settings),
-            "row_factory": dict_row,
-            "autocommit": True,
-        },
+        kwargs=connection_options(settings),
         open=False,
         name="gourmet",
     )

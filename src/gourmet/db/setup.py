@@ -6,7 +6,7 @@ import psycopg
 import structlog
 
 from gourmet.config import Settings
-from gourmet.db.budget import ConnectionBudget
+from gourmet.db.budget import DEFAULT_POOL_CEILING, ConnectionBudget
 from gourmet.db.health import DatabaseHealth
 from gourmet.db.leaks import LeaseTracker
 from gourmet.db.pool import GuardedPool, create_pool
@@ -42,9 +42,18 @@ async def read_budget(settings: Settings, conninfo: str) -> ConnectionBudget | N
 
 
 async def guarded_pool(settings: Settings, conninfo: str) -> GuardedPool:
-    """A closed guarded pool sized from the budget; raises if the settings exceed it."""
-    budget = await read_budget(settings, conninfo)
-    if budget is not None:
+    """A closed guarded pool sized from the budget; raises if the settings exceed it.
+
+    Through PgBouncer the pools hold PgBouncer's client connections, not PostgreSQL's: the
+    database's budget (read from PostgreSQL itself) is spent by PgBouncer's server pools, sized
+    by `gourmet capacity plan`, and by each process's listener, which is all checked here."""
+    if settings.database_pooler == "pgbouncer":
+        assert settings.listen_database_url is not None  # Settings requires it
+        budget = await read_budget(settings, settings.listen_database_url)
+        if budget is not None:
+            budget.listeners_fit()
+        size = settings.pool_max_size or DEFAULT_POOL_CEILING
+    elif (budget := await read_budget(settings, conninfo)) is not None:
         size = budget.pool_size(settings.pool_max_size)
     else:
         size = settings.pool_max_size or FALLBACK_POOL_SIZE
