@@ -21,7 +21,7 @@ from rich.console import Console
 from gourmet.cli.seed import seed_demo
 from gourmet.config import SANDBOX_PAYMENTS_URL, Settings
 from gourmet.db import migrate
-from gourmet.db.embedded import ensure_database, start_embedded
+from gourmet.db.embedded import EmbeddedPostgres, ensure_database, start_embedded
 from gourmet.observability.health import DRAIN_SIGNAL, REPLACE_SIGNAL
 
 console = Console()
@@ -122,7 +122,7 @@ def _serve(settings: Settings) -> None:
     _granian(settings).serve()
 
 
-def _start_sandbox(settings: Settings) -> subprocess.Popen[bytes] | None:
+def start_sandbox(settings: Settings) -> subprocess.Popen[bytes] | None:
     """Start the sandbox card provider when payments point at its default local address."""
     if settings.payments_url != SANDBOX_PAYMENTS_URL:
         return None
@@ -133,10 +133,9 @@ def _start_sandbox(settings: Settings) -> subprocess.Popen[bytes] | None:
     )
 
 
-def run() -> None:
-    """Start the embedded PostgreSQL (unless GOURMET_DATABASE_URL is set), migrate, load the demo
-    menu when empty, print the URLs and serve. Ctrl-C stops the server and the embedded database."""
-    settings = Settings()
+def open_database(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
+    """The database to serve from, migrated and with the demo menu when empty: PostgreSQL at
+    GOURMET_DATABASE_URL, or the embedded one (started here; the caller stops it)."""
     embedded = None
     if settings.database_url:
         url = settings.database_url
@@ -145,15 +144,27 @@ def run() -> None:
         ensure_database(embedded.admin_url, settings.database_name)
         url = embedded.url_for(settings.database_name)
         os.environ["GOURMET_DATABASE_URL"] = url  # workers connect without starting anything
-    sandbox = _start_sandbox(settings)
+    applied = migrate.upgrade(url)
+    console.print(f"migrations: {len(applied)} applied" if applied else "migrations: up to date")
+    seeded = asyncio.run(seed_demo(url, only_if_empty=True))
+    if seeded.loaded:
+        console.print(f"demo menu: loaded {seeded.items} items")
+    return url, embedded
+
+
+def close_database(embedded: EmbeddedPostgres | None) -> None:
+    if embedded is not None:
+        embedded.stop()
+        console.print("embedded PostgreSQL stopped; data kept in " + str(embedded.pgdata))
+
+
+def run() -> None:
+    """Start the embedded PostgreSQL (unless GOURMET_DATABASE_URL is set), migrate, load the demo
+    menu when empty, print the URLs and serve. Ctrl-C stops the server and the embedded database."""
+    settings = Settings()
+    url, embedded = open_database(settings)
+    sandbox = start_sandbox(settings)
     try:
-        applied = migrate.upgrade(url)
-        console.print(
-            f"migrations: {len(applied)} applied" if applied else "migrations: up to date"
-        )
-        seeded = asyncio.run(seed_demo(url, only_if_empty=True))
-        if seeded.loaded:
-            console.print(f"demo menu: loaded {seeded.items} items")
         token = settings.resolved_staff_token()
         base = f"http://{settings.host}:{settings.port}"
         console.print(
@@ -176,9 +187,11 @@ def run() -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        if sandbox is not None:
-            sandbox.terminate()
-            sandbox.wait(timeout=10)
-        if embedded is not None:
-            embedded.stop()
-            console.print("embedded PostgreSQL stopped; data kept in " + str(embedded.pgdata))
+        stop_sandbox(sandbox)
+        close_database(embedded)
+
+
+def stop_sandbox(sandbox: subprocess.Popen[bytes] | None) -> None:
+    if sandbox is not None:
+        sandbox.terminate()
+        sandbox.wait(timeout=10)
