@@ -24,7 +24,9 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from gourmet import routes, web
 from gourmet.accounts import endpoints as accounts_endpoints
 from gourmet.accounts.guards import Gate
+from gourmet.accounts.limits import AccessLimits, KnownDevices
 from gourmet.accounts.service import AccountService
+from gourmet.accounts.throttle import ClientLimit, SignInThrottle, ThrottlePolicy
 from gourmet.asgi import ASGIApp
 from gourmet.config import Settings
 from gourmet.db.embedded import resolve_database_url
@@ -36,6 +38,7 @@ from gourmet.db.notifications import (
     NotificationHub,
 )
 from gourmet.db.pool import GuardedPool
+from gourmet.db.rate_counter import RateCounter
 from gourmet.db.setup import guarded_pool
 from gourmet.http_errors import EXCEPTION_HANDLERS
 from gourmet.kitchen import endpoints as kitchen_endpoints
@@ -62,6 +65,7 @@ from gourmet.payments.breaker_provider import BreakerProvider
 from gourmet.payments.client import HttpPaymentProvider, PaymentTimeouts
 from gourmet.resilience import deadline
 from gourmet.resilience.admission import AdmissionMiddleware
+from gourmet.resilience.client_address import ClientAddress
 from gourmet.resilience.draining import CloseConnectionsWhenLeaving
 from gourmet.resilience.limiter import AdaptiveLimiter, LimiterConfig
 from gourmet.resilience.waiting_room import Tickets, WaitingRoom
@@ -177,6 +181,7 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
         payments=payments,
         ordering=ordering,
         accounts=accounts,
+        access_limits=access_limits(settings, pool, runtime.staff_token),
         gate=Gate(runtime.staff_token, accounts),
         menu_editor=MenuEditor(pool),
         rules_editor=RulesEditor(pool, on_change=ordering.forget_slots),
@@ -277,6 +282,25 @@ def create_server_app(settings: Settings | None = None) -> ASGIApp:
     gc.collect()
     gc.freeze()
     return app
+
+
+def access_limits(settings: Settings, pool: GuardedPool, secret: str) -> AccessLimits:
+    """Sign-in and sign-up limits, counted in PostgreSQL: shared by every worker and replica."""
+    counter = RateCounter(pool)
+    return AccessLimits(
+        addresses=ClientAddress(settings.trusted_proxies),
+        throttle=SignInThrottle(
+            counter,
+            ThrottlePolicy(
+                window_s=settings.sign_in_window_s,
+                per_account_from_address=settings.sign_in_failures,
+                per_address=settings.sign_in_failures_per_address,
+                per_account=settings.sign_in_failures_per_account,
+            ),
+        ),
+        sign_ups=ClientLimit(counter, "sign-up", settings.sign_ups_per_hour, window_s=3600),
+        devices=KnownDevices(secret.encode()),
+    )
 
 
 def payment_service(

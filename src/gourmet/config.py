@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import cached_property
@@ -99,6 +100,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default_factory=lambda: len(os.sched_getaffinity(0)), ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Proxies whose X-Forwarded-For is believed (addresses or networks, e.g. the load balancer's);
+    # from anyone else the header is ignored, so a client cannot pick the address it is limited as.
+    trusted_proxies: list[str] = Field(default_factory=list)
     # A bounded accept queue (granian's minimum is 128): beyond it Linux drops new connection
     # attempts, and clients retry them after a second, instead of waiting in a queue of thousands
     # for a worker that reaches them after they left.
@@ -125,6 +129,15 @@ class Settings(BaseSettings):
     staff_token: str | None = None
     # How long a signed-in account's session lasts before it must sign in again.
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    # New accounts one client address may make in an hour (0: no limit).
+    sign_ups_per_hour: int = Field(default=10, ge=0)
+    # Wrong sign-ins counted within a window (accounts/throttle.py): per account from one
+    # address, per address over all accounts, per account from anywhere (a browser that signed
+    # in to the account before is exempt from the last).
+    sign_in_window_s: int = Field(default=300, ge=1)
+    sign_in_failures: int = Field(default=5, ge=1)
+    sign_in_failures_per_address: int = Field(default=30, ge=1)
+    sign_in_failures_per_account: int = Field(default=100, ge=1)
 
     # Logs: JSON lines for machines, or readable lines for a developer's terminal.
     log_json: bool = False
@@ -164,6 +177,13 @@ class Settings(BaseSettings):
                 " characters in production (a generated development token is not allowed)"
             )
         return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # raises for anything else
+        return value
 
     @model_validator(mode="after")
     def _pooler_needs_a_direct_listener(self) -> Settings:

@@ -1,7 +1,7 @@
 """The long-lived services of one process, typed, and how handlers and guards receive them.
 
 ``create_app`` makes a :class:`Runtime` before anything is served: the settings, the staff
-token, the limiter and the sign-in throttle, which the ASGI layers in front of Litestar need
+token and the limiter, which the ASGI layers in front of Litestar need
 at once. The lifespan opens the pool and builds every service that needs it, once, into
 :class:`Services`. Nothing is looked up by name: a handler declares a typed parameter
 (``ordering: NamedDependency[OrderingService]``) and Litestar injects it from
@@ -21,8 +21,8 @@ from litestar import Litestar
 from litestar.di import Provide
 
 from gourmet.accounts.guards import GATE, Gate
+from gourmet.accounts.limits import AccessLimits
 from gourmet.accounts.service import AccountService
-from gourmet.accounts.throttle import SignInThrottle
 from gourmet.config import Settings
 from gourmet.db.notifications import NotificationHub
 from gourmet.db.pool import GuardedPool
@@ -56,6 +56,7 @@ class Services:
     payments: PaymentService | None
     ordering: OrderingService
     accounts: AccountService
+    access_limits: AccessLimits
     gate: Gate
     menu_editor: MenuEditor
     rules_editor: RulesEditor
@@ -72,7 +73,6 @@ class Runtime:
     settings: Settings
     staff_token: str
     limiter: AdaptiveLimiter
-    signin_throttle: SignInThrottle = field(default_factory=SignInThrottle)
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     # The admission layer, when asgi_stack puts one in front (the hardened profile).
     admission: AdmissionMiddleware | None = None
@@ -124,7 +124,7 @@ def dependencies(runtime: Runtime) -> dict[str, Provide]:
     return {
         "settings": provide(lambda: runtime.settings),
         "lifecycle": provide(lambda: runtime.lifecycle),
-        "signin_throttle": provide(lambda: runtime.signin_throttle),
+        "access_limits": provide(lambda: runtime.services.access_limits),
         GATE: provide(lambda: runtime.services.gate),
         "pool": provide(lambda: runtime.services.pool),
         "hub": provide(lambda: runtime.services.hub),

@@ -11,20 +11,34 @@ from litestar.types import ControllerRouterHandler
 
 from gourmet.accounts.errors import WrongCredentials
 from gourmet.accounts.guards import SESSION_COOKIE, Gate, check_csrf, require_role
+from gourmet.accounts.limits import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE_S, AccessLimits
 from gourmet.accounts.schemas import AccountView, NewStaffAccount, SignIn, SignUp
 from gourmet.accounts.service import AccountService
-from gourmet.accounts.throttle import SignInThrottle
 from gourmet.config import Settings
 
 TAGS = ["accounts"]
 
 
 def signed_in(
-    settings: Settings, account: AccountView, token: str, status_code: int
+    settings: Settings,
+    limits: AccessLimits,
+    account: AccountView,
+    token: str,
+    status_code: int,
 ) -> Response[AccountView]:
     """The account, with its session cookie. Lax, not Strict: a customer following a link to
-    the site from an email is still signed in; cross-site writes never carry it."""
+    the site from an email is still signed in; cross-site writes never carry it. And the device
+    cookie: this browser has signed in to this account (see throttle.py)."""
     response = Response(account, status_code=status_code)
+    response.set_cookie(
+        DEVICE_COOKIE,
+        limits.devices.cookie_for(account.email),
+        max_age=DEVICE_COOKIE_MAX_AGE_S,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/api/session",
+    )
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -44,11 +58,13 @@ async def sign_up(
     request: Request[Any, Any, Any],
     accounts: NamedDependency[AccountService],
     settings: NamedDependency[Settings],
+    access_limits: NamedDependency[AccessLimits],
     data: JSONBody[SignUp],
 ) -> Response[AccountView]:
     check_csrf(request)  # no other site may sign a visitor up (or in) behind their back
+    await access_limits.sign_ups.hit(client_of(request, access_limits))
     account, token = await accounts.sign_up(data.email, data.password, data.name)
-    return signed_in(settings, account, token, 201)
+    return signed_in(settings, access_limits, account, token, 201)
 
 
 @post(
@@ -58,28 +74,29 @@ async def sign_in(
     request: Request[Any, Any, Any],
     accounts: NamedDependency[AccountService],
     settings: NamedDependency[Settings],
-    signin_throttle: NamedDependency[SignInThrottle],
+    access_limits: NamedDependency[AccessLimits],
     data: JSONBody[SignIn],
 ) -> Response[AccountView]:
     # A cross-site form could otherwise sign the visitor into the attacker's account (login
     # CSRF), and what they then order or save would be the attacker's to read.
     check_csrf(request)
-    throttle = signin_throttle
-    host = request.client.host if request.client else "unknown"
-    # Per address (one client guessing many accounts) and per account (many addresses guessing
-    # one); the address count is not reset by a success, or signing into one's own account
-    # would buy more guesses at others.
-    keys = (f"addr:{host}", f"email:{data.email.strip().lower()}")
-    for key in keys:
-        throttle.check(key)
+    throttle = access_limits.throttle
+    email = data.email.strip().lower()
+    address = client_of(request, access_limits)
+    known = access_limits.devices.knows(request.cookies.get(DEVICE_COOKIE), email)
+    await throttle.check(email, address, known_device=known)
     try:
         account, token = await accounts.sign_in(data.email, data.password)
     except WrongCredentials:
-        for key in keys:
-            throttle.failed(key)
+        await throttle.failed(email, address)
         raise
-    throttle.succeeded(keys[1])
-    return signed_in(settings, account, token, 200)
+    await throttle.succeeded(email, address)
+    return signed_in(settings, access_limits, account, token, 200)
+
+
+def client_of(request: Request[Any, Any, Any], limits: AccessLimits) -> str:
+    peer = request.client.host if request.client else None
+    return limits.client(peer, request.headers.get("x-forwarded-for"))
 
 
 @delete("/api/session", summary="Sign out: ends the session", tags=TAGS, status_code=204)

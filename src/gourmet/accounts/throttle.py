@@ -1,66 +1,111 @@
-"""Sign-in throttling: a few wrong guesses, then a pause, per key (a client address, an email).
+"""Limits on guessing and on sign-ups, counted in PostgreSQL so that every worker and replica
+shares them (``db/rate_counter.py``).
 
-Kept in the process: guesses spread over several workers are still limited to workers x the
-allowance, which is enough to make guessing a 24-character token or a 10-character password a
-slow business. Keys are caller-chosen (emails are attacker-chosen), so keys whose failures have
-all expired are swept once there are many of them: memory stays bounded by recent failures.
+Sign-in failures are counted three ways within a window (5 minutes):
+
+- per account *from one address*: 5, then that address waits. A guesser elsewhere cannot lock
+  the owner out this way, only themselves;
+- per address, over all accounts: 30 (one client trying many accounts);
+- per account, from anywhere: 100 (many addresses guessing one account). This one could be used
+  to lock an owner out, so a browser that has signed in to the account before (it holds the
+  account's device cookie, ``devices.py``) is not held to it.
+
+The address is the client's as ``ClientAddress`` sees it: a spoofed ``X-Forwarded-For`` counts
+only behind a trusted proxy. A success clears only that address's count for the account: not
+the address's over all accounts (signing in to one's own account would buy guesses at others),
+nor the account's from everywhere (the owner signing in would buy the guessers a new round).
 """
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict, deque
-from collections.abc import Callable
+from dataclasses import dataclass
 
+from gourmet.db.rate_counter import Count, RateCounter
 from gourmet.problems import Problem
-
-MAX_FAILURES = 5
-WINDOW_S = 300.0
-SWEEP_ABOVE_KEYS = 10_000
 
 
 class TooManyAttempts(Problem):
     status = 429
     slug = "too-many-attempts"
-    title = "Too many sign-in attempts"
+    title = "Too many attempts"
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail, retry_after_s=retry_after_s)
+        self.headers["Retry-After"] = str(retry_after_s)
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    window_s: int = 300
+    per_account_from_address: int = 5
+    per_address: int = 30
+    per_account: int = 100
 
 
 class SignInThrottle:
-    def __init__(
-        self,
-        max_failures: int = MAX_FAILURES,
-        window_s: float = WINDOW_S,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._max = max_failures
-        self._window = window_s
-        self._clock = clock
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+    def __init__(self, counter: RateCounter, policy: ThrottlePolicy | None = None) -> None:
+        self._counter = counter
+        self._policy = policy or ThrottlePolicy()
 
-    def check(self, key: str) -> None:
-        """Raise while ``key`` has too many recent failures."""
-        if key not in self._failures:  # the common case, and no entry made for it
-            return
-        recent = self._recent(key)
-        if len(recent) >= self._max:
-            wait = int(recent[0] + self._window - self._clock()) + 1
-            problem = TooManyAttempts(
+    async def check(self, account: str, address: str, *, known_device: bool = False) -> None:
+        """Raise while this attempt is over a limit."""
+        policy = self._policy
+        limits = {
+            _pair(account, address): policy.per_account_from_address,
+            _from(address): policy.per_address,
+        }
+        if not known_device:
+            limits[_to(account)] = policy.per_account
+        counts = await self._counter.read(list(limits), policy.window_s)
+        over = [count for bucket, count in counts.items() if count.hits >= limits[bucket]]
+        if over:
+            wait = max(count.resets_in_s for count in over)
+            raise TooManyAttempts(
                 f"Too many wrong attempts. Try again in {wait} seconds.", retry_after_s=wait
             )
-            problem.headers["Retry-After"] = str(wait)
-            raise problem
 
-    def failed(self, key: str) -> None:
-        if len(self._failures) > SWEEP_ABOVE_KEYS:
-            for stale in [k for k in self._failures if not self._recent(k)]:
-                del self._failures[stale]
-        self._recent(key).append(self._clock())
+    async def failed(self, account: str, address: str) -> None:
+        await self._counter.add(
+            [_pair(account, address), _from(address), _to(account)], self._policy.window_s
+        )
 
-    def succeeded(self, key: str) -> None:
-        self._failures.pop(key, None)
+    async def succeeded(self, account: str, address: str) -> None:
+        # Only this address's count for the account: a success must not wipe what many
+        # addresses guessed at it, or the owner signing in would buy the guessers a new round.
+        await self._counter.clear([_pair(account, address)])
 
-    def _recent(self, key: str) -> deque[float]:
-        failures = self._failures[key]
-        while failures and failures[0] <= self._clock() - self._window:
-            failures.popleft()
-        return failures
+
+class ClientLimit:
+    """At most ``max_hits`` of something per client within a window (sign-ups per address)."""
+
+    def __init__(self, counter: RateCounter, name: str, max_hits: int, window_s: int) -> None:
+        self._counter = counter
+        self._name = name
+        self._max_hits = max_hits
+        self._window_s = window_s
+
+    async def hit(self, client: str) -> Count:
+        """Count one; raise once the client is over the limit (0: no limit)."""
+        if self._max_hits == 0:
+            return Count(0, self._window_s)
+        bucket = f"{self._name}:{client}"
+        count = (await self._counter.add([bucket], self._window_s))[bucket]
+        if count.hits > self._max_hits:
+            raise TooManyAttempts(
+                f"Too many requests of this kind from your network. Try again in"
+                f" {count.resets_in_s} seconds.",
+                retry_after_s=count.resets_in_s,
+            )
+        return count
+
+
+def _pair(account: str, address: str) -> str:
+    return f"sign-in:{account}|{address}"
+
+
+def _from(address: str) -> str:
+    return f"sign-in-from:{address}"
+
+
+def _to(account: str) -> str:
+    return f"sign-in-to:{account}"

@@ -53,6 +53,7 @@ defaults
     timeout server 30s
     timeout http-keep-alive 10s
     option http-server-close
+    option forwardfor
     retries 2
     option redispatch 1
     retry-on conn-failure empty-response response-timeout
@@ -134,6 +135,8 @@ class Cluster:
             "GOURMET_DATA_DIR": str(self.directory / name),
             "GOURMET_STAFF_TOKEN": self.settings.resolved_staff_token(),
             "GOURMET_DRAIN_S": str(self.settings.drain_s),
+            # HAProxy, on this machine, says who the client is (X-Forwarded-For).
+            "GOURMET_TRUSTED_PROXIES": '["127.0.0.1"]',
             "GOURMET_SHUTDOWN_TIMEOUT_S": str(self.settings.shutdown_timeout_s),
         }
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # each server its own

@@ -20,9 +20,10 @@ from litestar.params import Body, QueryParameter
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
+from gourmet.accounts.endpoints import client_of
 from gourmet.accounts.guards import STAFF_COOKIE, Gate, require_staff, token_matches
+from gourmet.accounts.limits import AccessLimits
 from gourmet.accounts.schemas import Role
-from gourmet.accounts.throttle import SignInThrottle
 from gourmet.config import Settings
 from gourmet.observability.status.service import StatusBoard
 from gourmet.web.security import OPS_PAGE_HEADERS, PAGE_HEADERS, PRIVATE_HEADERS, local_path
@@ -30,6 +31,8 @@ from gourmet.web.security import OPS_PAGE_HEADERS, PAGE_HEADERS, PRIVATE_HEADERS
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 COOKIE_MAX_AGE_S = 12 * 3600
 SIGN_IN_PATH: Final = "/ops/login"
+# The throttle's name for sign-ins with the staff token.
+STAFF_SIGN_IN: Final = "staff-token-sign-in"
 
 
 async def _for_role(
@@ -106,16 +109,19 @@ async def login(
     request: Request[Any, Any, Any],
     gate: NamedDependency[Gate],
     settings: NamedDependency[Settings],
-    signin_throttle: NamedDependency[SignInThrottle],
+    access_limits: NamedDependency[AccessLimits],
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Redirect:
     target = _local_path(data.get("next", "/ops"))
-    address = request.client.host if request.client else "unknown"
-    signin_throttle.check(address)
+    address = client_of(request, access_limits)
+    throttle = access_limits.throttle
+    # The staff token is far too long to guess: no count over all addresses, which could only
+    # lock the staff out; per address, as for any account.
+    await throttle.check(STAFF_SIGN_IN, address, known_device=True)
     if not token_matches(data.get("token", ""), gate.staff_token):
-        signin_throttle.failed(address)
+        await throttle.failed(STAFF_SIGN_IN, address)
         return Redirect(f"{SIGN_IN_PATH}?error=1&next={target}", status_code=303)
-    signin_throttle.succeeded(address)
+    await throttle.succeeded(STAFF_SIGN_IN, address)
     response = Redirect(target, status_code=303)
     response.set_cookie(
         STAFF_COOKIE,
