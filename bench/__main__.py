@@ -195,6 +195,8 @@ def main() -> None:
     env = {
         **os.environ,
         "GOURMET_DATABASE_URL": url,
+        # The load generator is one client: a per-client limit would measure only itself.
+        "GOURMET_CHECKOUTS_PER_CLIENT": "0",
         "GOURMET_DATA_DIR": str(ROOT / "var"),
         "PYTHONPATH": str(ROOT),
     }

@@ -213,6 +213,8 @@ def gourmet(
     env = {
         **os.environ,
         "GOURMET_DATABASE_URL": url,
+        # The load generator is one client: a per-client limit would measure only itself.
+        "GOURMET_CHECKOUTS_PER_CLIENT": "0",
         "GOURMET_DATA_DIR": str(ROOT / "var"),
         "GOURMET_PROFILE": profile,
         "GOURMET_POOL_MAX_SIZE": str(plan.pool_max_size),

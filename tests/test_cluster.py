@@ -43,6 +43,7 @@ def cluster(database_url: str, tmp_path: Path, menu: FixtureMenu) -> Iterator[Cl
         staff_token=STAFF_TOKEN,
         payments_url="",
         drain_s=1.0,
+        checkouts_per_client=0,  # the customers here all come from 127.0.0.1
         data_dir=tmp_path,
     )
     local = Cluster(settings, database_url, servers=2, workers=1, directory=tmp_path / "cluster")

@@ -30,6 +30,7 @@ def gourmet_serve(
         "GOURMET_STAFF_TOKEN": STAFF_TOKEN,
         "GOURMET_PAYMENTS_URL": "",
         "GOURMET_PORT": str(port),
+        "GOURMET_CHECKOUTS_PER_CLIENT": "0",  # the tests' customers all come from 127.0.0.1
         **settings,
     }
     command = [str(Path(sys.executable).with_name("gourmet")), "serve"]

@@ -285,7 +285,8 @@ def create_server_app(settings: Settings | None = None) -> ASGIApp:
 
 
 def access_limits(settings: Settings, pool: GuardedPool, secret: str) -> AccessLimits:
-    """Sign-in and sign-up limits, counted in PostgreSQL: shared by every worker and replica."""
+    """Sign-in, sign-up and checkout limits, counted in PostgreSQL: shared by every worker and
+    replica."""
     counter = RateCounter(pool)
     return AccessLimits(
         addresses=ClientAddress(settings.trusted_proxies),
@@ -299,6 +300,9 @@ def access_limits(settings: Settings, pool: GuardedPool, secret: str) -> AccessL
             ),
         ),
         sign_ups=ClientLimit(counter, "sign-up", settings.sign_ups_per_hour, window_s=3600),
+        checkouts=ClientLimit(
+            counter, "checkout", settings.checkouts_per_client, settings.checkout_window_s
+        ),
         devices=KnownDevices(secret.encode()),
     )
 

@@ -131,6 +131,11 @@ class Settings(BaseSettings):
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     # New accounts one client address may make in an hour (0: no limit).
     sign_ups_per_hour: int = Field(default=10, ge=0)
+    # Checkout attempts per client within the window: per account when signed in, else per
+    # address (0: no limit). A family or an office orders a few times an evening; a script
+    # filling every slot of the day with pay-at-pickup orders is stopped after this many.
+    checkouts_per_client: int = Field(default=30, ge=0)
+    checkout_window_s: int = Field(default=600, ge=1)
     # Wrong sign-ins counted within a window (accounts/throttle.py): per account from one
     # address, per address over all accounts, per account from anywhere (a browser that signed
     # in to the account before is exempt from the last).

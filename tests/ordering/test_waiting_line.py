@@ -42,6 +42,7 @@ def one_at_a_time(database_url: str, tmp_path: Path) -> Settings:
         limiter_max=1,
         lock_timeout_ms=2500,
         waiting_room_hold_s=5.0,
+        checkouts_per_client=0,  # every customer here is 127.0.0.1
     )
 
 

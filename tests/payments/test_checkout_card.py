@@ -34,6 +34,7 @@ async def gourmet(
         pool_min_size=1,
         pool_max_size=6,
         payments_url=sandbox.url,
+        checkouts_per_client=0,  # every customer here is 127.0.0.1
         **overrides,
     )
     app = create_app(settings)

@@ -38,6 +38,7 @@ def fault_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Setti
         "pool_timeout_s": 1.0,
         "lock_timeout_ms": 300,
         "statement_timeout_ms": 2000,
+        "checkouts_per_client": 0,  # every customer here is 127.0.0.1
         **overrides,
     }
     return Settings(**values)

@@ -87,6 +87,7 @@ def serve(
         "GOURMET_PAYMENTS_URL": payments_url,
         "GOURMET_DATA_DIR": str(data_dir),
         "GOURMET_LIMITER_INITIAL": "100",
+        "GOURMET_CHECKOUTS_PER_CLIENT": "0",  # every browser here comes from 127.0.0.1
         "GOURMET_TIMEZONE": TIMEZONE,
         **(settings or {}),
     }

@@ -1,5 +1,5 @@
-"""What stands at the doors of sign-in and sign-up: who the client is, the shared counts of
-their attempts, and the browsers an account has signed in from before."""
+"""What stands at the doors of sign-in, sign-up and checkout: who the client is, the shared
+counts of their attempts, and the browsers an account has signed in from before."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ class AccessLimits:
     addresses: ClientAddress
     throttle: SignInThrottle
     sign_ups: ClientLimit
+    checkouts: ClientLimit
     devices: KnownDevices
 
     def client(self, peer: str | None, forwarded_for: str | None) -> str:

@@ -135,6 +135,7 @@ class Cluster:
             "GOURMET_DATA_DIR": str(self.directory / name),
             "GOURMET_STAFF_TOKEN": self.settings.resolved_staff_token(),
             "GOURMET_DRAIN_S": str(self.settings.drain_s),
+            "GOURMET_CHECKOUTS_PER_CLIENT": str(self.settings.checkouts_per_client),
             # HAProxy, on this machine, says who the client is (X-Forwarded-For).
             "GOURMET_TRUSTED_PROXIES": '["127.0.0.1"]',
             "GOURMET_SHUTDOWN_TIMEOUT_S": str(self.settings.shutdown_timeout_s),

@@ -10,7 +10,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
 
+from gourmet.accounts.endpoints import client_of
 from gourmet.accounts.guards import Gate
+from gourmet.accounts.limits import AccessLimits
 from gourmet.asgi import ASGIApp, Receive, Scope, Send
 from gourmet.db.notifications import NotificationHub
 from gourmet.ordering.errors import PaymentNotPossible
@@ -44,6 +46,7 @@ async def place_order(
     request: Request[Any, Any, Any],
     ordering: NamedDependency[OrderingService],
     gate: NamedDependency[Gate],
+    access_limits: NamedDependency[AccessLimits],
     data: JSONBody[CheckoutRequest],
     idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
 ) -> Response[OrderView]:
@@ -53,6 +56,10 @@ async def place_order(
     # refuse an order, nor is a post without the CSRF header (not from our pages): either is
     # placed as a guest's, never filed under an account by another site.
     account = await gate.session_account_writing(request)
+    # Attempts per account, or per address for guests (429 over the limit, nothing placed).
+    await access_limits.checkouts.hit(
+        f"account:{account.id}" if account is not None else client_of(request, access_limits)
+    )
     view, created = await ordering.checkout(
         data, idempotency_key, account.id if account is not None else None
     )
