@@ -166,7 +166,9 @@ class Cluster:
         for name in reversed(list(self.processes)):
             process = self.processes.pop(name)
             if process.poll() is None:
-                process.send_signal(signal.SIGINT)  # no drain: everything stops
+                # Everything stops at once: no drain for the servers (SIGINT), a hard stop for
+                # HAProxy (which ignores SIGINT in the foreground).
+                process.send_signal(signal.SIGTERM if name == "haproxy" else signal.SIGINT)
                 process.wait(timeout=20)
         if self.bouncer is not None:
             self.bouncer.stop()
@@ -200,6 +202,10 @@ class Cluster:
         return int(row[0])
 
 
+def _stop(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _haproxy() -> str:
     path = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin")
     if path is None:
@@ -215,6 +221,7 @@ def up(
     """Start PostgreSQL (embedded unless GOURMET_DATABASE_URL), PgBouncer, the servers and
     HAProxy on GOURMET_PORT; Ctrl-C stops them all."""
     settings = Settings()
+    signal.signal(signal.SIGTERM, _stop)  # as Ctrl-C: take every process down with us
     url, embedded = open_database(settings)
     sandbox = start_sandbox(settings)
     cluster = Cluster(settings, url, servers=servers, workers=workers)
