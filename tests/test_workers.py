@@ -191,3 +191,19 @@ def stop_quickly(process: Any) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=20)
+
+
+async def test_workers_of_a_killed_server_stop_too(
+    database_url: str, tmp_path: Path, menu: FixtureMenu
+) -> None:
+    """The server process killed outright (SIGKILL: no chance to stop its workers): the workers
+    notice their parent is gone and stop, instead of serving on as orphans nobody manages."""
+    port, process = gourmet_serve(database_url, tmp_path, GOURMET_WORKERS=str(WORKERS))
+    await wait_until(lambda: len(workers_of(process.pid)) == WORKERS, timeout_s=20)
+    workers = workers_of(process.pid)
+    process.kill()
+    process.wait(timeout=5)
+    await wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), 15)
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(httpx.TransportError):
+            await client.get(f"http://127.0.0.1:{port}/healthz", timeout=1)

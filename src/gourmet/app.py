@@ -218,9 +218,11 @@ async def running(runtime: Runtime, conninfo: str) -> AsyncIterator[Services]:
         asyncio.create_task(services.pool.leases.watch(), name="leak-watchdog"),
         asyncio.create_task(sampler.run(), name="metrics-sampler"),
         asyncio.create_task(services.recorder.run(), name="ops-recorder"),
+        asyncio.create_task(health.leave_with_parent(), name="parent-watch"),
     ]
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(services.menu_cache.loaded.wait(), MENU_WARM_TIMEOUT_S)
+    health.say_ready()
     try:
         yield services
     finally:

@@ -146,9 +146,13 @@ class Cluster:
         self._wait_ready(f"http://127.0.0.1:{self.server_ports[name]}/readyz", name)
 
     def stop_server(self, name: str, how: signal.Signals = signal.SIGTERM) -> None:
-        """SIGTERM: drain, then stop; SIGKILL: a crash."""
+        """SIGTERM: drain, then stop; SIGKILL: a crash of the whole server, its workers too
+        (as when a machine or a container dies)."""
         process = self.processes.pop(name)
-        process.send_signal(how)
+        if how == signal.SIGKILL:
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.send_signal(how)
         process.wait(timeout=self.settings.drain_s + self.settings.shutdown_timeout_s + 10)
 
     def supervise(self) -> None:

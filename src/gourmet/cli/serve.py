@@ -3,32 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import multiprocessing
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import threading
-from typing import Any
 
-from granian import Granian
 from granian.constants import Interfaces
 from granian.http import HTTP1Settings
 from rich.console import Console
 
 from gourmet.cli.seed import seed_demo
+from gourmet.cli.server import GourmetServer
 from gourmet.config import SANDBOX_PAYMENTS_URL, Settings
 from gourmet.db import migrate
 from gourmet.db.embedded import EmbeddedPostgres, ensure_database, start_embedded
-from gourmet.observability.health import DRAIN_SIGNAL, REPLACE_SIGNAL
+from gourmet.observability.health import DRAIN_SIGNAL, READY_DIR_VARIABLE, REPLACE_SIGNAL
 
 console = Console()
 SANDBOX_HINT = " (sandbox: card_token tok_visa approves, tok_decline declines)"
 
 
-def _granian(settings: Settings) -> Any:  # granian picks its server class at import time
+def _granian(settings: Settings) -> GourmetServer:
     # Workers start as fresh interpreters (spawn), not as forks of this process: each imports the
     # app itself, after the metrics directory is chosen, and inherits no pool, thread or lock.
     multiprocessing.set_start_method("spawn", force=True)
@@ -36,46 +33,12 @@ def _granian(settings: Settings) -> Any:  # granian picks its server class at im
     for notice in (DRAIN_SIGNAL, REPLACE_SIGNAL):
         signal.signal(notice, signal.SIG_IGN)
 
-    class DrainingGranian(Granian):  # type: ignore[misc, valid-type]
-        """Stops and reloads that lose no request.
-
-        SIGTERM first drains: every worker hears DRAIN_SIGNAL, so readiness answers 503 and
-        each response closes its keep-alive connection, while requests are still served for
-        GOURMET_DRAIN_S; then granian stops as it always does (the listener closes, in-flight
-        requests get GOURMET_SHUTDOWN_TIMEOUT_S). A load balancer polling readiness has stopped
-        sending by then, and no client holds a connection that is about to close. SIGINT
-        (Ctrl-C) and a second SIGTERM stop at once.
-
-        SIGHUP (reload) replaces the workers one at a time; the old ones first hear
-        REPLACE_SIGNAL and close their keep-alive connections after each response, so that a
-        client's next request opens a connection a new worker may take, instead of racing the
-        old worker's exit on a connection it reuses."""
-
-        draining = False
-
-        def signal_handler_interrupt(self, signum: int | None = None, *args: Any) -> None:
-            if signum == signal.SIGTERM and settings.drain_s > 0 and not self.draining:
-                self.draining = True
-                self._notify(self.wrks, DRAIN_SIGNAL)
-                stop = threading.Timer(settings.drain_s, super().signal_handler_interrupt)
-                stop.daemon = True
-                stop.start()
-                return
-            super().signal_handler_interrupt()
-
-        def _respawn_workers(self, workers: list[int], *args: Any, **kwargs: Any) -> None:
-            self._notify([self.wrks[idx] for idx in workers], REPLACE_SIGNAL)
-            super()._respawn_workers(workers, *args, **kwargs)
-
-        @staticmethod
-        def _notify(workers: list[Any], notice: signal.Signals) -> None:
-            for worker in workers:
-                if worker.is_alive():  # a crashed worker being replaced hears nothing
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(worker.inner.pid, notice)
-
-    return DrainingGranian(
-        "gourmet.app:create_server_app",
+    ready_dir = (settings.data_dir / "ready").resolve()
+    ready_dir.mkdir(parents=True, exist_ok=True)
+    os.environ[READY_DIR_VARIABLE] = str(ready_dir)
+    return GourmetServer(
+        settings,
+        target="gourmet.app:create_server_app",
         factory=True,
         address=settings.host,
         port=settings.port,
@@ -91,9 +54,8 @@ def _granian(settings: Settings) -> Any:  # granian picks its server class at im
         # A worker that dies (killed, out of memory) is replaced; by default granian would
         # stop the whole server, every other worker with it.
         respawn_failed_workers=True,
-        # On reload, how long the old worker keeps serving beside its replacement (closing
-        # connections after each response) before it is stopped.
-        respawn_interval=max(settings.drain_s, 1.0),
+        # Reloads hand over worker by worker (cli/server.py); a nonzero interval marks them.
+        respawn_interval=max(settings.drain_s, 0.1),
         websockets=False,
     )
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
 import signal
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from litestar import Response, get
 from litestar.di import NamedDependency
@@ -20,6 +23,9 @@ READINESS_TIMEOUT_S = 1.0
 # What `gourmet serve` tells its workers (cli/serve.py): the server is stopping (draining), or
 # this worker is being replaced by a reload.
 DRAIN_SIGNAL = signal.SIGUSR1
+# Where a worker says its app has started (a file named by its pid), so a reload stops the old
+# worker only once the new one serves.
+READY_DIR_VARIABLE = "GOURMET_READY_DIR"
 REPLACE_SIGNAL = signal.SIGUSR2
 
 
@@ -47,6 +53,29 @@ class Lifecycle:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(DRAIN_SIGNAL, setattr, self, "draining", True)
         loop.add_signal_handler(REPLACE_SIGNAL, setattr, self, "replacing", True)
+
+
+PARENT_CHECK_S = 1.0
+
+
+def say_ready() -> None:
+    """Tell the server this worker's app has started (when a server is listening for it)."""
+    if ready_dir := os.environ.get(READY_DIR_VARIABLE):
+        (Path(ready_dir) / str(os.getpid())).touch()
+
+
+async def leave_with_parent() -> None:
+    """Stop this worker (as SIGTERM would) once the server process that started it is gone:
+    a server killed outright must not leave orphan workers serving on its port. (A process
+    not started by multiprocessing, a test's, has no such parent and returns at once.)"""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    # The pid multiprocessing recorded at spawn: a parent that died before this task started
+    # is noticed too (os.getppid() is then already another process's).
+    while os.getppid() == parent.pid:  # noqa: ASYNC110 - another process's life, no event
+        await asyncio.sleep(PARENT_CHECK_S)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 @get("/healthz", summary="Liveness: the process answers", sync_to_thread=False)
