@@ -30,11 +30,23 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
+# wrk and pgbouncer drive the benchmarks; a fresh machine gets them from Debian first.
+BENCH_TOOLS := wrk pgbouncer
+
 bench: $(STAMP)
+	@missing=""; for tool in $(BENCH_TOOLS); do \
+	  command -v $$tool >/dev/null || test -x /usr/sbin/$$tool || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make bench: installing$$missing (Debian packages)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends$$missing; \
+	fi
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.overload
 	$(BIN)/python -m bench.scale
 	$(BIN)/python -m bench.retrying
+	$(BIN)/python -m bench.workers
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

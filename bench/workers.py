@@ -20,9 +20,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -94,10 +95,28 @@ def measure(base: str) -> dict[str, Any]:
     slots = httpx.get(base + "/api/slots").json()["slots"][:40]
     spread = SPREAD_LUA % ",".join(f'"{slot["start"]}"' for slot in slots)
     return {
-        "menu": wrk(base + "/api/menu"),
-        "order_status": wrk(f"{base}/api/orders/{token}"),
-        "checkout": wrk(base + "/api/orders", spread),
+        "menu": with_cpu(lambda: wrk(base + "/api/menu")),
+        "order_status": with_cpu(lambda: wrk(f"{base}/api/orders/{token}")),
+        "checkout": with_cpu(lambda: wrk(base + "/api/orders", spread)),
     }
+
+
+def with_cpu(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The run's figures and how busy the machine's cores were meanwhile (0 to 1): when they
+    are already full with one worker (wrk, PostgreSQL and PgBouncer share them), a second
+    worker has nothing to run on."""
+    before = _cpu_times()
+    figures = run()
+    after = _cpu_times()
+    idle = after[1] - before[1]
+    total = after[0] - before[0]
+    return {**figures, "cpu_busy": 1 - idle / total if total else 0.0}
+
+
+def _cpu_times() -> tuple[int, int]:
+    """All jiffies and idle ones (idle + iowait), from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return sum(fields), fields[3] + fields[4]
 
 
 def main() -> None:
@@ -160,6 +179,7 @@ def report(results: dict[str, Any]) -> None:
             f" ({ratios['workers'][name]:.2f}x)  2 via PgBouncer {pooled['ok_per_s']:7.0f}/s"
             f" ({ratios['pgbouncer'][name]:.2f}x of direct)"
             f"  p99 {one['p99_ms']:.1f}/{two['p99_ms']:.1f}/{pooled['p99_ms']:.1f} ms"
+            f"  cores busy {one['cpu_busy']:.0%}/{two['cpu_busy']:.0%}/{pooled['cpu_busy']:.0%}"
         )
     reads = min(ratios["workers"]["menu"], ratios["workers"]["order_status"])
     bouncer = min(ratios["pgbouncer"].values())
