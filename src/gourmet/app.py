@@ -37,6 +37,7 @@ from gourmet.db.notifications import (
     STATUS_CHANNEL,
     NotificationHub,
 )
+from gourmet.db.plan import checkout_capacity
 from gourmet.db.pool import GuardedPool
 from gourmet.db.rate_counter import RateCounter
 from gourmet.db.setup import guarded_pool
@@ -70,6 +71,7 @@ from gourmet.resilience.draining import CloseConnectionsWhenLeaving
 from gourmet.resilience.limiter import AdaptiveLimiter, LimiterConfig
 from gourmet.resilience.waiting_room import Tickets, WaitingRoom
 from gourmet.services import RUNTIME_KEY, Runtime, Services, dependencies, runtime_of
+from gourmet.telemetry import metrics
 from gourmet.telemetry.logging import RequestLog, configure_logging
 from gourmet.telemetry.metrics import RequestMetrics, RouteLabels
 from gourmet.web.rendering import Pages
@@ -222,6 +224,10 @@ async def running(runtime: Runtime, conninfo: str) -> AsyncIterator[Services]:
     ]
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(services.menu_cache.loaded.wait(), MENU_WARM_TIMEOUT_S)
+    metrics.CHECKOUT_CAPACITY.set(settings.checkouts_per_worker)
+    metrics.CHECKOUT_CAPACITY_PLANNED.set(
+        checkout_capacity(settings.workers * settings.replicas, settings.checkouts_per_worker)
+    )
     health.say_ready()
     try:
         yield services

@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     # New accounts one client address may make in an hour (0: no limit).
     sign_ups_per_hour: int = Field(default=10, ge=0)
+    # Checkouts per second one worker sustains with headroom (make bench measured ~500/s on the
+    # 2-core reference machine; 400 keeps 20% spare): the growth alerts' capacity.
+    checkouts_per_worker: float = Field(default=400.0, gt=0)
     # Checkout attempts per client within the window: per account when signed in, else per
     # address (0: no limit). A family or an office orders a few times an evening; a script
     # filling every slot of the day with pay-at-pickup orders is stopped after this many.

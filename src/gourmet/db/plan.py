@@ -57,7 +57,14 @@ class Plan:
     def checkout_capacity(self) -> float:
         """Checkouts per second the deployment sustains at full scale-out (the growth alert's
         capacity)."""
-        return self.deployment.processes * self.deployment.checkouts_per_worker
+        return checkout_capacity(self.deployment.processes, self.deployment.checkouts_per_worker)
+
+
+def checkout_capacity(processes: int, checkouts_per_worker: float) -> float:
+    """What every process of a deployment serves together, if the database keeps up (the
+    budget keeps it within its connections). Each process exports it (gourmet_checkout_
+    capacity_planned) for the alert that sees traffic outgrowing the plan itself."""
+    return processes * checkouts_per_worker
 
 
 def plan(d: Deployment) -> Plan:

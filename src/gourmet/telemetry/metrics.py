@@ -101,6 +101,20 @@ WAITING_ROOM_OUTCOMES = Counter(
 )
 DEADLINE_EXPIRED = Counter("gourmet_deadline_expired", "Requests whose deadline passed")
 
+# The capacity the growth alerts compare with (deploy/prometheus/rules.yml): checkouts/s of
+# this process (GOURMET_CHECKOUTS_PER_WORKER, from make bench), summed per instance; and of the
+# whole deployment at full scale-out, by the capacity plan's rule (db/plan.py).
+CHECKOUT_CAPACITY = Gauge(
+    "gourmet_checkout_capacity",
+    "Checkouts per second this process sustains (from make bench, with headroom)",
+    multiprocess_mode="livesum",
+)
+CHECKOUT_CAPACITY_PLANNED = Gauge(
+    "gourmet_checkout_capacity_planned",
+    "Checkouts per second the deployment sustains at full scale-out (workers x replicas)",
+    multiprocess_mode="livemax",
+)
+
 ORDERS_PLACED = Counter("gourmet_orders_placed", "Orders placed", ["fulfilment"])
 ORDERS_REJECTED = Counter("gourmet_orders_rejected", "Checkouts refused", ["reason"])
 ORDER_VIEWS_HELD = Gauge(
