@@ -4,7 +4,8 @@
    profile delivers for the mix (70% order status reads, 30% checkouts spread over 40 slots) while
    refusing at most 5% of it; the driver's own top send rate is then measured on ``/healthz``.
 2. For each profile (a fresh server process each, the same database), open-model load
-   (:mod:`bench.openload`: arrivals independent of responses, latency from the intended send time)
+   (:mod:`gourmet.loadtest.openload`: arrivals independent of responses, latency from the
+   intended send time)
    at 0.5x, 1x, 2x, 5x and 10x capacity, each spike followed at once by a recovery probe at 0.5x.
    Recovery is the time until the p99 of every later 1-second bucket is within 2x the p99 the
    probe's load had before any spike, a failed request counting as infinitely slow (a normal
@@ -49,14 +50,14 @@ from typing import Any
 
 import httpx
 
-from bench import loadstats, openload
 from bench.__main__ import DATABASE, RESULTS, ROOT, prepare_database
-from bench.loadrun import Phase, Run
-from bench.loadstats import CpuMeter, process_table, process_tree
-from bench.openload import RequestKind
 from bench.overload_report import GOALS, check_goals, format_row, header, plot, print_report
 from gourmet.config import Settings
 from gourmet.db.embedded import start_embedded
+from gourmet.loadtest import loadstats, openload
+from gourmet.loadtest.loadrun import Phase, Run
+from gourmet.loadtest.loadstats import CpuMeter, process_table, process_tree
+from gourmet.loadtest.openload import RequestKind
 
 PORT = 8103
 PGDATA = ROOT / "var" / "overload-pgdata"

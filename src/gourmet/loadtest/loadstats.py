@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from bench.loadrun import CONN_ERROR, MISS, OUTCOME_NAMES, PENDING, TIMEOUT, Run
+from gourmet.loadtest.loadrun import CONN_ERROR, MISS, OUTCOME_NAMES, PENDING, TIMEOUT, Run
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -9,7 +9,7 @@ counted as a client-side miss: nothing is silently delayed.
 
 The driver is asyncio protocols over raw sockets (uvloop when installed) with requests encoded once
 up front, because the machine it runs on also runs the server and PostgreSQL: every microsecond it
-spends is taken from them. ``python -m bench.openload URL --rate R`` runs it alone.
+spends is taken from them. ``python -m gourmet.loadtest.openload URL --rate R`` runs it alone.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from bench.loadrun import CONN_ERROR, MISS, PENDING, TIMEOUT, Phase, Run
-from bench.loadstats import summarize
+from gourmet.loadtest.loadrun import CONN_ERROR, MISS, PENDING, TIMEOUT, Phase, Run
+from gourmet.loadtest.loadstats import summarize
 
 SWEEP_INTERVAL_S = 0.05
 # uvloop's loop.time() is libuv's cached millisecond clock: too coarse for latencies of 1-2 ms.
