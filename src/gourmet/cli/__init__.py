@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gourmet.cli import capacity, cluster, db, seed, serve, status, users
+from gourmet.cli import capacity, cluster, db, loadtest, seed, serve, status, users
 
 app = typer.Typer(
     help="Gourmet: online ordering for Gourmet Delights.",
@@ -13,6 +13,8 @@ app = typer.Typer(
 )
 app.command("run")(serve.run)
 app.command("serve")(serve.serve)
+app.command("loadtest")(loadtest.loadtest)
+app.command("replay-incident")(loadtest.replay)
 app.add_typer(capacity.app, name="capacity")
 app.add_typer(cluster.app, name="cluster")
 app.add_typer(db.app, name="db")

@@ -28,6 +28,7 @@ from gourmet.loadtest.loadrun import Phase
 from gourmet.loadtest.openload import arrivals
 
 CONNECTION_RETRY_S = 2  # what the checkout page waits after a lost connection
+CONNECTION_LOST = -1  # an attempt that got no answer (refused, reset, closed)
 
 
 @dataclass
@@ -42,6 +43,9 @@ class Customer:
     refused: int | None = None  # a 4xx status that the page shows instead of retrying
     abandoned_in_flight: bool = False  # gave up while an attempt was still unanswered
     errors: dict[int, int] = field(default_factory=dict)  # 5xx answers by status
+    # Every answer: when (seconds from the run's start) and its status (CONNECTION_LOST: none).
+    answers: list[tuple[float, int]] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)  # of each answered attempt, seconds
 
 
 class Connections:
@@ -108,6 +112,7 @@ async def shop(
     ticket: str | None = None
     while (left := give_up_at - loop.time()) > 0:
         customer.attempts += 1
+        sent = loop.time()
         try:
             # The customer's remaining patience is the request's deadline: the server starts
             # no order for someone who will have gone before it is confirmed.
@@ -118,8 +123,12 @@ async def shop(
             customer.abandoned_in_flight = True
             return
         except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+            customer.answers.append((loop.time() - start, CONNECTION_LOST))
+            customer.latencies.append(loop.time() - sent)
             wait_s: float = CONNECTION_RETRY_S
         else:
+            customer.answers.append((loop.time() - start, status))
+            customer.latencies.append(loop.time() - sent)
             if status in (200, 201):
                 customer.acknowledged_s = loop.time() - start
                 customer.token = json.loads(body)["token"]
