@@ -17,7 +17,10 @@ from rich.console import Console
 from rich.table import Table
 
 from gourmet.loadtest.customers import CONNECTION_LOST, Customer
+from gourmet.loadtest.loadrun import Phase
+from gourmet.loadtest.probe import Sample
 from gourmet.loadtest.runner import RunResult, per_second
+from gourmet.loadtest.shapes import Shape
 
 ROWS = (
     "arriving, confirmed /s",
@@ -89,6 +92,35 @@ def write(results: Sequence[RunResult], folder: Path, title: str) -> Path:
     html = figure.to_html(full_html=True, include_plotlyjs=True)
     page.write_text(html.replace("<body>", f"<body><h1>{title}</h1>{table}", 1))
     return page
+
+
+def read(folder: Path) -> list[RunResult]:
+    """The runs a report folder recorded (summary.json and timeline.json), to build the report
+    again, or another from them."""
+    summary = json.loads((folder / "summary.json").read_text())
+    timelines = json.loads((folder / "timeline.json").read_text())
+    results = []
+    for label, figures in summary["runs"].items():
+        shape = Shape(
+            figures.pop("shape"), summary["title"], [Phase(**p) for p in figures.pop("phases")]
+        )
+        recorded = timelines[label]
+        customers = [
+            Customer(
+                index,
+                c["arrives_s"],
+                b"",
+                "",
+                acknowledged_s=c["acknowledged_s"],
+                token="recorded" if c["acknowledged_s"] is not None else None,
+                answers=[(t, status) for t, status in c["answers"]],
+                latencies=c.get("latencies", []),
+            )
+            for index, c in enumerate(recorded["customers"])
+        ]
+        samples = [Sample(**s) for s in recorded["samples"]]
+        results.append(RunResult(label, shape, customers, samples, figures))
+    return results
 
 
 def print_table(results: Sequence[RunResult], console: Console | None = None) -> None:
@@ -251,7 +283,12 @@ def _timelines(results: Sequence[RunResult]) -> dict[str, Any]:
     return {
         r.label: {
             "customers": [
-                {"arrives_s": c.arrives_s, "acknowledged_s": c.acknowledged_s, "answers": c.answers}
+                {
+                    "arrives_s": c.arrives_s,
+                    "acknowledged_s": c.acknowledged_s,
+                    "answers": c.answers,
+                    "latencies": c.latencies,
+                }
                 for c in r.customers
             ],
             "samples": [asdict(s) for s in r.samples],
