@@ -1,5 +1,5 @@
-"""``gourmet loadtest`` and ``gourmet replay-incident``: load as an operator runs it, with a
-report to keep and gates to fail on (``gourmet.loadtest``)."""
+"""``gourmet loadtest``, ``gourmet replay-incident`` and ``gourmet drill``: load as an operator
+runs it, with a report to keep and gates to fail on (``gourmet.loadtest``)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.live import Live
+from rich.prompt import Prompt
 
 from gourmet.db.embedded import start_embedded
 from gourmet.loadtest import report
 from gourmet.loadtest.customers import CONNECTION_LOST, Customer, percentile
+from gourmet.loadtest.drill import Drill
 from gourmet.loadtest.local import STAFF_TOKEN, fresh_database, local_server
-from gourmet.loadtest.replay import replay_incident
+from gourmet.loadtest.replay import SPIKE_X_CAPACITY, measure_capacity, replay_incident
 from gourmet.loadtest.runner import Progress, RunResult, run_shape
-from gourmet.loadtest.shapes import SHAPES
+from gourmet.loadtest.shapes import SHAPES, november
 
 console = Console()
 LOCAL_PORT = 8182
@@ -60,8 +62,8 @@ def replay(
         Path | None, typer.Option(help="report folder (default var/replay/<time>)")
     ] = None,
     scale: Annotated[float, typer.Option(help="time compression of the November curve")] = 0.25,
-    patience: Annotated[float, typer.Option(help="seconds a customer keeps trying")] = 60.0,
-    pool_size: Annotated[int, typer.Option(help="each server's pool")] = 4,
+    patience: Annotated[float, typer.Option(help="seconds a customer keeps trying")] = 120.0,
+    pool_size: Annotated[int, typer.Option(help="each server's pool")] = 1,
     base_rate: Annotated[
         float | None, typer.Option(help="normal customers/s (default: a fifth of capacity)")
     ] = None,
@@ -141,37 +143,17 @@ def loadtest(
     plan = SHAPES[shape](base_rate, scale)
     folder = out or _folder("loadtest")
     spike = "spike" if shape == "november" else None
-    with _live() as progress:
-        if url is not None:
-            result = run_shape(
-                shape,
-                url,
-                plan,
-                patience_s=patience,
-                staff_token=staff_token,
-                spike_prefix=spike,
-                progress=progress(shape),
-            )
-        else:
-            embedded = start_embedded(Path("var") / "loadtest-pgdata")
-            name = "gourmet_loadtest"
-            database = embedded.url_for(name)
-            try:
-                fresh_database(embedded.admin_url, database, name)
-                env = {"GOURMET_DATABASE_URL": database, "GOURMET_DATA_DIR": str(folder / "server")}
-                with local_server(env, LOCAL_PORT, folder / "server.log") as base:
-                    result = run_shape(
-                        shape,
-                        base,
-                        plan,
-                        patience_s=patience,
-                        staff_token=STAFF_TOKEN,
-                        database_url=database,
-                        spike_prefix=spike,
-                        progress=progress(shape),
-                    )
-            finally:
-                embedded.stop()
+    with _target(url, staff_token, folder) as (base, token, database), _live() as progress:
+        result = run_shape(
+            shape,
+            base,
+            plan,
+            patience_s=patience,
+            staff_token=token,
+            database_url=database,
+            spike_prefix=spike,
+            progress=progress(shape),
+        )
     page = report.write([result], folder, f"Load test: {plan.description}")
     report.print_table([result], console)
     console.print(f"report: {page}")
@@ -179,3 +161,70 @@ def loadtest(
     if failed:
         console.print("[red]gates failed:[/red] " + "; ".join(failed))
         raise typer.Exit(1)
+
+
+@contextmanager
+def _target(
+    url: str | None, staff_token: str | None, folder: Path
+) -> Iterator[tuple[str, str | None, str | None]]:
+    """(base URL, staff token, database URL) of the Gourmet to load: ``url`` as given, or a
+    local server on a fresh database of the embedded PostgreSQL, stopped afterwards."""
+    if url is not None:
+        yield url, staff_token, None
+        return
+    embedded = start_embedded(Path("var") / "loadtest-pgdata")
+    name = "gourmet_loadtest"
+    database = embedded.url_for(name)
+    try:
+        fresh_database(embedded.admin_url, database, name)
+        env = {"GOURMET_DATABASE_URL": database, "GOURMET_DATA_DIR": str(folder / "server")}
+        with local_server(env, LOCAL_PORT, folder / "server.log") as base:
+            yield base, STAFF_TOKEN, database
+    finally:
+        embedded.stop()
+
+
+def _ask(question: str, default: str) -> str:
+    return Prompt.ask(question, default=default, console=console)
+
+
+def drill(
+    url: Annotated[
+        str | None, typer.Option(help="a running Gourmet (default: start one here)")
+    ] = None,
+    staff_token: Annotated[
+        str | None, typer.Option(help="staff token of a --url server (alerts, incidents)")
+    ] = None,
+    base_rate: Annotated[
+        float | None,
+        typer.Option(help="normal customers/s (default: a fifth of the measured capacity)"),
+    ] = None,
+    scale: Annotated[float, typer.Option(help="time compression of the November curve")] = 0.25,
+    patience: Annotated[float, typer.Option(help="seconds a customer keeps trying")] = 120.0,
+    out: Annotated[Path | None, typer.Option(help="report folder")] = None,
+) -> None:
+    """Game day: the November spike against a Gourmet while you respond as on the night: the
+    alert, its runbook, a status-page incident with an expected resolution time, resolving
+    it. Each step's time goes into the report."""
+    if url is not None and staff_token is None:
+        raise typer.BadParameter("--url needs --staff-token: the drill reads alerts and posts")
+    folder = out or _folder("drill")
+    with _target(url, staff_token, folder) as (base, token, database):
+        if base_rate is None:
+            capacity = measure_capacity(base)
+            base_rate = capacity * SPIKE_X_CAPACITY / 10
+            console.print(f"checkout capacity {capacity:.0f}/s: normal {base_rate:.1f}/s")
+        exercise = Drill(
+            base,
+            token or "",
+            november(base_rate, scale),
+            patience,
+            ask=_ask,
+            say=lambda text: console.print(text, markup=False),
+            database_url=database,
+        )
+        steps, result = exercise.run()
+    title = f"Drill: {result.shape.description}"
+    page = report.write([result], folder, title, [(s.at_s, s.name, s.detail) for s in steps])
+    report.print_table([result], console)
+    console.print(f"report: {page}")

@@ -3,6 +3,7 @@ time (plotly, self-contained), and the table printed in the terminal."""
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
 import math
@@ -73,11 +74,18 @@ def cell(figures: dict[str, Any], key: str, fmt: str) -> str:
     return fmt.format(value)
 
 
-def write(results: Sequence[RunResult], folder: Path, title: str) -> Path:
-    """summary.json and report.html in ``folder``; the HTML's path."""
+def write(
+    results: Sequence[RunResult],
+    folder: Path,
+    title: str,
+    steps: Sequence[tuple[float, str, str]] = (),
+) -> Path:
+    """summary.json and report.html in ``folder``; the HTML's path. ``steps`` are an operator's
+    (seconds from the start, step, detail), as a drill records them."""
     folder.mkdir(parents=True, exist_ok=True)
     summary = {
         "title": title,
+        "steps": [{"at_s": at, "step": name, "detail": detail} for at, name, detail in steps],
         "runs": {
             r.label: {"shape": r.shape.name, "phases": [asdict(p) for p in r.shape.phases]}
             | r.figures
@@ -88,9 +96,9 @@ def write(results: Sequence[RunResult], folder: Path, title: str) -> Path:
     (folder / "timeline.json").write_text(json.dumps(_timelines(results), default=str) + "\n")
     page = folder / "report.html"
     figure = plots(results, title)
-    table = _html_table(results)
-    html = figure.to_html(full_html=True, include_plotlyjs=True)
-    page.write_text(html.replace("<body>", f"<body><h1>{title}</h1>{table}", 1))
+    table = _html_table(results) + _html_steps(steps)
+    text = figure.to_html(full_html=True, include_plotlyjs=True)
+    page.write_text(text.replace("<body>", f"<body><h1>{html.escape(title)}</h1>{table}", 1))
     return page
 
 
@@ -144,6 +152,20 @@ def _html_table(results: Sequence[RunResult]) -> str:
     return (
         "<table style='font-family:sans-serif;border-collapse:collapse' border=1 cellpadding=4>"
         f"<tr><th></th>{head}</tr>{rows}</table>"
+    )
+
+
+def _html_steps(steps: Sequence[tuple[float, str, str]]) -> str:
+    if not steps:
+        return ""
+    rows = "".join(
+        f"<tr><td>{at:.1f} s</td><td>{html.escape(name)}</td><td>{html.escape(detail)}</td></tr>"
+        for at, name, detail in steps
+    )
+    return (
+        "<h2 style='font-family:sans-serif'>The operator's steps</h2>"
+        "<table style='font-family:sans-serif;border-collapse:collapse' border=1 cellpadding=4>"
+        f"<tr><th>at</th><th>step</th><th>detail</th></tr>{rows}</table>"
     )
 
 
