@@ -19,7 +19,6 @@ import httpx
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 
 from gourmet import routes, web
 from gourmet.accounts import endpoints as accounts_endpoints
@@ -55,6 +54,7 @@ from gourmet.observability.ops.timeseries import Recorder
 from gourmet.observability.sampler import Sampler
 from gourmet.observability.status import endpoints as status_endpoints
 from gourmet.observability.status.service import StatusBoard
+from gourmet.openapi import JsonDocument, SwaggerDocument
 from gourmet.ordering import endpoints as ordering_endpoints
 from gourmet.ordering.endpoints import OrderStatusFastPath
 from gourmet.ordering.payment import PaymentService
@@ -126,7 +126,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Gourmet",
             version="0.1.0",
             path="/api/schema",
-            render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
+            render_plugins=[JsonDocument(), SwaggerDocument()],
         ),
         state=State({RUNTIME_KEY: runtime}),
     )
