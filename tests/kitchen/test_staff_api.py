@@ -70,7 +70,7 @@ async def test_order_moves_through_its_statuses_with_history(
         "ready",
         "completed",
     ]
-    assert [h["actor"] for h in tracked["history"]] == ["customer"] + ["staff"] * 4
+    assert [h["actor"] for h in tracked["history"]] == ["customer"] + ["staff token"] * 4
     assert (await client.get("/api/staff/orders", headers=STAFF_HEADERS)).json() == []
 
 

@@ -92,6 +92,15 @@ class Gate:
             return None
         return await self.session_account(connection)
 
+    async def actor(self, connection: Connection) -> str:
+        """Who is acting, from the request's credentials (never from what it says of itself):
+        the signed-in account's email, or "staff token" for the shared token, which names
+        nobody."""
+        if self.bearer_is_staff_token(connection) or self.cookie_is_staff_token(connection):
+            return "staff token"
+        account = await self.session_account(connection)
+        return account.email if account is not None else "anonymous"
+
     async def signed_in(self, connection: Connection) -> AccountView:
         """The signed-in account, or 401."""
         account = await self.session_account(connection)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from litestar import Router, get, post
+from typing import Any
+
+from litestar import Request, Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.response import ServerSentEvent
 
-from gourmet.accounts.guards import require_staff
+from gourmet.accounts.guards import Gate, require_staff
 from gourmet.db.notifications import NotificationHub
 from gourmet.ordering.events import kitchen_stream
 from gourmet.ordering.schemas import OrderView, StatusUpdate
@@ -21,11 +23,13 @@ async def list_open_orders(ordering: NamedDependency[OrderingService]) -> list[O
 
 @post("/orders/{order_id:int}/status", summary="Move an order to its next status", status_code=200)
 async def change_order_status(
+    request: Request[Any, Any, Any],
     ordering: NamedDependency[OrderingService],
+    gate: NamedDependency[Gate],
     order_id: FromPath[int],
     data: JSONBody[StatusUpdate],
 ) -> OrderView:
-    return await ordering.change_status(order_id, data, actor="staff")
+    return await ordering.change_status(order_id, data, actor=await gate.actor(request))
 
 
 @get("/orders/events", summary="Open orders, live (server-sent events)")

@@ -91,7 +91,11 @@ class OrderingService:
     ) -> tuple[OrderView, bool]:
         """Place an order; return it and whether it is new (False: an idempotent replay).
         ``account_id`` is the signed-in customer's account the order is kept under, if any."""
-        fingerprint = hashlib.sha256(msgspec.json.encode(request)).hexdigest()
+        # The account is part of the request: a key replayed by anyone else (another account,
+        # or no account) is a different request (409), never a way to read someone's order.
+        fingerprint = hashlib.sha256(
+            msgspec.json.encode(request) + f"|account:{account_id}".encode()
+        ).hexdigest()
         if request.payment == "card" and (request.card_token is None or self._payments is None):
             raise CardTokenRequired(
                 "Paying by card needs the card form to be filled in (a card_token)."

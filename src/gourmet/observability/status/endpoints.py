@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.types import ControllerRouterHandler
 
-from gourmet.accounts.guards import require_staff
+from gourmet.accounts.guards import Gate, require_staff
 from gourmet.observability.status.schemas import IncidentPost, StatusFeed
 from gourmet.observability.status.service import StatusBoard
 from gourmet.problems import Problem
@@ -24,11 +24,12 @@ async def status_feed(status_board: NamedDependency[StatusBoard]) -> StatusFeed:
 async def create_incident(
     request: Request[Any, Any, Any],
     status_board: NamedDependency[StatusBoard],
+    gate: NamedDependency[Gate],
     data: JSONBody[IncidentPost],
 ) -> StatusFeed:
     if not data.title:
         raise Problem("A new incident needs a title.", field="title")
-    await status_board.post(data, author=_author(request))
+    await status_board.post(data, author=await _author(request, gate))
     return status_board.feed()
 
 
@@ -36,15 +37,22 @@ async def create_incident(
 async def update_incident(
     request: Request[Any, Any, Any],
     status_board: NamedDependency[StatusBoard],
+    gate: NamedDependency[Gate],
     incident_id: FromPath[int],
     data: JSONBody[IncidentPost],
 ) -> StatusFeed:
-    await status_board.post(data, author=_author(request), incident_id=incident_id)
+    await status_board.post(data, author=await _author(request, gate), incident_id=incident_id)
     return status_board.feed()
 
 
-def _author(request: Request[Any, Any, Any]) -> str:
-    return request.headers.get("x-operator", "operator")[:80]
+async def _author(request: Request[Any, Any, Any], gate: Gate) -> str:
+    """The credentials' actor. The shared staff token names nobody, so an operator using it
+    may say who they are (X-Operator), shown as said, never as an account."""
+    actor = await gate.actor(request)
+    said = request.headers.get("x-operator", "").strip()
+    if actor == "staff token" and said:
+        return f"staff token, signed {said[:60]!r}"
+    return actor
 
 
 ops_router = Router(
