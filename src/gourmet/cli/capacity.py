@@ -68,5 +68,5 @@ def plan_command(
     console.print("settings: " + ", ".join(settings))
     console.print(
         f"checkout capacity at full scale-out: {result.checkout_capacity:.0f}/s"
-        " (the growth alert's gourmet:capacity_rps)"
+        " (the growth alert's gourmet:planned_capacity_rps)"
     )
