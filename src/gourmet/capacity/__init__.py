@@ -1,0 +1,1 @@
+"""Capacity: plans and simulations of deployments within the database's connections."""
