@@ -15,7 +15,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -25,7 +24,8 @@ from schemathesis import checks as st_checks
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from gourmet.accounts.guards import SESSION_COOKIE
-from gourmet.loadtest.local import STAFF_TOKEN, fresh_database, local_server
+from gourmet.loadtest.local import STAFF_TOKEN, local_server
+from tests.loadtest.helpers import own_database
 from tests.processes import free_port
 
 DATABASE = "gourmet_fuzz_test"
@@ -48,8 +48,7 @@ CHECKS = [
 
 @pytest.fixture(scope="module")
 def fuzz_server(admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{DATABASE}"))
-    fresh_database(admin_url, url, DATABASE)
+    url = own_database(admin_url, DATABASE)
     folder = tmp_path_factory.mktemp("fuzz")
     _create_admin(url, "admin@example.com")
     env = {"GOURMET_DATABASE_URL": url, "GOURMET_DATA_DIR": str(folder), "GOURMET_WORKERS": "1"}

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 from typer.testing import CliRunner
 
 from gourmet.cli import app
-from gourmet.loadtest.local import STAFF_TOKEN, fresh_database, local_server
+from gourmet.loadtest.local import STAFF_TOKEN, local_server
+from tests.loadtest.helpers import own_database
 from tests.processes import free_port
 
 DATABASE = "gourmet_drill_test"
@@ -28,9 +28,7 @@ ANSWERS = [
 
 @pytest.fixture
 def drill_database(admin_url: str) -> str:
-    url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{DATABASE}"))
-    fresh_database(admin_url, url, DATABASE)
-    return url
+    return own_database(admin_url, DATABASE)
 
 
 def test_a_drill_walks_the_operator_from_alert_to_resolution(

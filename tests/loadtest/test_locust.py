@@ -8,12 +8,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 
-from gourmet.loadtest.local import STAFF_TOKEN, fresh_database, local_server
+from gourmet.loadtest.local import STAFF_TOKEN, local_server
+from tests.loadtest.helpers import own_database
 from tests.processes import free_port
 
 DATABASE = "gourmet_locust_test"
@@ -22,9 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def locust_database(admin_url: str) -> str:
-    url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{DATABASE}"))
-    fresh_database(admin_url, url, DATABASE)
-    return url
+    return own_database(admin_url, DATABASE)
 
 
 def test_the_journeys_run_headless_and_every_order_is_kept_once(

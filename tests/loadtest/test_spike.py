@@ -4,15 +4,15 @@ customers who retry as the checkout page does, the database audited afterwards."
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from gourmet.loadtest import report
 from gourmet.loadtest.loadrun import Phase
-from gourmet.loadtest.local import STAFF_TOKEN, fresh_database, local_server
+from gourmet.loadtest.local import STAFF_TOKEN, local_server
 from gourmet.loadtest.runner import run_shape
 from gourmet.loadtest.shapes import Shape, ramp
+from tests.loadtest.helpers import own_database
 from tests.processes import free_port
 
 DATABASE = "gourmet_spike_test"
@@ -22,9 +22,7 @@ ERROR_BOUND = 0.01  # of all attempts: other 5xx or no answer (503s are waits, c
 
 @pytest.fixture
 def spike_database(admin_url: str) -> str:
-    url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{DATABASE}"))
-    fresh_database(admin_url, url, DATABASE)
-    return url
+    return own_database(admin_url, DATABASE)
 
 
 def short_spike() -> Shape:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from gourmet.config import Settings
 from gourmet.db.types import Conn
 from gourmet.management import repository as management_repo
 from tests.conftest import FixtureMenu
@@ -217,10 +219,11 @@ async def test_full_slot_is_a_409_with_the_next_free_slot(
 
 
 async def test_asap_when_closed_points_to_the_next_opening(
-    client: Client, menu: FixtureMenu, conn: Conn
+    client: Client, menu: FixtureMenu, conn: Conn, settings: Settings
 ) -> None:
-    # Open only on the day after tomorrow, so the restaurant is closed now.
-    weekday = (datetime.now(UTC).astimezone().weekday() + 2) % 7
+    # Open only on the day after tomorrow in the restaurant's time zone (not the machine's:
+    # at 01:00 UTC it is still yesterday in New York), so the restaurant is closed now.
+    weekday = (datetime.now(ZoneInfo(settings.timezone)).weekday() + 2) % 7
     await conn.execute("DELETE FROM opening_hours")
     await conn.execute(
         "INSERT INTO opening_hours VALUES (%s, 720, 780), (%s, 720, 780)",
