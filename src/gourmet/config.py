@@ -29,6 +29,7 @@ INCIDENT_DEFAULTS: dict[str, object] = {
 
 
 MIN_SECRET_LENGTH = 24
+MIN_SECRET_DISTINCT = 12  # "aaaa...", "abab..." and the like are not secrets
 # The sandbox card provider that `gourmet run` starts when payments point here.
 SANDBOX_PAYMENTS_URL = "http://127.0.0.1:8200"
 
@@ -177,12 +178,23 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:
-        if self.environment == "production" and (
-            not self.staff_token or len(self.staff_token) < MIN_SECRET_LENGTH
-        ):
+        if self.environment != "production":
+            return self
+        if not self.staff_token or len(self.staff_token) < MIN_SECRET_LENGTH:
             raise ValueError(
                 f"GOURMET_STAFF_TOKEN must be set to a secret of at least {MIN_SECRET_LENGTH}"
                 " characters in production (a generated development token is not allowed)"
+            )
+        if len(set(self.staff_token)) < MIN_SECRET_DISTINCT:
+            raise ValueError(
+                f"GOURMET_STAFF_TOKEN has fewer than {MIN_SECRET_DISTINCT} different characters:"
+                " not a secret (generate one: python3 -c 'import secrets;"
+                " print(secrets.token_urlsafe(32))')"
+            )
+        if not self.cookie_secure:
+            raise ValueError(
+                "GOURMET_COOKIE_SECURE must be true in production: session cookies travel"
+                " over HTTPS only (serve Gourmet behind a TLS proxy)"
             )
         return self
 

@@ -1,12 +1,13 @@
 """Who did it comes from the credentials: the kitchen's status changes name the account (or the
 shared token), an incident's author is not what a header claims, and an Idempotency-Key used by
-one customer opens nothing for another."""
+one customer opens nothing for another. A sign-in ends the session the browser held."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.accounts.helpers import CSRF, sign_in, sign_up
+from gourmet.accounts.guards import SESSION_COOKIE
+from tests.accounts.helpers import CSRF, PASSWORD, sign_in, sign_up
 from tests.accounts.test_roles import create_staff
 from tests.conftest import STAFF_HEADERS, FixtureMenu
 from tests.ordering.helpers import checkout_body
@@ -72,3 +73,24 @@ async def test_another_customer_replaying_a_key_is_refused_and_sees_no_order(
         assert refused.status_code == 422, refused.text
         assert refused.json()["type"] == "/problems/idempotency-key-reused"
         assert first.json()["token"] not in refused.text
+
+
+async def test_signing_in_again_ends_the_session_the_browser_held(
+    client: Client, menu: FixtureMenu
+) -> None:
+    first = await sign_up(client, "ada@example.com")
+    assert (await client.get("/api/me", headers=first)).status_code == 200
+    # The browser still sends its old cookie when it signs in again (or a planted one).
+    again = await client.post(
+        "/api/session",
+        json={"email": "ada@example.com", "password": PASSWORD},
+        headers={**first, **CSRF},
+    )
+    assert again.status_code == 200, again.text
+    new = again.cookies.get(SESSION_COOKIE)
+    assert new
+    renewed = {"Cookie": f"{SESSION_COOKIE}={new}"}
+    assert renewed != first
+    client.cookies.clear()
+    assert (await client.get("/api/me", headers=first)).status_code == 401
+    assert (await client.get("/api/me", headers=renewed)).status_code == 200

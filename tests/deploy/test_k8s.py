@@ -38,7 +38,7 @@ from psycopg.conninfo import conninfo_to_dict
 from pydantic import ValidationError
 
 from gourmet.cli.capacity import plan_command
-from gourmet.config import MIN_SECRET_LENGTH, setting_default
+from gourmet.config import setting_default
 from gourmet.db.pgbouncer import BouncerConfig, render_ini
 from gourmet.db.plan import PGBOUNCER_CLIENT_CEILING, Deployment, plan
 from gourmet.telemetry import metrics
@@ -94,6 +94,8 @@ BOUNCER_GUARDS = (
     "server_lifetime",
 )
 PGBOUNCER_START_S = 10.0
+
+A_SECRET = "kV3-qT9zLm2xW8pRb7YcN4dHs"  # what secrets.token_urlsafe gives: long, varied
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,7 +264,7 @@ def test_the_pods_settings_load_and_refuse_the_placeholder_secret(
     assert str(SECRET_EXAMPLE.relative_to(K8S)) not in kustomization()["resources"]
     with pytest.raises(ValidationError, match="GOURMET_STAFF_TOKEN"):
         pod_settings(monkeypatch)  # production refuses the example's placeholder
-    settings = pod_settings(monkeypatch, GOURMET_STAFF_TOKEN="x" * MIN_SECRET_LENGTH)
+    settings = pod_settings(monkeypatch, GOURMET_STAFF_TOKEN=A_SECRET)
     assert settings.environment == "production"
     assert settings.database_pooler == "pgbouncer"
     assert settings.host == "0.0.0.0"
@@ -294,7 +296,7 @@ def test_the_secret_points_the_pools_at_pgbouncer_and_listen_at_postgresql() -> 
 def test_pgbouncer_sets_the_guards_gourmet_sets(monkeypatch: pytest.MonkeyPatch) -> None:
     """Through PgBouncer the statement, lock and idle timeouts reach PostgreSQL only by
     connect_query: the same ones, and the same queue bound, as the tested local PgBouncer."""
-    settings = pod_settings(monkeypatch, GOURMET_STAFF_TOKEN="x" * MIN_SECRET_LENGTH)
+    settings = pod_settings(monkeypatch, GOURMET_STAFF_TOKEN=A_SECRET)
     ini = pgbouncer_ini(PGBOUNCER_INI.read_text())
     assert settings.listen_database_url is not None
     config = BouncerConfig(

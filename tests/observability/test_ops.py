@@ -117,10 +117,18 @@ async def test_sign_in_is_throttled_after_five_wrong_tokens(
     assert int(blocked.headers["retry-after"]) > 0
 
 
-def test_production_refuses_a_missing_or_short_staff_token() -> None:
+def test_production_refuses_a_missing_short_or_weak_staff_token_and_plain_cookies() -> None:
     with pytest.raises(ValueError, match="GOURMET_STAFF_TOKEN must be set"):
         Settings(environment="production", database_url="postgresql://x@/y")
     with pytest.raises(ValueError, match="at least 24"):
         Settings(environment="production", database_url="postgresql://x@/y", staff_token="short")
-    ok = Settings(environment="production", database_url="postgresql://x@/y", staff_token="s" * 24)
-    assert ok.resolved_staff_token() == "s" * 24
+    production = {"environment": "production", "database_url": "postgresql://x@/y"}
+    with pytest.raises(ValueError, match="different characters"):
+        Settings(**production, staff_token="s" * 24, cookie_secure=True)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="different characters"):
+        Settings(**production, staff_token="abcd" * 8, cookie_secure=True)  # type: ignore[arg-type]
+    secret = "kV3-qT9zLm2xW8pRb7YcN4dHs"
+    with pytest.raises(ValueError, match="GOURMET_COOKIE_SECURE"):
+        Settings(**production, staff_token=secret)  # type: ignore[arg-type]
+    ok = Settings(**production, staff_token=secret, cookie_secure=True)  # type: ignore[arg-type]
+    assert ok.resolved_staff_token() == secret

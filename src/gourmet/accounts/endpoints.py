@@ -91,6 +91,10 @@ async def sign_in(
         await throttle.failed(email, address)
         raise
     await throttle.succeeded(email, address)
+    # A new session id at every sign-in, and the one this browser held ends server-side: a
+    # session id planted before sign-in (fixation) or left behind is worth nothing after it.
+    if previous := request.cookies.get(SESSION_COOKIE):
+        await accounts.sign_out(previous)
     return signed_in(settings, access_limits, account, token, 200)
 
 
