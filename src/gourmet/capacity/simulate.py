@@ -176,6 +176,7 @@ class Cluster:
             if request not in got:
                 # The client left; the request still waits, and runs when it gets a connection.
                 self.env.process(self._abandoned(request))
+                self.recent.append((self.env.now, CLIENT_TIMEOUT_S))  # what the client saw
                 return "error", CLIENT_TIMEOUT_S
             try:
                 yield from self.db.query()
