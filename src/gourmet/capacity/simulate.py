@@ -109,8 +109,11 @@ class Database:
 class Cluster:
     """The pods of one policy: how many, their connections, and how a checkout goes."""
 
-    def __init__(self, env: simpy.Environment, model: Model, policy: str) -> None:
+    def __init__(
+        self, env: simpy.Environment, model: Model, policy: str, rng: random.Random
+    ) -> None:
         self.env = env
+        self.rng = rng
         self.model = model
         self.policy = policy
         self.db = Database(env, model)
@@ -158,7 +161,7 @@ class Cluster:
         wanted = self.connections_wanted
         if wanted <= self.model.available:
             return False
-        return random.random() < (wanted - self.model.available) / wanted
+        return self.rng.random() < (wanted - self.model.available) / wanted
 
     def checkout(self) -> Generator[simpy.Event, Any, tuple[str, float]]:
         """One attempt: ("placed" | "busy" | "error", seconds until the customer knows)."""
@@ -208,9 +211,9 @@ class Cluster:
 
 
 def simulate(policy: str, model: Model) -> Outcome:
-    random.seed(model.seed)
+    rng = random.Random(model.seed)
     env = simpy.Environment()
-    cluster = Cluster(env, model, policy)
+    cluster = Cluster(env, model, policy, rng)
     shape = november(model.base_rate, model.scale)
     horizon = int(shape.duration_s + model.patience_s)
     seconds = [Second(t) for t in range(horizon)]
@@ -230,14 +233,14 @@ def simulate(policy: str, model: Model) -> Outcome:
                 second(env.now).latencies.append(env.now - arrived)
                 return
             second(env.now).refused += 1
-            yield env.timeout(1.0 if result == "busy" else 1.0 + random.random())
+            yield env.timeout(1.0 if result == "busy" else 1.0 + rng.random())
         tally["gave_up"] += 1
 
     def arrivals() -> Generator[simpy.Event, Any, None]:
         for phase in shape.phases:
             end = env.now + phase.duration_s
             while True:
-                gap = random.expovariate(phase.rate) if phase.rate > 0 else phase.duration_s
+                gap = rng.expovariate(phase.rate) if phase.rate > 0 else phase.duration_s
                 if env.now + gap >= end:
                     yield env.timeout(end - env.now)
                     break
