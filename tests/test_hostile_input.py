@@ -72,3 +72,41 @@ async def test_json_nested_thousands_deep_is_a_400(client: Client, menu: Fixture
         "/api/orders", content=deep, headers={"Content-Type": "application/json"}
     )
     assert_problem(response, 400)
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"quantity": "3"}, "lines[0].quantity"),  # a number sent as text
+        ({"quantity": 2.0}, "lines[0].quantity"),  # a float for a count
+        ({"quantity": True}, "lines[0].quantity"),  # a flag for a count
+        ({"item_id": str}, "lines[0].item_id"),  # an id sent as text (filled in below)
+    ],
+)
+async def test_a_value_of_the_wrong_type_is_refused_not_guessed(
+    client: Client, menu: FixtureMenu, conn: Conn, change: dict[str, Any], key: str
+) -> None:
+    """Bodies are read strictly (Litestar alone converts in lax mode): "3" is not taken for 3
+    nor true for 1. The answer names the field, and nothing is written."""
+    before = await counts(conn)
+    line = {"item_id": menu.cake, "quantity": 1, **change}
+    if line["item_id"] is str:
+        line["item_id"] = str(menu.cake)
+    response = await client.post("/api/orders", json=checkout_body([line]))
+    body = assert_problem(response, 400)
+    assert body["errors"][0]["key"] == key, body
+    assert await counts(conn) == before
+
+
+async def test_a_flag_sent_as_a_number_is_refused(client: Client, menu: FixtureMenu) -> None:
+    """1 is not true: a manager's client that sends it has a bug, and the item stays as it was."""
+    response = await client.post(
+        f"/api/manage/items/{menu.cake}/availability",
+        json={"available": 0},
+        headers=STAFF_HEADERS,
+    )
+    body = assert_problem(response, 422)  # the management API's answer to an invalid value
+    assert body["field"] == "available", body
+    menu_now = (await client.get("/api/menu")).json()
+    cake = next(i for c in menu_now["categories"] for i in c["items"] if i["id"] == menu.cake)
+    assert cake["available"] is True

@@ -41,6 +41,7 @@ from gourmet.db.pool import GuardedPool
 from gourmet.db.rate_counter import RateCounter
 from gourmet.db.setup import guarded_pool
 from gourmet.http_errors import EXCEPTION_HANDLERS
+from gourmet.json_bodies import decode_strictly
 from gourmet.kitchen import endpoints as kitchen_endpoints
 from gourmet.management import endpoints as management_endpoints
 from gourmet.management.rules import RulesEditor
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,  # ours (configure_logging), not Litestar's
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=decode_strictly,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Gourmet",
