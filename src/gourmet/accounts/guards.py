@@ -19,6 +19,7 @@ import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
@@ -54,10 +55,31 @@ def at_least(role: str, minimum: Role) -> bool:
     return ROLE_RANK.get(role, -1) >= ROLE_RANK[minimum]
 
 
+def from_another_site(connection: Connection) -> bool:
+    """Whether the browser says the request was made by another site's page. Every current
+    browser sends ``Sec-Fetch-Site``: anything but same-origin (or typed by the user) is
+    another site, a sibling subdomain included. Older ones send only ``Origin``, compared with
+    the host asked (a proxy in front must pass ``Host`` through, as HAProxy and Kubernetes
+    ingresses do). Clients that are not browsers send neither."""
+    site = connection.headers.get("sec-fetch-site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = connection.headers.get("origin")
+    if origin is None:
+        return False
+    return urlsplit(origin).netloc.lower() != connection.headers.get("host", "").lower()
+
+
+def from_our_pages(connection: Connection) -> bool:
+    """A write Gourmet's own scripts made: the custom header, which no other site can add
+    without a CORS preflight Gourmet never grants, and no sign of another site."""
+    return connection.headers.get(CSRF_HEADER) == CSRF_VALUE and not from_another_site(connection)
+
+
 def check_csrf(connection: Connection) -> None:
     """Refuse a cookie-authenticated write that did not come from Gourmet's own pages."""
     method = connection.scope.get("method", "GET")
-    if method not in SAFE_METHODS and connection.headers.get(CSRF_HEADER) != CSRF_VALUE:
+    if method not in SAFE_METHODS and not from_our_pages(connection):
         raise CsrfRefused("This request must come from Gourmet's own pages.")
 
 
@@ -88,7 +110,7 @@ class Gate:
     async def session_account_writing(self, connection: Connection) -> AccountView | None:
         """The session's account for a write, only if the request came from Gourmet's own
         pages (the CSRF header): a forged cross-site post is treated as a guest's."""
-        if connection.headers.get(CSRF_HEADER) != CSRF_VALUE:
+        if not from_our_pages(connection):
             return None
         return await self.session_account(connection)
 

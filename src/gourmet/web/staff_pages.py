@@ -21,7 +21,14 @@ from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
 from gourmet.accounts.endpoints import client_of
-from gourmet.accounts.guards import STAFF_COOKIE, Gate, require_staff, token_matches
+from gourmet.accounts.guards import (
+    STAFF_COOKIE,
+    CsrfRefused,
+    Gate,
+    from_another_site,
+    require_staff,
+    token_matches,
+)
 from gourmet.accounts.limits import AccessLimits
 from gourmet.accounts.schemas import Role
 from gourmet.config import Settings
@@ -112,6 +119,8 @@ async def login(
     access_limits: NamedDependency[AccessLimits],
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Redirect:
+    if from_another_site(request):  # login CSRF: no other site signs a browser in as staff
+        raise CsrfRefused("This form must be sent from Gourmet's own sign-in page.")
     target = _local_path(data.get("next", "/ops"))
     address = client_of(request, access_limits)
     throttle = access_limits.throttle
