@@ -58,13 +58,17 @@ from gourmet.observability.status.service import StatusBoard
 from gourmet.openapi import JsonDocument, SwaggerDocument
 from gourmet.ordering import endpoints as ordering_endpoints
 from gourmet.ordering.endpoints import OrderStatusFastPath
+from gourmet.ordering.outbox import OutboxWorker
+from gourmet.ordering.owed import REFUND
 from gourmet.ordering.payment import PaymentService
+from gourmet.ordering.refunds import Refunds, UnpaidExpiry
 from gourmet.ordering.retention import KeyPruner
 from gourmet.ordering.service import OrderingService
 from gourmet.ordering.tracking import OrderBook
 from gourmet.payments.breaker import BreakerConfig, BreakerState, CircuitBreaker
 from gourmet.payments.breaker_provider import BreakerProvider
 from gourmet.payments.client import HttpPaymentProvider, PaymentTimeouts
+from gourmet.payments.provider import PaymentProvider
 from gourmet.resilience import deadline
 from gourmet.resilience.admission import AdmissionMiddleware
 from gourmet.resilience.client_address import ClientAddress
@@ -154,7 +158,9 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
             failure_threshold=settings.breaker_failures, open_for_s=settings.breaker_open_s
         )
     )
-    payments = payment_service(settings, pool, order_book, http, breaker)
+    provider = payment_provider(settings, http, breaker)
+    money = Money.of(settings.currency)
+    payments = PaymentService(pool, order_book, provider, settings.currency) if provider else None
     status_board = StatusBoard(
         pool,
         shed_total=runtime.shed_total,
@@ -162,7 +168,6 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
     )
     hub.on(STATUS_CHANNEL, status_board.reload, background=True)
     accounts = AccountService(pool, session_hours=settings.session_hours)
-    money = Money.of(settings.currency)
     ordering = OrderingService(
         pool,
         order_book,
@@ -183,6 +188,8 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
         menu_cache=menu_cache,
         order_book=order_book,
         payments=payments,
+        payment_provider=provider,
+        money=money,
         ordering=ordering,
         accounts=accounts,
         access_limits=access_limits(settings, pool, runtime.staff_token),
@@ -217,6 +224,7 @@ async def running(runtime: Runtime, conninfo: str) -> AsyncIterator[Services]:
     )
     tasks = [
         asyncio.create_task(services.hub.run(), name="notification-hub"),
+        asyncio.create_task(outbox_worker(settings, services).run(), name="outbox-worker"),
         asyncio.create_task(pruner.run(), name="idempotency-key-pruner"),
         asyncio.create_task(services.order_book.run(), name="order-view-refresher"),
         asyncio.create_task(services.pool.leases.watch(), name="leak-watchdog"),
@@ -317,14 +325,10 @@ def access_limits(settings: Settings, pool: GuardedPool, secret: str) -> AccessL
     )
 
 
-def payment_service(
-    settings: Settings,
-    pool: GuardedPool,
-    order_book: OrderBook,
-    http: httpx.AsyncClient,
-    breaker: CircuitBreaker,
-) -> PaymentService | None:
-    """Card payments through the provider, behind a circuit breaker; None when not configured."""
+def payment_provider(
+    settings: Settings, http: httpx.AsyncClient, breaker: CircuitBreaker
+) -> PaymentProvider | None:
+    """The card provider, behind a circuit breaker; None when not configured."""
     if not settings.payments_url:
         return None
     provider = HttpPaymentProvider(
@@ -339,4 +343,23 @@ def payment_service(
         if settings.hardened
         else None,
     )
-    return PaymentService(pool, order_book, BreakerProvider(provider, breaker), settings.currency)
+    return BreakerProvider(provider, breaker)
+
+
+def outbox_worker(settings: Settings, services: Services) -> OutboxWorker:
+    """Refunds (with a provider) and the expiry of unpaid orders, in the background."""
+    handlers = {}
+    if services.payment_provider is not None:
+        handlers[REFUND] = Refunds(
+            services.pool, services.order_book, services.payment_provider, services.money
+        )
+    expiry = UnpaidExpiry(
+        services.pool, services.ordering, timedelta(minutes=settings.unpaid_expiry_minutes)
+    )
+    return OutboxWorker(
+        services.pool,
+        handlers,
+        every_s=settings.outbox_every_s,
+        lease_s=settings.outbox_lease_s,
+        chores=(expiry,),
+    )

@@ -122,6 +122,12 @@ class Settings(BaseSettings):
     payment_timeout_s: float = Field(default=2.5, gt=0, description="a whole charge call")
     breaker_failures: int = Field(default=5, ge=1, description="failures in a row that open it")
     breaker_open_s: float = Field(default=30.0, gt=0, description="how long it stays open")
+    # A card order still unpaid this long is cancelled: its slot place and stock go back.
+    unpaid_expiry_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # The outbox (refunds, notifications): each process looks for due jobs this often, and a
+    # job taken by a worker that then died is handed on after the lease.
+    outbox_every_s: float = Field(default=1.0, gt=0, le=60)
+    outbox_lease_s: float = Field(default=60.0, ge=5, le=3600)
 
     # Cookies carry Secure when the site is served over HTTPS (behind a TLS proxy, say).
     cookie_secure: bool = False

@@ -29,6 +29,7 @@ from gourmet.db.pool import GuardedPool
 from gourmet.management.rules import RulesEditor
 from gourmet.management.service import MenuEditor
 from gourmet.menu.service import CachedMenu, MenuCache
+from gourmet.money import Money
 from gourmet.observability.health import Lifecycle
 from gourmet.observability.ops.timeseries import Recorder
 from gourmet.observability.status.service import StatusBoard
@@ -36,6 +37,7 @@ from gourmet.ordering.payment import PaymentService
 from gourmet.ordering.service import OrderingService
 from gourmet.ordering.tracking import OrderBook
 from gourmet.payments.breaker import CircuitBreaker
+from gourmet.payments.provider import PaymentProvider
 from gourmet.resilience.admission import AdmissionMiddleware
 from gourmet.resilience.limiter import AdaptiveLimiter
 from gourmet.web.rendering import Pages
@@ -54,6 +56,8 @@ class Services:
     menu_cache: MenuCache
     order_book: OrderBook
     payments: PaymentService | None
+    payment_provider: PaymentProvider | None  # behind the breaker; refunds use it too
+    money: Money
     ordering: OrderingService
     accounts: AccountService
     access_limits: AccessLimits

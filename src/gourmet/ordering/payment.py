@@ -19,7 +19,9 @@ from gourmet.ordering.errors import (
     PaymentsUnavailable,
     no_such_order,
 )
+from gourmet.ordering.owed import owe_refund
 from gourmet.ordering.tracking import OrderBook
+from gourmet.ordering.workflow import RELEASING_STATUSES
 from gourmet.payments.provider import (
     PaymentProvider,
     PaymentRequestRejected,
@@ -90,7 +92,21 @@ class PaymentService:
     async def _record_paid_now(self, token: str, charge_id: str) -> int | None:
         async with self._pool.connection() as conn, conn.transaction():
             locked = await repo.lock_for_payment(conn, token)
-            if locked is None or locked["status"] != "awaiting_payment":
+            if locked is None:
+                return None
+            if locked["status"] in RELEASING_STATUSES and locked["payment_reference"] != charge_id:
+                # It ended (expired, or cancelled) while the card was being charged: the money
+                # goes back, and the customer is told so on the order's page.
+                version = await owe_refund(
+                    conn,
+                    locked["id"],
+                    charge_id,
+                    locked["total_cents"],
+                    f"order {locked['id']} ended before its payment",
+                )
+                await repo.notify_order_changed(conn, token, version)
+                return version
+            if locked["status"] != "awaiting_payment":
                 return None
             await repo.record_payment(
                 conn, locked["id"], payment_status="paid", reference=charge_id

@@ -221,7 +221,8 @@ async def record_status(
 async def lock_order(conn: Conn, order_id: int) -> dict[str, Any] | None:
     return await (
         await conn.execute(
-            "SELECT id, token, status, fulfilment, slot_start FROM orders WHERE id = %s FOR UPDATE",
+            "SELECT id, token, status, fulfilment, slot_start, payment_status, payment_reference,"
+            " total_cents FROM orders WHERE id = %s FOR UPDATE",
             (order_id,),
         )
     ).fetchone()
@@ -267,7 +268,7 @@ SELECT o.id, o.token, o.status, o.fulfilment, o.asap, o.slot_start, o.customer_n
     o.address_line, o.city, o.postcode, o.notes, o.payment_method, o.payment_status,
     o.subtotal_cents,
     o.delivery_fee_cents, o.tax_cents, o.total_cents, o.rejection_reason, o.created_at,
-    o.version,
+    o.version, o.refunded_cents,
     (SELECT coalesce(json_agg(json_build_object(
         'item_id', l.item_id, 'name', l.name, 'quantity', l.quantity,
         'unit_price_cents', l.unit_price_cents, 'line_total_cents', l.line_total_cents,
@@ -308,8 +309,8 @@ async def open_order_rows(conn: Conn, limit: int) -> list[dict[str, Any]]:
 async def lock_for_payment(conn: Conn, token: str) -> dict[str, Any] | None:
     return await (
         await conn.execute(
-            "SELECT id, status, payment_method, payment_status, payment_attempt, total_cents"
-            " FROM orders WHERE token = %s FOR UPDATE",
+            "SELECT id, status, payment_method, payment_status, payment_attempt, total_cents,"
+            " payment_reference FROM orders WHERE token = %s FOR UPDATE",
             (token,),
         )
     ).fetchone()

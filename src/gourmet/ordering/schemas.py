@@ -12,7 +12,9 @@ import msgspec
 
 Fulfilment = Literal["pickup", "delivery"]
 PaymentMethod = Literal["pay_at_pickup", "card"]
-PaymentStatus = Literal["not_required", "pending", "paid", "declined", "failed"]
+PaymentStatus = Literal[
+    "not_required", "pending", "paid", "declined", "failed", "refund_pending", "refunded"
+]
 OrderStatus = Literal[
     "awaiting_payment",
     "received",
@@ -118,6 +120,7 @@ class OrderView(msgspec.Struct, frozen=True):
     history: list[StatusChange]
     rejection_reason: str | None
     created_at: datetime
+    refunded_cents: int = 0  # given back to the card (payment_status refunded)
 
 
 class Slot(msgspec.Struct, frozen=True):

@@ -31,6 +31,7 @@ from gourmet.ordering.errors import (
     SlotFull,
     no_such_order,
 )
+from gourmet.ordering.owed import owe_refund
 from gourmet.ordering.payment import PaymentService
 from gourmet.ordering.pricing import price_cart, tax_cents
 from gourmet.ordering.schemas import (
@@ -375,6 +376,14 @@ class OrderingService:
                     await slot_repo.release_slot(conn, row["fulfilment"], row["slot_start"])
                     if await menu_repository.return_stock(conn, order_id):
                         await menu_repository.notify_menu_changed(conn)
+                    if row["payment_status"] == "paid":  # the customer's money goes back
+                        version = await owe_refund(
+                            conn,
+                            order_id,
+                            row["payment_reference"],
+                            row["total_cents"],
+                            f"order {order_id} {update.status}",
+                        )
                 await repo.notify_order_changed(conn, row["token"], version)
             if update.status in RELEASING_STATUSES:
                 self.slot_cache.forget()  # a place was given back

@@ -80,6 +80,7 @@ def order_view(row: dict[str, Any]) -> OrderView:
             "history": row["history"] or [],
             "rejection_reason": row["rejection_reason"],
             "created_at": row["created_at"],
+            "refunded_cents": row["refunded_cents"],
         },
         OrderView,
         from_attributes=True,

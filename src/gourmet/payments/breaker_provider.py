@@ -7,6 +7,9 @@ requests are the provider answering, so a run of declined cards never pauses car
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from gourmet.payments.breaker import CircuitBreaker
 from gourmet.payments.provider import (
     ChargeResult,
@@ -14,7 +17,10 @@ from gourmet.payments.provider import (
     PaymentError,
     PaymentProvider,
     ProviderUnavailable,
+    RefundResult,
 )
+
+T = TypeVar("T")
 
 
 class BreakerProvider:
@@ -33,6 +39,29 @@ class BreakerProvider:
         description: str,
         card_token: str,
     ) -> ChargeResult:
+        return await self._call(
+            lambda: self.inner.charge(
+                idempotency_key=idempotency_key,
+                amount_cents=amount_cents,
+                currency=currency,
+                description=description,
+                card_token=card_token,
+            )
+        )
+
+    async def refund(
+        self, *, idempotency_key: str, charge_id: str, amount_cents: int, reason: str
+    ) -> RefundResult:
+        return await self._call(
+            lambda: self.inner.refund(
+                idempotency_key=idempotency_key,
+                charge_id=charge_id,
+                amount_cents=amount_cents,
+                reason=reason,
+            )
+        )
+
+    async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
         permit = self.breaker.try_acquire()
         if permit is None:
             raise CircuitOpen(
@@ -40,13 +69,7 @@ class BreakerProvider:
                 retry_after_s=self.breaker.retry_after_s(),
             )
         try:
-            result = await self.inner.charge(
-                idempotency_key=idempotency_key,
-                amount_cents=amount_cents,
-                currency=currency,
-                description=description,
-                card_token=card_token,
-            )
+            result = await call()
         except ProviderUnavailable:
             permit.failure()
             raise

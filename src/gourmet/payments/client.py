@@ -23,9 +23,13 @@ import msgspec
 from gourmet.payments.provider import (
     ChargeResult,
     ChargeStatus,
+    Ledger,
+    LedgerCharge,
+    LedgerRefund,
     PaymentRequestRejected,
     ProviderTimeout,
     ProviderUnavailable,
+    RefundResult,
 )
 
 # 409 is "a request with this key is still in progress" in the IETF Idempotency-Key draft: the
@@ -61,6 +65,38 @@ class _ChargeOut(msgspec.Struct):
     reason: str | None = None
 
 
+class _RefundOut(msgspec.Struct):
+    id: str
+    charge_id: str
+    amount_cents: int
+
+
+class _ChargeRequest(msgspec.Struct):
+    amount_cents: int
+
+
+class _LedgerChargeOut(msgspec.Struct):
+    id: str
+    idempotency_key: str
+    status: Literal["approved", "declined"]
+    request: _ChargeRequest
+
+
+class _LedgerRefundOut(msgspec.Struct):
+    id: str
+    idempotency_key: str
+    charge_id: str
+    amount_cents: int
+
+
+class _Charges(msgspec.Struct):
+    charges: list[_LedgerChargeOut]
+
+
+class _Refunds(msgspec.Struct):
+    refunds: list[_LedgerRefundOut]
+
+
 class HttpPaymentProvider:
     """Charges cards through ``{base_url}/charges`` with a client the caller owns.
 
@@ -80,7 +116,8 @@ class HttpPaymentProvider:
         budget: Callable[[float], float] | None = None,
     ) -> None:
         self._client = client
-        self._url = base_url.rstrip("/") + "/charges"
+        self._base = base_url.rstrip("/")
+        self._url = self._base + "/charges"
         self.timeouts = timeouts or PaymentTimeouts()
         self._budget = budget
 
@@ -102,10 +139,66 @@ class HttpPaymentProvider:
             "description": description,
             "card_token": card_token,
         }
+        return _charge_result(await self._post(self._url, payload, idempotency_key, total_s))
+
+    async def refund(
+        self, *, idempotency_key: str, charge_id: str, amount_cents: int, reason: str
+    ) -> RefundResult:
+        payload = {"charge_id": charge_id, "amount_cents": amount_cents, "reason": reason}
+        response = await self._post(
+            self._base + "/refunds", payload, idempotency_key, self.timeouts.total_s
+        )
+        status = response.status_code
+        if status >= 500 or status in TRANSIENT_4XX:
+            raise ProviderUnavailable(
+                f"payment provider answered {status}", retry_after_s=_retry_after_s(response)
+            )
+        if not 200 <= status < 300:
+            raise PaymentRequestRejected(
+                f"payment provider refused the refund ({status}): {response.text[:200]}",
+                status_code=status,
+            )
+        try:
+            body = msgspec.json.decode(response.content, type=_RefundOut)
+        except msgspec.DecodeError as exc:
+            raise ProviderUnavailable(
+                f"unreadable answer from the payment provider: {exc}"
+            ) from exc
+        return RefundResult(body.id, body.charge_id, body.amount_cents)
+
+    async def ledger(self) -> Ledger:
+        """Every charge and refund the provider holds (the sandbox lists them all; a real
+        provider's list endpoints page through a time range)."""
+        try:
+            charges = await self._client.get(self._url, timeout=self.timeouts.as_httpx())
+            refunds = await self._client.get(
+                self._base + "/refunds", timeout=self.timeouts.as_httpx()
+            )
+            charges.raise_for_status()
+            refunds.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise ProviderUnavailable(f"could not read the provider's ledger: {exc!r}") from exc
+        listed = msgspec.json.decode(charges.content, type=_Charges).charges
+        given = msgspec.json.decode(refunds.content, type=_Refunds).refunds
+        return Ledger(
+            charges=tuple(
+                LedgerCharge(
+                    c.id, c.idempotency_key, c.status == "approved", c.request.amount_cents
+                )
+                for c in listed
+            ),
+            refunds=tuple(
+                LedgerRefund(r.id, r.idempotency_key, r.charge_id, r.amount_cents) for r in given
+            ),
+        )
+
+    async def _post(
+        self, url: str, payload: dict[str, object], idempotency_key: str, total_s: float
+    ) -> httpx.Response:
         try:
             async with asyncio.timeout(total_s):
-                response = await self._client.post(
-                    self._url,
+                return await self._client.post(
+                    url,
                     json=payload,
                     headers={"Idempotency-Key": idempotency_key},
                     timeout=self.timeouts.as_httpx(),
@@ -115,7 +208,6 @@ class HttpPaymentProvider:
             raise ProviderTimeout(f"no answer from the payment provider in {total_s:g} s") from exc
         except httpx.TransportError as exc:
             raise ProviderUnavailable(f"payment provider unreachable: {exc!r}") from exc
-        return _charge_result(response)
 
 
 def _charge_result(response: httpx.Response) -> ChargeResult:

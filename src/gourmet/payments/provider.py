@@ -48,6 +48,41 @@ class ChargeResult:
         return self
 
 
+@dataclass(frozen=True, slots=True)
+class RefundResult:
+    """The provider's answer to a refund: done, under its id."""
+
+    refund_id: str
+    charge_id: str
+    amount_cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerCharge:
+    """A charge as the provider records it, for reconciliation."""
+
+    charge_id: str
+    idempotency_key: str
+    approved: bool
+    amount_cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRefund:
+    refund_id: str
+    idempotency_key: str
+    charge_id: str
+    amount_cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ledger:
+    """Everything the provider has recorded: what reconciliation compares with the orders."""
+
+    charges: tuple[LedgerCharge, ...]
+    refunds: tuple[LedgerRefund, ...]
+
+
 class PaymentError(Exception):
     """Base of every payment failure, so that a caller can catch them all in one place."""
 
@@ -108,4 +143,13 @@ class PaymentProvider(Protocol):
 
         Returns approved or declined; raises :class:`ProviderUnavailable` (transient) or
         :class:`PaymentRequestRejected` (final)."""
+        ...
+
+    async def refund(
+        self, *, idempotency_key: str, charge_id: str, amount_cents: int, reason: str
+    ) -> RefundResult:
+        """Give ``amount_cents`` of charge ``charge_id`` back, at most once per key.
+
+        Raises :class:`ProviderUnavailable` (transient: retry with the same key) or
+        :class:`PaymentRequestRejected` (final: no such charge, or more than it left)."""
         ...

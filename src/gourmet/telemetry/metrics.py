@@ -126,6 +126,14 @@ ORDER_VIEW_READS = Counter(
 IDEMPOTENCY_KEYS_PRUNED = Counter(
     "gourmet_idempotency_keys_pruned", "Idempotency keys deleted after their retention"
 )
+OUTBOX_JOBS = Counter(
+    "gourmet_outbox_jobs",
+    "Outbox jobs run (refunds, notifications), by kind and outcome (done, retry, failed, error)",
+    ["kind", "outcome"],
+)
+UNPAID_ORDERS_EXPIRED = Counter(
+    "gourmet_unpaid_orders_expired", "Card orders cancelled for not being paid in time"
+)
 MENU_CACHE_AGE = Gauge(
     "gourmet_menu_cache_age_seconds", "Age of the cached menu", multiprocess_mode="livemax"
 )

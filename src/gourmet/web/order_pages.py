@@ -43,6 +43,8 @@ PAYMENT_TEXT: Final = {
     "card/paid": "Paid by card",
     "card/declined": "Card declined, waiting for payment",
     "card/failed": "Card payment failed, waiting for payment",
+    "card/refund_pending": "Paid by card, a refund to your card is on its way",
+    "card/refunded": "Refunded to your card",
 }
 
 

@@ -6,6 +6,9 @@
   card_token}``: 201 approved, 402 declined, 400 malformed or no key, 422 key reused with other
   parameters, 500/503 injected failure. A repeated key replays the first answer.
 - ``GET /charges``: ``{"charges": [...], "attempts": n, "in_flight": n}`` for tests to count.
+- ``POST /refunds`` with an ``Idempotency-Key`` header and ``{charge_id, amount_cents, reason}``:
+  201 refunded, 404 no such approved charge, 422 more than is left to refund (or key reused);
+  the same latency and injected failures as charges. ``GET /refunds``: ``{"refunds": [...]}``.
 - ``POST /control``: ``{"latency_ms", "failure_rate", "failure_status", "reset"}`` (all optional)
   changes the behaviour at runtime, so a test can slow the provider down mid-run.
 - ``GET /health``.

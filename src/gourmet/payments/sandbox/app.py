@@ -22,6 +22,8 @@ from gourmet.payments.sandbox.schemas import (
     Charge,
     ChargeIn,
     ControlIn,
+    Refund,
+    RefundIn,
     SandboxConfig,
 )
 
@@ -37,6 +39,7 @@ class SandboxApp:
     def __init__(self, config: SandboxConfig | None = None, *, seed: int | None = None) -> None:
         self.config = config or SandboxConfig()
         self.charges: dict[str, Charge] = {}
+        self.refunds: dict[str, Refund] = {}  # by idempotency key
         self.attempts = 0  # charge requests received, failed ones included
         self.in_flight = 0
         # Bumped by a reset: a request still sleeping from before it must not store a charge
@@ -72,6 +75,11 @@ class SandboxApp:
             charges = list(self.charges.values())
             stats = {"attempts": self.attempts, "in_flight": self.in_flight}
             return 200, {"charges": charges, **stats}, {}
+        if route == ("POST", "/refunds"):
+            keys = [v.decode() for k, v in scope["headers"] if k == b"idempotency-key"]
+            return await self._refund(keys[0] if keys else "", body)
+        if route == ("GET", "/refunds"):
+            return 200, {"refunds": list(self.refunds.values())}, {}
         if route == ("POST", "/control"):
             return self._control(body)
         if route == ("GET", "/health"):
@@ -90,6 +98,7 @@ class SandboxApp:
         self.config = msgspec.structs.replace(self.config, **updates)
         if change.reset:
             self.charges.clear()
+            self.refunds.clear()
             self.attempts = 0
             self.generation += 1
         return 200, self.config, {}
@@ -102,7 +111,8 @@ class SandboxApp:
         finally:
             self.in_flight -= 1
 
-    async def _charge_once(self, key: str, body: bytes) -> Reply:
+    async def _injected(self) -> Reply | None:
+        """The configured latency, then an injected failure if one is drawn."""
         generation = self.generation
         if self.config.latency_ms:
             await asyncio.sleep(self.config.latency_ms / 1000)
@@ -110,6 +120,42 @@ class SandboxApp:
             return 503, {"error": "sandbox_reset"}, {}
         if self._rng.random() < self.config.failure_rate:
             return self.config.failure_status, {"error": "injected_failure"}, {}
+        return None
+
+    async def _refund(self, key: str, body: bytes) -> Reply:
+        if (failure := await self._injected()) is not None:
+            return failure
+        if not key:
+            return 400, {"error": "idempotency_key_missing"}, {}
+        try:
+            request = msgspec.json.decode(body, type=RefundIn)
+        except msgspec.DecodeError as exc:
+            return 400, {"error": "invalid_request", "detail": str(exc)}, {}
+        # No await from here on: the look-up and the insert are one step on the event loop.
+        existing = self.refunds.get(key)
+        if existing is not None:
+            if existing.request != request:
+                return 422, {"error": "idempotency_key_reused"}, {}
+            return 201, existing, {"idempotent-replayed": "true"}
+        charge = next((c for c in self.charges.values() if c.id == request.charge_id), None)
+        if charge is None or charge.status != "approved":
+            return 404, {"error": "no_such_charge"}, {}
+        refunded = sum(r.amount_cents for r in self.refunds.values() if r.charge_id == charge.id)
+        if refunded + request.amount_cents > charge.request.amount_cents:
+            return 422, {"error": "amount_exceeds_charge"}, {}
+        refund = Refund(
+            id=f"re_{uuid.uuid4().hex[:24]}",
+            idempotency_key=key,
+            charge_id=charge.id,
+            amount_cents=request.amount_cents,
+            request=request,
+        )
+        self.refunds[key] = refund
+        return 201, refund, {"idempotent-replayed": "false"}
+
+    async def _charge_once(self, key: str, body: bytes) -> Reply:
+        if (failure := await self._injected()) is not None:
+            return failure
         if not key:
             return 400, {"error": "idempotency_key_missing"}, {}
         try:

@@ -47,3 +47,18 @@ class Charge(msgspec.Struct, kw_only=True):
     status: Literal["approved", "declined"]
     reason: str | None
     request: ChargeIn  # kept to tell a retry from a reuse of the key for another charge
+
+
+class RefundIn(msgspec.Struct, kw_only=True):
+    charge_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    amount_cents: Annotated[int, msgspec.Meta(gt=0)]
+    reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class Refund(msgspec.Struct, kw_only=True):
+    id: str
+    idempotency_key: str
+    charge_id: str
+    amount_cents: int
+    status: Literal["succeeded"] = "succeeded"
+    request: RefundIn  # kept to tell a retry from a reuse of the key for another refund

@@ -1,0 +1,127 @@
+"""Money is always right: refunds of paid orders that end unserved, and the expiry of unpaid ones.
+
+- A paid card order that is rejected or cancelled owes its refund: :func:`owe_refund` writes the
+  job into the outbox in the transaction that ends the order, and marks the payment
+  ``refund_pending``. A charge approved for an order that ended while the card was being charged
+  (it expired, or staff cancelled it) is owed back the same way.
+- :class:`Refunds` runs the job (``refund`` in the outbox): the provider is asked with the job's
+  name as its idempotency key (``refund-<charge id>``: one refund per charge, however often it is
+  tried), and the outcome is recorded in the order (``refunded``, the amount, the provider's
+  refund id), in its history and on its tracking page.
+- :class:`UnpaidExpiry` cancels card orders still ``awaiting_payment`` after
+  ``GOURMET_UNPAID_EXPIRY_MINUTES``: their slot place and stock go back to other customers.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from gourmet.db.pool import GuardedPool
+from gourmet.db.types import Conn
+from gourmet.money import Money
+from gourmet.ordering import outbox
+from gourmet.ordering import repository as repo
+from gourmet.ordering.errors import InvalidTransition
+from gourmet.ordering.outbox import GiveUp, Job, RetryLater
+from gourmet.ordering.schemas import StatusUpdate
+from gourmet.ordering.service import OrderingService
+from gourmet.ordering.tracking import OrderBook
+from gourmet.payments.provider import PaymentProvider, PaymentRequestRejected, ProviderUnavailable
+from gourmet.resilience import deadline
+from gourmet.telemetry import metrics
+
+EXPIRY_BATCH = 100
+log = structlog.get_logger(__name__)
+
+
+class Refunds:
+    """The ``refund`` jobs' handler."""
+
+    def __init__(
+        self, pool: GuardedPool, book: OrderBook, provider: PaymentProvider, money: Money
+    ) -> None:
+        self._pool = pool
+        self._book = book
+        self._provider = provider
+        self._money = money
+
+    async def __call__(self, job: Job) -> None:
+        charge_id = str(job.payload["charge_id"])
+        amount_cents = int(job.payload["amount_cents"])
+        try:
+            # No connection is held here: the provider may take seconds.
+            result = await self._provider.refund(
+                idempotency_key=job.event_key,
+                charge_id=charge_id,
+                amount_cents=amount_cents,
+                reason=str(job.payload.get("reason", "")),
+            )
+        except ProviderUnavailable as exc:
+            raise RetryLater(str(exc)) from exc
+        except PaymentRequestRejected as exc:
+            raise GiveUp(str(exc)) from exc
+        with deadline.unbounded():
+            async with self._pool.connection() as conn, conn.transaction():
+                recorded = await self._record(conn, job, result.refund_id, result.amount_cents)
+                await outbox.mark_done(conn, job.id)
+        if recorded is not None:
+            self._book.announce(*recorded)
+        log.info("refunded", charge=charge_id, amount_cents=amount_cents, order=job.order_id)
+
+    async def _record(
+        self, conn: Conn, job: Job, refund_id: str, amount_cents: int
+    ) -> tuple[str, int] | None:
+        row = await (
+            await conn.execute(
+                "UPDATE orders SET payment_status = 'refunded', refund_reference = %s,"
+                " refunded_cents = refunded_cents + %s, updated_at = now(),"
+                " version = version + 1"
+                " WHERE id = %s AND payment_status = 'refund_pending'"
+                " RETURNING token, status, version",
+                (refund_id, amount_cents, job.order_id),
+            )
+        ).fetchone()
+        if row is None:  # recorded by an earlier try of this job
+            return None
+        note = f"Refunded {self._money(amount_cents)} to the card"
+        await repo.record_status(
+            conn, job.order_id or 0, row["status"], row["status"], note, "payments"
+        )
+        await repo.notify_order_changed(conn, row["token"], row["version"])
+        return row["token"], row["version"]
+
+
+class UnpaidExpiry:
+    """Cancels card orders left unpaid for ``after``: a chore of the outbox worker."""
+
+    def __init__(self, pool: GuardedPool, ordering: OrderingService, after: timedelta) -> None:
+        self._pool = pool
+        self._ordering = ordering
+        self._after = after
+        minutes = int(after.total_seconds() // 60)
+        self._reason = f"Not paid within {minutes} minutes"
+
+    async def __call__(self) -> int:
+        async with self._pool.connection() as conn:
+            rows: list[dict[str, Any]] = await (
+                await conn.execute(
+                    "SELECT id FROM orders WHERE status = 'awaiting_payment'"
+                    " AND created_at < now() - %s ORDER BY created_at LIMIT %s",
+                    (self._after, EXPIRY_BATCH),
+                )
+            ).fetchall()
+        expired = 0
+        for row in rows:
+            update = StatusUpdate(status="cancelled", reason=self._reason)
+            try:
+                await self._ordering.change_status(row["id"], update, actor="payments")
+            except InvalidTransition:  # paid (or moved on) since it was read
+                continue
+            expired += 1
+        metrics.UNPAID_ORDERS_EXPIRED.inc(expired)
+        if expired:
+            log.info("unpaid_orders_expired", count=expired)
+        return expired
