@@ -49,6 +49,8 @@ from gourmet.management.service import MenuEditor
 from gourmet.menu.endpoints import MenuFastPath, get_menu
 from gourmet.menu.service import MenuCache
 from gourmet.money import Money
+from gourmet.notify.sms import SandboxSms
+from gourmet.notify.smtp import SmtpSender
 from gourmet.observability import health
 from gourmet.observability.ops import endpoints as ops_endpoints
 from gourmet.observability.ops.timeseries import Recorder
@@ -58,7 +60,8 @@ from gourmet.observability.status.service import StatusBoard
 from gourmet.openapi import JsonDocument, SwaggerDocument
 from gourmet.ordering import endpoints as ordering_endpoints
 from gourmet.ordering.endpoints import OrderStatusFastPath
-from gourmet.ordering.outbox import OutboxWorker
+from gourmet.ordering.notices import EMAIL, SMS, CustomerMail, Notices, ReadyText
+from gourmet.ordering.outbox import Handler, OutboxWorker
 from gourmet.ordering.owed import REFUND
 from gourmet.ordering.payment import PaymentService
 from gourmet.ordering.refunds import Refunds, UnpaidExpiry
@@ -160,7 +163,10 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
     )
     provider = payment_provider(settings, http, breaker)
     money = Money.of(settings.currency)
-    payments = PaymentService(pool, order_book, provider, settings.currency) if provider else None
+    notices = Notices(email=settings.smtp_url is not None, sms=settings.sms != "off")
+    payments = (
+        PaymentService(pool, order_book, provider, settings.currency, notices) if provider else None
+    )
     status_board = StatusBoard(
         pool,
         shed_total=runtime.shed_total,
@@ -176,6 +182,7 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
         money=money,
         payments=payments,
         slots_cached=settings.hardened,
+        notices=notices,
     )
     hub.on(ORDER_CHANNEL, ordering.slot_cache.on_change)
     hub.on(RULES_CHANNEL, ordering.slot_cache.on_change)
@@ -190,6 +197,7 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
         payments=payments,
         payment_provider=provider,
         money=money,
+        notices=notices,
         ordering=ordering,
         accounts=accounts,
         access_limits=access_limits(settings, pool, runtime.staff_token),
@@ -347,12 +355,28 @@ def payment_provider(
 
 
 def outbox_worker(settings: Settings, services: Services) -> OutboxWorker:
-    """Refunds (with a provider) and the expiry of unpaid orders, in the background."""
-    handlers = {}
+    """Refunds (with a provider), customers' emails and texts (when on), and the expiry of
+    unpaid orders, in the background."""
+    handlers: dict[str, Handler] = {}
     if services.payment_provider is not None:
         handlers[REFUND] = Refunds(
-            services.pool, services.order_book, services.payment_provider, services.money
+            services.pool,
+            services.order_book,
+            services.payment_provider,
+            services.money,
+            services.notices,
         )
+    if settings.smtp_url is not None:
+        handlers[EMAIL] = CustomerMail(
+            services.pool,
+            SmtpSender(settings.smtp_url),
+            from_address=settings.mail_from,
+            public_url=settings.public_url,
+            tz=settings.tz,
+            money=services.money,
+        )
+    if settings.sms == "sandbox":
+        handlers[SMS] = ReadyText(services.pool, SandboxSms(settings.data_dir / "sms.jsonl"))
     expiry = UnpaidExpiry(
         services.pool, services.ordering, timedelta(minutes=settings.unpaid_expiry_minutes)
     )

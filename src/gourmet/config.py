@@ -122,6 +122,14 @@ class Settings(BaseSettings):
     payment_timeout_s: float = Field(default=2.5, gt=0, description="a whole charge call")
     breaker_failures: int = Field(default=5, ge=1, description="failures in a row that open it")
     breaker_open_s: float = Field(default=30.0, gt=0, description="how long it stays open")
+    # Customers' emails go to this SMTP server (smtp://host:port, smtps:// or smtp+starttls://,
+    # user:password@ allowed); none: no email. `gourmet run` starts a local sink and sets it.
+    smtp_url: str | None = None
+    mail_from: str = "Gourmet Delights <orders@gourmet-delights.example>"
+    # Links in emails point here.
+    public_url: str = "http://127.0.0.1:8000"
+    # "ready" text messages: "sandbox" writes them to <data dir>/sms.jsonl; "off" sends none.
+    sms: Literal["off", "sandbox"] = "off"
     # A card order still unpaid this long is cancelled: its slot place and stock go back.
     unpaid_expiry_minutes: int = Field(default=15, ge=1, le=24 * 60)
     # The outbox (refunds, notifications): each process looks for due jobs this often, and a

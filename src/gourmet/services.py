@@ -33,6 +33,7 @@ from gourmet.money import Money
 from gourmet.observability.health import Lifecycle
 from gourmet.observability.ops.timeseries import Recorder
 from gourmet.observability.status.service import StatusBoard
+from gourmet.ordering.notices import Notices
 from gourmet.ordering.payment import PaymentService
 from gourmet.ordering.service import OrderingService
 from gourmet.ordering.tracking import OrderBook
@@ -58,6 +59,7 @@ class Services:
     payments: PaymentService | None
     payment_provider: PaymentProvider | None  # behind the breaker; refunds use it too
     money: Money
+    notices: Notices
     ordering: OrderingService
     accounts: AccountService
     access_limits: AccessLimits

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from gourmet.cli import app as cli
 from gourmet.db.types import Conn
+from gourmet.notify import sink
 from gourmet.ordering.outbox import Job, OutboxWorker
 from gourmet.ordering.owed import REFUND
 from gourmet.ordering.reconcile import reconcile
@@ -25,8 +26,10 @@ from gourmet.payments.client import HttpPaymentProvider
 from gourmet.services import runtime_of
 from tests.conftest import STAFF_HEADERS, FixtureMenu
 from tests.ordering.helpers import checkout_body
+from tests.ordering.helpers import text_of as plain
 from tests.payments.helpers import Sandbox
 from tests.payments.test_checkout_card import by_card, gourmet
+from tests.processes import free_port
 from tests.serving import Client
 
 pytestmark = pytest.mark.anyio
@@ -294,3 +297,28 @@ async def test_reconcile_command_says_when_all_is_well(
     result = await asyncio.to_thread(CliRunner().invoke, cli, ["payments", "reconcile"])
     assert result.exit_code == 0, result.output
     assert "No differences" in result.output
+
+
+async def test_the_customer_is_told_of_the_refund(
+    menu: FixtureMenu, database_url: str, tmp_path: Path, sandbox: Sandbox
+) -> None:
+    port = free_port()
+    controller = sink.start(tmp_path / "mail", port=port, say=False)
+    try:
+        mail = {"smtp_url": f"smtp://127.0.0.1:{port}", **FAST_OUTBOX}
+        async with gourmet(database_url, tmp_path, sandbox, **mail) as (client, _):
+            order = await paid_order(client, menu)
+            assert (await move(client, order["number"], "rejected", "closed")).status_code == 200
+            await eventually(lambda: refunded(client, order["token"]))
+            await eventually(lambda: _mails(tmp_path / "mail", 3))
+    finally:
+        controller.stop()
+    _confirmed, rejected, refund = sink.read_folder(tmp_path / "mail")
+    assert "Your card payment will be refunded in full." in plain(rejected)
+    total = order["totals"]["total_cents"]
+    assert refund["subject"].startswith(f"Refund for order {order['number']}")
+    assert f"We have refunded ${total / 100:.2f} to your card" in plain(refund)
+
+
+async def _mails(folder: Path, count: int) -> bool:
+    return len(sink.read_folder(folder)) >= count

@@ -22,6 +22,7 @@ from gourmet.db.embedded import EmbeddedPostgres, ensure_database, start_embedde
 from gourmet.observability.health import DRAIN_SIGNAL, READY_DIR_VARIABLE, REPLACE_SIGNAL
 
 console = Console()
+MAIL_SINK_PORT = 8025
 SANDBOX_HINT = " (sandbox: card_token tok_visa approves, tok_decline declines)"
 
 
@@ -95,6 +96,22 @@ def start_sandbox(settings: Settings) -> subprocess.Popen[bytes] | None:
     )
 
 
+def start_mail_sink(settings: Settings) -> subprocess.Popen[bytes] | None:
+    """With no SMTP server configured, start the local sink (``gourmet.notify.sink``) and send
+    customers' emails there, and their texts to the SMS sandbox: a local run shows every
+    message a customer would get, and delivers none."""
+    if settings.smtp_url is not None:
+        return None
+    os.environ["GOURMET_SMTP_URL"] = f"smtp://127.0.0.1:{MAIL_SINK_PORT}"
+    os.environ.setdefault("GOURMET_SMS", "sandbox")
+    folder = settings.data_dir / "mail"
+    command = [sys.executable, "-m", "gourmet.notify.sink", "--port", str(MAIL_SINK_PORT)]
+    return subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+        [*command, "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def open_database(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
     """The database to serve from, migrated and with the demo menu when empty: PostgreSQL at
     GOURMET_DATABASE_URL, or the embedded one (started here; the caller stops it)."""
@@ -126,9 +143,15 @@ def run() -> None:
     settings = Settings()
     url, embedded = open_database(settings)
     sandbox = start_sandbox(settings)
+    sink = start_mail_sink(settings)
+    settings = Settings()  # with the sink's address, if it was started
     try:
         token = settings.resolved_staff_token()
         base = f"http://{settings.host}:{settings.port}"
+        mail_note = (
+            f" (local sink: each mail kept in {settings.data_dir / 'mail'}/)" if sink else ""
+        )
+        sms_note = f" ({settings.data_dir / 'sms.jsonl'})" if settings.sms == "sandbox" else ""
         console.print(
             f"\n[bold]Gourmet is starting[/bold]\n"
             f"  order online  {base}/\n"
@@ -142,6 +165,8 @@ def run() -> None:
             f"  API docs      {base}/api/schema/swagger\n"
             f"  health        {base}/healthz  {base}/readyz  metrics {base}/metrics\n"
             f"  card payments {settings.payments_url or 'off'}{SANDBOX_HINT if sandbox else ''}\n"
+            f"  emails        {settings.smtp_url or 'off'}{mail_note}\n"
+            f"  text messages {settings.sms}{sms_note}\n"
             f"  database      {url}\n"
             f"Ctrl-C stops the server{' and the embedded database' if embedded else ''}.\n"
         )
@@ -150,6 +175,7 @@ def run() -> None:
         pass
     finally:
         stop_sandbox(sandbox)
+        stop_sandbox(sink)
         close_database(embedded)
 
 

@@ -148,10 +148,19 @@ class OutboxWorker:
             async with self._pool.connection() as conn:
                 jobs = await claim(conn, list(self._handlers), self._lease_s, CLAIM_BATCH)
             taken += len(jobs)
-            await asyncio.gather(*(self._run(job) for job in jobs))
+            # One order's jobs in the order they were written (a customer reads "accepted"
+            # before "ready"); different orders' side by side.
+            by_order: dict[int | None, list[Job]] = {}
+            for job in jobs:
+                by_order.setdefault(job.order_id, []).append(job)
+            await asyncio.gather(*(self._run_in_turn(group) for group in by_order.values()))
             if len(jobs) < CLAIM_BATCH:
                 return taken
         return taken
+
+    async def _run_in_turn(self, jobs: list[Job]) -> None:
+        for job in sorted(jobs, key=lambda job: job.id):
+            await self._run(job)
 
     async def _run(self, job: Job) -> None:
         outcome = "done"

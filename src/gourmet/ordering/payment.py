@@ -19,6 +19,7 @@ from gourmet.ordering.errors import (
     PaymentsUnavailable,
     no_such_order,
 )
+from gourmet.ordering.notices import Notices
 from gourmet.ordering.owed import owe_refund
 from gourmet.ordering.tracking import OrderBook
 from gourmet.ordering.workflow import RELEASING_STATUSES
@@ -35,9 +36,15 @@ CHOICES_AFTER_DECLINE = ["another_card", "pay_at_pickup"]
 
 class PaymentService:
     def __init__(
-        self, pool: GuardedPool, book: OrderBook, provider: PaymentProvider, currency: str
+        self,
+        pool: GuardedPool,
+        book: OrderBook,
+        provider: PaymentProvider,
+        currency: str,
+        notices: Notices | None = None,
     ) -> None:
         self._pool = pool
+        self._notices = notices or Notices()
         # Every change recorded here is marked in the process's order views at once (the
         # notice that every other process gets comes a moment later).
         self._book = book
@@ -111,7 +118,7 @@ class PaymentService:
             await repo.record_payment(
                 conn, locked["id"], payment_status="paid", reference=charge_id
             )
-            return await repo.release_to_kitchen(
+            version = await repo.release_to_kitchen(
                 conn,
                 locked["id"],
                 token,
@@ -119,6 +126,8 @@ class PaymentService:
                 payment_status="paid",
                 actor="payments",
             )
+            await self._notices.order_event(conn, locked["id"], "confirmed")
+            return version
 
     async def pay_at_pickup(self, token: str) -> None:
         """Give up on the card: the order goes to the kitchen, to be paid at pickup."""
@@ -132,6 +141,7 @@ class PaymentService:
                 payment_status="not_required",
                 actor="customer",
             )
+            await self._notices.order_event(conn, order["id"], "confirmed")
         self._announce(token, version)
 
     def _announce(self, token: str, version: int | None) -> None:

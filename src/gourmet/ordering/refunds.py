@@ -25,6 +25,7 @@ from gourmet.money import Money
 from gourmet.ordering import outbox
 from gourmet.ordering import repository as repo
 from gourmet.ordering.errors import InvalidTransition
+from gourmet.ordering.notices import Notices
 from gourmet.ordering.outbox import GiveUp, Job, RetryLater
 from gourmet.ordering.schemas import StatusUpdate
 from gourmet.ordering.service import OrderingService
@@ -41,9 +42,15 @@ class Refunds:
     """The ``refund`` jobs' handler."""
 
     def __init__(
-        self, pool: GuardedPool, book: OrderBook, provider: PaymentProvider, money: Money
+        self,
+        pool: GuardedPool,
+        book: OrderBook,
+        provider: PaymentProvider,
+        money: Money,
+        notices: Notices | None = None,
     ) -> None:
         self._pool = pool
+        self._notices = notices or Notices()
         self._book = book
         self._provider = provider
         self._money = money
@@ -90,6 +97,7 @@ class Refunds:
         await repo.record_status(
             conn, job.order_id or 0, row["status"], row["status"], note, "payments"
         )
+        await self._notices.order_event(conn, job.order_id or 0, "refunded")
         await repo.notify_order_changed(conn, row["token"], row["version"])
         return row["token"], row["version"]
 

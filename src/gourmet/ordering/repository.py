@@ -81,8 +81,9 @@ async def claimed_request(conn: Conn, key: str) -> tuple[str, str | None] | None
 
 
 # The order with its place in a slot (take_slot_place, migration 0008: the first candidate with
-# room), its lines and options, its first history entry, the idempotency key's link and the
-# notification, in one statement (one round trip). Every CTE that writes runs exactly once.
+# room), its lines and options, its first history entry, the idempotency key's link, the
+# customer's confirmation email (when mail is on) and the notification, in one statement (one
+# round trip). Every CTE that writes runs exactly once.
 _INSERT_ORDER_SQL = """
 WITH new_order AS (
     INSERT INTO orders (token, status, fulfilment, asap, slot_start, customer_name, phone, email,
@@ -122,6 +123,11 @@ linked_key AS (
     UPDATE checkout_request SET order_id = (SELECT id FROM new_order)
     WHERE idempotency_key = %(key)s
 ),
+confirmation AS (
+    INSERT INTO outbox (kind, event_key, order_id, payload)
+    SELECT 'email', 'email:' || id || ':confirmed', id, '{"event": "confirmed"}'::jsonb
+    FROM new_order WHERE %(mail)s AND %(email)s::text IS NOT NULL AND %(status)s = 'received'
+),
 notified AS (SELECT pg_notify('order_changed', %(token)s || ':1') AS sent)
 SELECT id, created_at, slot_start FROM new_order, notified
 """
@@ -160,6 +166,8 @@ async def send_insert_order(
     actor: str,
     candidates: list[datetime],
     capacity: int,
+    *,
+    mail: bool = False,
 ) -> Cursor:
     """Store the order in the first of ``candidates`` with a place left (``order.slot_start``
     is not used); :func:`read_inserted` reads its number, creation time and slot. With no place
@@ -193,6 +201,7 @@ async def send_insert_order(
             "key": key,
             "actor": actor,
             "account_id": order.account_id,
+            "mail": mail,
         },
     )
 
@@ -268,7 +277,7 @@ SELECT o.id, o.token, o.status, o.fulfilment, o.asap, o.slot_start, o.customer_n
     o.address_line, o.city, o.postcode, o.notes, o.payment_method, o.payment_status,
     o.subtotal_cents,
     o.delivery_fee_cents, o.tax_cents, o.total_cents, o.rejection_reason, o.created_at,
-    o.version, o.refunded_cents,
+    o.version, o.refunded_cents, o.email,
     (SELECT coalesce(json_agg(json_build_object(
         'item_id', l.item_id, 'name', l.name, 'quantity', l.quantity,
         'unit_price_cents', l.unit_price_cents, 'line_total_cents', l.line_total_cents,
@@ -287,6 +296,11 @@ FROM orders o
 
 async def order_view_row(conn: Conn, token: str) -> dict[str, Any] | None:
     return await (await conn.execute(ORDER_VIEW_SQL + " WHERE o.token = %s", (token,))).fetchone()
+
+
+async def order_mail_row(conn: Conn, order_id: int) -> dict[str, Any] | None:
+    """The order as a customer's message shows it (the view row, with the email)."""
+    return await (await conn.execute(ORDER_VIEW_SQL + " WHERE o.id = %s", (order_id,))).fetchone()
 
 
 async def order_view_rows(conn: Conn, tokens: list[str]) -> list[dict[str, Any]]:

@@ -31,6 +31,7 @@ from gourmet.ordering.errors import (
     SlotFull,
     no_such_order,
 )
+from gourmet.ordering.notices import STATUS_EVENTS, Notices
 from gourmet.ordering.owed import owe_refund
 from gourmet.ordering.payment import PaymentService
 from gourmet.ordering.pricing import price_cart, tax_cents
@@ -73,10 +74,12 @@ class OrderingService:
         payments: PaymentService | None = None,
         slots_cached: bool = True,
         clock: Callable[[], datetime] | None = None,
+        notices: Notices | None = None,
     ) -> None:
         self._pool = pool
         self._book = book
         self._payments = payments
+        self._notices = notices or Notices()
         self._tz = tz
         self._slot_days_ahead = slot_days_ahead
         self._money = money
@@ -167,7 +170,14 @@ class OrderingService:
                 conn, request, context, items, tracked, account_id
             )
             inserted = await repo.send_insert_order(
-                conn, new_order, lines, key, "customer", candidates, context.capacity
+                conn,
+                new_order,
+                lines,
+                key,
+                "customer",
+                candidates,
+                context.capacity,
+                mail=self._notices.email,
             )
             if sold_out:
                 await menu_repository.notify_menu_changed(conn)
@@ -384,6 +394,8 @@ class OrderingService:
                             row["total_cents"],
                             f"order {order_id} {update.status}",
                         )
+                if update.status in STATUS_EVENTS:
+                    await self._notices.order_event(conn, order_id, update.status)
                 await repo.notify_order_changed(conn, row["token"], version)
             if update.status in RELEASING_STATUSES:
                 self.slot_cache.forget()  # a place was given back
