@@ -66,6 +66,7 @@ async def test_checkout_prices_on_the_server_and_stores_everything(
         "delivery_fee_cents": 0,
         "tax_cents": 330,
         "total_cents": 3630,
+        "tip_cents": 0,
     }
     assert order["status"] == "received"
     assert len(order["token"]) >= 24
@@ -99,6 +100,7 @@ async def test_delivery_adds_the_zone_fee(client: Client, menu: FixtureMenu) -> 
         "delivery_fee_cents": 300,
         "tax_cents": 230,
         "total_cents": 2530,
+        "tip_cents": 0,
     }
     assert order["address"]["postcode"] == "AB12CD"
 
@@ -306,3 +308,49 @@ async def test_selling_out_updates_the_cached_menu(client: Client, menu: Fixture
     )
     assert response.status_code == 201
     await wait_for(lambda: client.get("/api/menu"), lambda r: not soup_available(r.json()))
+
+
+@pytest.mark.parametrize(
+    ("tip", "tip_cents"), [({"tip_percent": 15}, 120), ({"tip_cents": 250}, 250)]
+)
+async def test_a_tip_is_in_the_total_untaxed_and_on_the_receipt(
+    client: Client, menu: FixtureMenu, tip: dict[str, int], tip_cents: int
+) -> None:
+    body = {**checkout_body([{"item_id": menu.cake, "quantity": 2}]), **tip}
+    response = await client.post("/api/orders", json=body)
+    assert response.status_code == 201, response.text
+    totals = response.json()["totals"]
+    # 2 x 400 = 800, tax 10% on 800 only; 15% of 800 = 120.
+    assert totals == {
+        "subtotal_cents": 800,
+        "delivery_fee_cents": 0,
+        "tax_cents": 80,
+        "tip_cents": tip_cents,
+        "total_cents": 880 + tip_cents,
+    }
+    page = await client.get(f"/orders/{response.json()['token']}")
+    assert f"${tip_cents / 100:.2f}" in page.text
+
+
+@pytest.mark.parametrize(
+    ("tip", "field"),
+    [
+        ({"tip_percent": 10, "tip_cents": 100}, None),
+        ({"tip_percent": 51}, "tip_percent"),
+        ({"tip_cents": -1}, "tip_cents"),
+        ({"tip_cents": 100_001}, "tip_cents"),
+    ],
+)
+async def test_a_tip_out_of_bounds_is_refused_and_nothing_is_written(
+    client: Client, menu: FixtureMenu, conn: Conn, tip: dict[str, int], field: str | None
+) -> None:
+    body = {**checkout_body([{"item_id": menu.soup}]), **tip}
+    response = await client.post("/api/orders", json=body)
+    assert response.status_code in (400, 422), response.text
+    problem = response.json()
+    if field is None:
+        assert problem["type"] == "/problems/invalid-tip"
+    else:
+        assert problem["errors"][0]["key"] == field
+    assert (await counts(conn))["orders"] == 0
+    assert (await counts(conn))["soup_stock"] == 3

@@ -7,12 +7,13 @@ import pytest
 from gourmet.menu.schemas import Item, ModifierGroup, Option
 from gourmet.ordering.errors import (
     InvalidCart,
+    InvalidTip,
     ItemUnavailable,
     OptionRulesBroken,
     QuantityOutOfRange,
     UnknownItem,
 )
-from gourmet.ordering.pricing import price_cart, tax_cents
+from gourmet.ordering.pricing import price_cart, tax_cents, tip_cents
 from gourmet.ordering.schemas import CartLine
 
 SIZE = ModifierGroup(
@@ -115,3 +116,19 @@ def test_empty_and_oversized_carts_are_refused() -> None:
 )
 def test_tax_rounds_half_up_in_integer_cents(amount: int, rate_bp: int, expected: int) -> None:
     assert tax_cents(amount, rate_bp) == expected
+
+
+@pytest.mark.parametrize(
+    ("percent", "amount", "expected"),
+    [(None, None, 0), (15, None, 150), (10, None, 105), (None, 250, 250), (0, None, 0)],
+)
+def test_a_tip_is_a_share_of_the_subtotal_rounded_half_up_or_an_amount(
+    percent: int | None, amount: int | None, expected: int
+) -> None:
+    subtotal = 1000 if percent != 10 else 1045  # 10% of $10.45 is 104.5 cents: 105
+    assert tip_cents(subtotal, percent, amount) == expected
+
+
+def test_a_tip_cannot_be_both_a_share_and_an_amount() -> None:
+    with pytest.raises(InvalidTip):
+        tip_cents(1000, 10, 100)

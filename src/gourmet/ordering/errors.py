@@ -11,6 +11,12 @@ class InvalidCart(Problem):
     title = "The cart cannot be ordered as it is"
 
 
+class InvalidTip(Problem):
+    status = 422
+    slug = "invalid-tip"
+    title = "The tip cannot be taken as it is"
+
+
 class UnknownItem(InvalidCart):
     slug = "unknown-item"
     title = "Unknown menu item"

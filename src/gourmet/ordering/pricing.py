@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from gourmet.menu.schemas import Item, Option
 from gourmet.ordering.errors import (
     InvalidCart,
+    InvalidTip,
     ItemUnavailable,
     OptionRulesBroken,
     QuantityOutOfRange,
@@ -58,6 +59,16 @@ class PricedCart:
 def tax_cents(taxable_cents: int, rate_bp: int) -> int:
     """Tax rounded half up to the cent, in integers only (no float ever touches money)."""
     return (taxable_cents * rate_bp + BASIS_POINTS // 2) // BASIS_POINTS
+
+
+def tip_cents(subtotal_cents: int, percent: int | None, amount_cents: int | None) -> int:
+    """The tip: ``percent`` of the subtotal (rounded half up to the cent), or ``amount_cents``;
+    none without either. Both at once is refused."""
+    if percent is not None and amount_cents is not None:
+        raise InvalidTip("Give the tip as a percentage or as an amount, not both.")
+    if percent is not None:
+        return (subtotal_cents * percent + 50) // 100
+    return amount_cents or 0
 
 
 def price_cart(lines: Sequence[CartLine], items: Mapping[int, Item]) -> PricedCart:

@@ -32,6 +32,7 @@ class NewOrder:
     cart: PricedCart
     delivery_fee_cents: int
     tax_cents: int
+    tip_cents: int = 0
     status: OrderStatus = "received"
     payment_status: PaymentStatus = "not_required"
     account_id: int | None = None  # the signed-in customer's account; None for a guest
@@ -88,13 +89,13 @@ _INSERT_ORDER_SQL = """
 WITH new_order AS (
     INSERT INTO orders (token, status, fulfilment, asap, slot_start, customer_name, phone, email,
         address_line, city, postcode, zone_id, notes, payment_method, payment_status,
-        subtotal_cents, delivery_fee_cents, tax_cents, total_cents, account_id)
+        subtotal_cents, delivery_fee_cents, tax_cents, tip_cents, total_cents, account_id)
     VALUES (%(token)s, %(status)s, %(fulfilment)s, %(asap)s,
         take_slot_place(%(fulfilment)s, %(candidates)s::timestamptz[], %(capacity)s),
         %(customer_name)s,
         %(phone)s, %(email)s, %(address_line)s, %(city)s, %(postcode)s, %(zone_id)s,
         %(notes)s, %(payment_method)s, %(payment_status)s, %(subtotal)s, %(fee)s, %(tax)s,
-        %(total)s, %(account_id)s)
+        %(tip)s, %(total)s, %(account_id)s)
     RETURNING id, created_at, slot_start
 ),
 doc AS (SELECT value AS line FROM jsonb_array_elements(%(lines)s::jsonb)),
@@ -196,7 +197,8 @@ async def send_insert_order(
             "subtotal": subtotal,
             "fee": order.delivery_fee_cents,
             "tax": order.tax_cents,
-            "total": subtotal + order.delivery_fee_cents + order.tax_cents,
+            "tip": order.tip_cents,
+            "total": subtotal + order.delivery_fee_cents + order.tax_cents + order.tip_cents,
             "lines": Jsonb(lines),
             "key": key,
             "actor": actor,
@@ -277,7 +279,7 @@ SELECT o.id, o.token, o.status, o.fulfilment, o.asap, o.slot_start, o.customer_n
     o.address_line, o.city, o.postcode, o.notes, o.payment_method, o.payment_status,
     o.subtotal_cents,
     o.delivery_fee_cents, o.tax_cents, o.total_cents, o.rejection_reason, o.created_at,
-    o.version, o.refunded_cents, o.email,
+    o.version, o.refunded_cents, o.email, o.tip_cents,
     (SELECT coalesce(json_agg(json_build_object(
         'item_id', l.item_id, 'name', l.name, 'quantity', l.quantity,
         'unit_price_cents', l.unit_price_cents, 'line_total_cents', l.line_total_cents,

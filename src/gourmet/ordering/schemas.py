@@ -33,6 +33,8 @@ MAX_QUANTITY = 50  # of one line
 # Of a whole order: without it, 50 lines of 50 made one order of 2,500 units (#14). A caterer's
 # order larger than this is a phone call.
 MAX_UNITS = 100
+MAX_TIP_PERCENT = 50
+MAX_TIP_CENTS = 100_000  # $1,000: a typo, not a tip
 
 
 class CartLine(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
@@ -64,6 +66,9 @@ class CheckoutRequest(msgspec.Struct, frozen=True):
     payment: PaymentMethod = "pay_at_pickup"
     # A token from the payment provider's card form (never a card number), for payment="card".
     card_token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    # A tip: a percentage of the subtotal, or an amount; not both.
+    tip_percent: Annotated[int, msgspec.Meta(ge=0, le=MAX_TIP_PERCENT)] | None = None
+    tip_cents: Annotated[int, msgspec.Meta(ge=0, le=MAX_TIP_CENTS)] | None = None
 
 
 class CardPayment(msgspec.Struct, frozen=True):
@@ -99,6 +104,7 @@ class Totals(msgspec.Struct, frozen=True):
     delivery_fee_cents: int
     tax_cents: int
     total_cents: int
+    tip_cents: int = 0  # in the total, not taxed
 
 
 class OrderView(msgspec.Struct, frozen=True):

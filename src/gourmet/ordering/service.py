@@ -34,7 +34,7 @@ from gourmet.ordering.errors import (
 from gourmet.ordering.notices import STATUS_EVENTS, Notices
 from gourmet.ordering.owed import owe_refund
 from gourmet.ordering.payment import PaymentService
-from gourmet.ordering.pricing import price_cart, tax_cents
+from gourmet.ordering.pricing import price_cart, tax_cents, tip_cents
 from gourmet.ordering.schemas import (
     CheckoutRequest,
     Fulfilment,
@@ -248,6 +248,7 @@ class OrderingService:
             cart=cart,
             delivery_fee_cents=fee,
             tax_cents=tax_cents(cart.subtotal_cents + fee, rules.tax_rate_bp),
+            tip_cents=tip_cents(cart.subtotal_cents, request.tip_percent, request.tip_cents),
             account_id=account_id,
         )
         return new_order, repo.line_documents(cart), candidates, sold_out

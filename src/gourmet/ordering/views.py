@@ -40,7 +40,11 @@ def new_order_view(
             subtotal_cents=cart.subtotal_cents,
             delivery_fee_cents=order.delivery_fee_cents,
             tax_cents=order.tax_cents,
-            total_cents=cart.subtotal_cents + order.delivery_fee_cents + order.tax_cents,
+            total_cents=cart.subtotal_cents
+            + order.delivery_fee_cents
+            + order.tax_cents
+            + order.tip_cents,
+            tip_cents=order.tip_cents,
         ),
         lines=msgspec.convert(lines, list[OrderLine]),  # the line documents as stored
         history=[StatusChange(order.status, created_at, "customer")],
@@ -75,6 +79,7 @@ def order_view(row: dict[str, Any]) -> OrderView:
                 "delivery_fee_cents": row["delivery_fee_cents"],
                 "tax_cents": row["tax_cents"],
                 "total_cents": row["total_cents"],
+                "tip_cents": row["tip_cents"],
             },
             "lines": row["lines"],
             "history": row["history"] or [],

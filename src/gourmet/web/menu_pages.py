@@ -12,6 +12,7 @@ from gourmet.menu.service import MenuCache
 from gourmet.ordering.payment import PaymentService
 from gourmet.web.rendering import Pages
 
+TIP_PERCENTS: Final = (10, 15, 20)  # the checkout page's choices; any amount is also offered
 # Test tokens of the sandbox card provider; a real provider's card form would supply a token.
 SANDBOX_CARDS: Final = (
     ("tok_visa", "Visa ending 4242 (approved)"),
@@ -41,6 +42,7 @@ async def checkout_page(
         "customer/ordering/checkout.html",
         card_payments=payments is not None,
         sandbox_cards=SANDBOX_CARDS,
+        tip_percents=TIP_PERCENTS,
     )
 
 

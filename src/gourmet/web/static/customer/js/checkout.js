@@ -106,7 +106,25 @@ function renderSummary() {
   const row = document.querySelector("[data-cart-total-row]");
   row.hidden = count === 0;
   row.querySelector("[data-cart-total]").textContent = money(cartSubtotal(cart, index));
+  const tip = tipCents(cartSubtotal(cart, index));
+  const tipRow = document.querySelector("[data-tip-row]");
+  tipRow.hidden = count === 0 || tip === 0;
+  tipRow.querySelector("[data-tip-total]").textContent = money(tip);
   if (!submitting) placeButton.disabled = count === 0;
+}
+
+// -- the tip: a percentage of the subtotal (rounded as the server rounds it) or an amount ----
+
+function tipCents(subtotalCents) {
+  const choice = value("tip");
+  if (!choice) return 0;
+  if (choice === "amount") return amountCents();
+  return Math.floor((subtotalCents * Number(choice) + 50) / 100);
+}
+
+function amountCents() {
+  const typed = Number.parseFloat(document.getElementById("tip-amount").value);
+  return Number.isFinite(typed) && typed > 0 ? Math.round(typed * 100) : 0;
 }
 
 // -- showing errors next to their fields -----------------------------------------------------
@@ -128,6 +146,7 @@ const FIELD_INPUTS = {
   notes: "order-notes",
   slot: "slot",
   card_token: "card-token",
+  tip_cents: "tip-amount",
 };
 
 function fieldError(field, message, { focus = true } = {}) {
@@ -240,6 +259,9 @@ function orderBody(cart) {
     body.address = { line1: value("line1"), postcode: value("postcode"), city: value("city") };
   }
   if (body.payment === "card") body.card_token = value("card_token");
+  const tip = value("tip");
+  if (tip === "amount") body.tip_cents = amountCents();
+  else if (tip) body.tip_percent = Number(tip);
   return body;
 }
 
@@ -417,6 +439,7 @@ const FIELD_WORDS = {
   notes: "The notes are too long (500 characters at most).",
   slot: "Please choose a time from the list.",
   card_token: "Please choose a card.",
+  tip_cents: "Please enter a tip between $0 and $1,000.",
 };
 
 function badRequest(problem) {
@@ -478,9 +501,14 @@ form.addEventListener("change", (event) => {
     if (event.target.name === "fulfilment") slots.loadedFor = null;
     syncChoices();
   }
+  if (event.target.name === "tip") {
+    document.querySelector("[data-tip-amount-field]").hidden = value("tip") !== "amount";
+    renderSummary();
+  }
 });
 form.addEventListener("input", (event) => {
   const target = event.target;
+  if (target.name === "tip_amount") renderSummary();
   if (target.getAttribute("aria-invalid")) {
     target.removeAttribute("aria-invalid");
     const describedBy = target.getAttribute("aria-describedby") || "";
