@@ -59,6 +59,7 @@ from gourmet.observability.status import endpoints as status_endpoints
 from gourmet.observability.status.service import StatusBoard
 from gourmet.openapi import JsonDocument, SwaggerDocument
 from gourmet.ordering import endpoints as ordering_endpoints
+from gourmet.ordering.busy import BusyMode
 from gourmet.ordering.endpoints import OrderStatusFastPath
 from gourmet.ordering.notices import EMAIL, SMS, CustomerMail, Notices, ReadyText
 from gourmet.ordering.outbox import Handler, OutboxWorker
@@ -198,6 +199,7 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
         payment_provider=provider,
         money=money,
         notices=notices,
+        busy=BusyMode(pool, order_book, notices, on_change=ordering.forget_slots),
         ordering=ordering,
         accounts=accounts,
         access_limits=access_limits(settings, pool, runtime.staff_token),

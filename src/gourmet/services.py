@@ -33,6 +33,7 @@ from gourmet.money import Money
 from gourmet.observability.health import Lifecycle
 from gourmet.observability.ops.timeseries import Recorder
 from gourmet.observability.status.service import StatusBoard
+from gourmet.ordering.busy import BusyMode
 from gourmet.ordering.notices import Notices
 from gourmet.ordering.payment import PaymentService
 from gourmet.ordering.service import OrderingService
@@ -60,6 +61,7 @@ class Services:
     payment_provider: PaymentProvider | None  # behind the breaker; refunds use it too
     money: Money
     notices: Notices
+    busy: BusyMode
     ordering: OrderingService
     accounts: AccountService
     access_limits: AccessLimits
@@ -137,6 +139,7 @@ def dependencies(runtime: Runtime) -> dict[str, Provide]:
         "menu_cache": provide(lambda: runtime.services.menu_cache),
         "payments": provide(lambda: runtime.services.payments),
         "ordering": provide(lambda: runtime.services.ordering),
+        "busy": provide(lambda: runtime.services.busy),
         "accounts": provide(lambda: runtime.services.accounts),
         "menu_editor": provide(lambda: runtime.services.menu_editor),
         "rules_editor": provide(lambda: runtime.services.rules_editor),

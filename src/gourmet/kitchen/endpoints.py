@@ -11,12 +11,13 @@ from litestar.response import ServerSentEvent
 
 from gourmet.accounts.guards import Gate, require_staff
 from gourmet.db.notifications import NotificationHub
+from gourmet.ordering.busy import BusyChange, BusyMode, BusyState
 from gourmet.ordering.events import kitchen_stream
 from gourmet.ordering.schemas import OrderView, StatusUpdate
 from gourmet.ordering.service import OrderingService
 
 
-@get("/orders", summary="Open orders, oldest first")
+@get("/orders", summary="Open orders, the soonest due first")
 async def list_open_orders(ordering: NamedDependency[OrderingService]) -> list[OrderView]:
     return await ordering.open_orders()
 
@@ -32,6 +33,25 @@ async def change_order_status(
     return await ordering.change_status(order_id, data, actor=await gate.actor(request))
 
 
+@get("/busy", summary="Busy mode: the minutes added to the lead time now, and until when")
+async def busy_state(busy: NamedDependency[BusyMode]) -> BusyState:
+    return await busy.state()
+
+
+@post(
+    "/busy",
+    summary="Set busy mode: add minutes of lead time for a while (0 ends it); delays open orders",
+    status_code=200,
+)
+async def set_busy(
+    request: Request[Any, Any, Any],
+    busy: NamedDependency[BusyMode],
+    gate: NamedDependency[Gate],
+    data: JSONBody[BusyChange],
+) -> BusyState:
+    return await busy.change(data, actor=await gate.actor(request))
+
+
 @get("/orders/events", summary="Open orders, live (server-sent events)")
 async def open_order_events(
     ordering: NamedDependency[OrderingService], hub: NamedDependency[NotificationHub]
@@ -43,7 +63,7 @@ async def open_order_events(
 
 router = Router(
     path="/api/staff",
-    route_handlers=[list_open_orders, change_order_status, open_order_events],
+    route_handlers=[list_open_orders, change_order_status, busy_state, set_busy, open_order_events],
     guards=[require_staff],
     tags=["staff"],
 )

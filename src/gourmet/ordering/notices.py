@@ -109,7 +109,7 @@ class CustomerMail:
 
     def compose(self, order: dict[str, Any], event: str, event_key: str) -> EmailMessage:
         number = order["id"]
-        ready_at = self._clock(order["slot_start"])
+        ready_at = self._clock(order["estimated_ready_at"])
         history = order["history"] or []
         values = {
             "order": {**order, "number": number},

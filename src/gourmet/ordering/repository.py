@@ -280,6 +280,7 @@ SELECT o.id, o.token, o.status, o.fulfilment, o.asap, o.slot_start, o.customer_n
     o.subtotal_cents,
     o.delivery_fee_cents, o.tax_cents, o.total_cents, o.rejection_reason, o.created_at,
     o.version, o.refunded_cents, o.email, o.tip_cents,
+    coalesce(o.estimated_ready_at, o.slot_start) AS estimated_ready_at,
     (SELECT coalesce(json_agg(json_build_object(
         'item_id', l.item_id, 'name', l.name, 'quantity', l.quantity,
         'unit_price_cents', l.unit_price_cents, 'line_total_cents', l.line_total_cents,
@@ -316,7 +317,8 @@ async def open_order_rows(conn: Conn, limit: int) -> list[dict[str, Any]]:
     return await (
         await conn.execute(
             ORDER_VIEW_SQL + " WHERE o.status IN ('received', 'accepted', 'preparing', 'ready',"
-            " 'out_for_delivery') ORDER BY o.created_at LIMIT %s",
+            " 'out_for_delivery')"
+            " ORDER BY coalesce(o.estimated_ready_at, o.slot_start), o.created_at LIMIT %s",
             (limit,),
         )
     ).fetchall()

@@ -44,7 +44,10 @@ class OrderingContext:
 
 
 _CONTEXT_SQL = """
-SELECT r.tax_rate_bp, r.slot_minutes, r.lead_minutes, r.ordering_paused, r.pause_message,
+SELECT r.tax_rate_bp, r.slot_minutes, r.ordering_paused, r.pause_message,
+    -- The kitchen's busy mode adds to the lead time while it lasts.
+    r.lead_minutes + coalesce((SELECT b.extra_minutes FROM busy_mode b
+        WHERE b.busy_until > now()), 0) AS lead_minutes,
     coalesce((SELECT json_agg(json_build_object('weekday', h.weekday,
         'opens_minute', h.opens_minute, 'closes_minute', h.closes_minute))
         FROM opening_hours h), '[]') AS periods,

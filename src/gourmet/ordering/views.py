@@ -67,7 +67,7 @@ def order_view(row: dict[str, Any]) -> OrderView:
             "fulfilment": row["fulfilment"],
             "asap": row["asap"],
             "slot_start": row["slot_start"],
-            "estimated_ready_at": row["slot_start"],
+            "estimated_ready_at": row["estimated_ready_at"],
             "customer_name": row["customer_name"],
             "phone": row["phone"],
             "address": address,

@@ -1,6 +1,12 @@
-// The kitchen board: open orders pushed by the server (server-sent events), one tap per move,
-// and a visible and audible alert when a new order arrives.
+// The kitchen board: open orders pushed by the server (server-sent events), the soonest due
+// first, one tap per move. Each card counts down to its due time and turns red when late;
+// pre-orders wait in "Later" until their preparation time (the restaurant's lead time, busy
+// mode included, before they are due). A new order raises an alert that stays, and sounds every
+// few seconds, until someone taps "Got it". Busy mode adds minutes to every wait with one tap.
 "use strict";
+
+const REPEAT_ALERT_MS = 8000;
+const TICK_MS = 15000;
 
 const LABELS = {
   accepted: "Accept", preparing: "Start preparing", ready: "Ready",
@@ -11,6 +17,9 @@ const seen = new Set();
 let firstLoad = true;
 let soundOn = false;
 let audio = null;
+let alertTimer = null;
+let lastCards = [];
+let prepMinutes = 20; // the lead time, busy mode included (from GET /api/staff/busy)
 
 function money(cents) { return `$${(cents / 100).toFixed(2)}`; }
 
@@ -45,14 +54,37 @@ function beep() {
   }
 }
 
+function minutesUntil(iso) {
+  return Math.round((new Date(iso) - Date.now()) / 60000);
+}
+
+function dueText(order) {
+  const left = minutesUntil(order.estimated_ready_at);
+  if (order.status === "ready" || order.status === "out_for_delivery") return `due ${localTime(order.estimated_ready_at)}`;
+  if (left < 0) return `LATE by ${-left} min (due ${localTime(order.estimated_ready_at)})`;
+  return `due in ${left} min (${localTime(order.estimated_ready_at)})`;
+}
+
+function isLate(order) {
+  return minutesUntil(order.estimated_ready_at) < 0 && !["ready", "out_for_delivery"].includes(order.status);
+}
+
+// A pre-order waits in "Later" until its preparation time; orders for as soon as possible never do.
+function isLater(order) {
+  return !order.asap && ["received", "accepted"].includes(order.status)
+    && minutesUntil(order.estimated_ready_at) > prepMinutes;
+}
+
 function card({ order, next_statuses: nextStatuses }, fresh) {
   const item = el("li", undefined, fresh ? "card fresh" : "card");
+  if (isLate(order)) item.classList.add("late");
   item.dataset.token = order.token;
   const title = el("h3");
   title.append(el("span", `#${order.number} ${order.customer_name}`), el("span", money(order.totals.total_cents)));
   item.append(title);
-  const when = order.asap ? "ASAP" : "at";
-  item.append(el("p", `${order.fulfilment} · ${when} ${localTime(order.slot_start)} · ${age(order.created_at)}`, "meta age"));
+  item.append(el("p", dueText(order), "due"));
+  const when = order.asap ? "ASAP" : "pre-order";
+  item.append(el("p", `${order.fulfilment} · ${when} · ${age(order.created_at)}`, "meta age"));
   item.querySelector(".age").dataset.created = order.created_at;
   const lines = el("ul");
   for (const line of order.lines) {
@@ -72,26 +104,84 @@ function card({ order, next_statuses: nextStatuses }, fresh) {
     actions.append(button);
   }
   item.append(actions);
+  const last = order.history[order.history.length - 1];
+  if (last && last.actor !== "customer") {
+    const what = last.reason && last.status === order.status ? last.reason : LABELS[last.status] || last.status;
+    item.append(el("p", `${what} · ${last.actor} · ${localTime(last.at)}`, "changed"));
+  }
   return item;
 }
 
-function render(cards) {
-  let arrived = false;
+function render(cards, { redraw = false } = {}) {
+  lastCards = cards;
+  let arrived = 0;
   for (const column of document.querySelectorAll(".column ol")) column.replaceChildren();
   for (const entry of cards) {
-    const fresh = !seen.has(entry.order.token);
-    if (fresh && !firstLoad && entry.order.status === "received") arrived = true;
+    const fresh = !redraw && !seen.has(entry.order.token);
+    if (fresh && !firstLoad && entry.order.status === "received") arrived += 1;
     seen.add(entry.order.token);
-    const column = document.querySelector(`.column[data-status="${entry.order.status}"] ol`);
+    const status = isLater(entry.order) ? "later" : entry.order.status;
+    const column = document.querySelector(`.column[data-status="${status}"] ol`);
     if (column) column.append(card(entry, fresh && !firstLoad));
   }
   firstLoad = false;
-  if (arrived) {
-    const banner = document.getElementById("new-order");
-    banner.hidden = false;
-    setTimeout(() => { banner.hidden = true; }, 4000);
-    beep();
+  if (arrived) raiseAlert(arrived);
+}
+
+// The alert stays, and sounds again every few seconds, until someone acknowledges it.
+function raiseAlert(count) {
+  const banner = document.getElementById("new-order");
+  const text = document.getElementById("new-order-text");
+  const waiting = banner.hidden ? 0 : Number(banner.dataset.count || 0);
+  banner.dataset.count = String(waiting + count);
+  text.textContent = waiting + count === 1 ? "New order!" : `${waiting + count} new orders!`;
+  banner.hidden = false;
+  beep();
+  clearInterval(alertTimer);
+  alertTimer = setInterval(beep, REPEAT_ALERT_MS);
+}
+
+function acknowledge() {
+  clearInterval(alertTimer);
+  alertTimer = null;
+  const banner = document.getElementById("new-order");
+  banner.hidden = true;
+  banner.dataset.count = "0";
+}
+
+// -- busy mode ---------------------------------------------------------------------------------
+
+function showBusy(state) {
+  prepMinutes = state.lead_minutes + state.extra_minutes;
+  const label = document.getElementById("busy-state");
+  const on = state.extra_minutes > 0;
+  label.className = on ? "busy-state on" : "busy-state";
+  label.textContent = on
+    ? `Busy: +${state.extra_minutes} min until ${localTime(state.until)}`
+    : "Not busy";
+  for (const button of document.querySelectorAll("[data-busy]")) {
+    button.setAttribute("aria-pressed", String(Number(button.dataset.busy) === state.extra_minutes && on));
   }
+}
+
+async function loadBusy() {
+  const response = await fetch("/api/staff/busy", { credentials: "same-origin" });
+  if (response.ok) showBusy(await response.json());
+}
+
+async function setBusy(extra) {
+  const response = await fetch("/api/staff/busy", {
+    method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-Requested-With": "gourmet" },
+    body: JSON.stringify({ extra_minutes: extra, for_minutes: 60 }),
+  });
+  if (!response.ok) {
+    const problem = await response.json().catch(() => ({}));
+    alert(problem.detail || `Could not change busy mode (HTTP ${response.status}).`);
+    return;
+  }
+  showBusy(await response.json());
+  render(lastCards, { redraw: true });
 }
 
 async function move(number, status) {
@@ -138,15 +228,17 @@ function connect() {
   };
 }
 
+for (const button of document.querySelectorAll("[data-busy]")) {
+  button.addEventListener("click", () => setBusy(Number(button.dataset.busy)));
+}
+document.getElementById("acknowledge").addEventListener("click", acknowledge);
 document.getElementById("sound").addEventListener("click", (event) => {
   soundOn = !soundOn;
   event.target.textContent = soundOn ? "Sound on" : "Turn sound on";
   event.target.setAttribute("aria-pressed", String(soundOn));
   if (soundOn) beep();
 });
-setInterval(() => {
-  for (const node of document.querySelectorAll(".age")) {
-    node.textContent = node.textContent.replace(/[^·]*$/, ` ${age(node.dataset.created)}`);
-  }
-}, 30000);
-connect();
+// Timers and the "Later" column move with the clock; busy mode can end by itself.
+setInterval(() => render(lastCards, { redraw: true }), TICK_MS);
+setInterval(loadBusy, 60000);
+loadBusy().finally(connect);
