@@ -67,6 +67,8 @@ DOORS: dict[tuple[str, str], Door] = {
 STAFF_PATHS = {
     ("POST", "/api/admin/accounts"),
     ("POST", "/api/staff/orders/{order_id:int}/status"),
+    ("POST", "/api/staff/orders"),
+    ("POST", "/api/staff/busy"),
     ("POST", "/api/manage/categories"),
     ("DELETE", "/api/manage/categories/{category_id:int}"),
     ("PATCH", "/api/manage/categories/{category_id:int}"),

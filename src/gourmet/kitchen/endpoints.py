@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from litestar import Request, Router, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.response import ServerSentEvent
 
+from gourmet.accounts.errors import Forbidden
 from gourmet.accounts.guards import Gate, require_staff
 from gourmet.db.notifications import NotificationHub
 from gourmet.ordering.busy import BusyChange, BusyMode, BusyState
 from gourmet.ordering.events import kitchen_stream
-from gourmet.ordering.schemas import OrderView, StatusUpdate
-from gourmet.ordering.service import OrderingService
+from gourmet.ordering.schemas import OrderView, PhoneOrder, StatusUpdate
+from gourmet.ordering.service import Entry, OrderingService
+from gourmet.problems import Problem
 
 
 @get("/orders", summary="Open orders, the soonest due first")
@@ -31,6 +33,37 @@ async def change_order_status(
     data: JSONBody[StatusUpdate],
 ) -> OrderView:
     return await ordering.change_status(order_id, data, actor=await gate.actor(request))
+
+
+class PhoneOrderByCard(Problem):
+    status = 422
+    slug = "phone-order-by-card"
+    title = "Phone orders are paid at pickup"
+
+
+@post(
+    "/orders",
+    summary="Enter an order taken by phone (paid at pickup; a manager may override)",
+    status_code=201,
+)
+async def enter_phone_order(
+    request: Request[Any, Any, Any],
+    ordering: NamedDependency[OrderingService],
+    gate: NamedDependency[Gate],
+    data: JSONBody[PhoneOrder],
+    idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
+) -> Response[OrderView]:
+    if data.payment != "pay_at_pickup":
+        raise PhoneOrderByCard("An order taken by phone is paid at pickup (or to the driver).")
+    if data.override and not await gate.has_role(request, "manager"):
+        raise Forbidden("Only a manager can override a full slot or the pause.")
+    entry = Entry(by=await gate.actor(request), override=data.override)
+    view, created = await ordering.checkout(data, idempotency_key, entry=entry)
+    return Response(
+        view,
+        status_code=201 if created else 200,
+        headers={"Location": f"/api/orders/{view.token}"},
+    )
 
 
 @get("/busy", summary="Busy mode: the minutes added to the lead time now, and until when")
@@ -63,7 +96,14 @@ async def open_order_events(
 
 router = Router(
     path="/api/staff",
-    route_handlers=[list_open_orders, change_order_status, busy_state, set_busy, open_order_events],
+    route_handlers=[
+        list_open_orders,
+        enter_phone_order,
+        change_order_status,
+        busy_state,
+        set_busy,
+        open_order_events,
+    ],
     guards=[require_staff],
     tags=["staff"],
 )

@@ -36,6 +36,8 @@ class NewOrder:
     status: OrderStatus = "received"
     payment_status: PaymentStatus = "not_required"
     account_id: int | None = None  # the signed-in customer's account; None for a guest
+    entered_by: str | None = None  # the staff member who took it by phone; None: online
+    note: str | None = None  # on its first history entry
 
 
 async def send_claim(conn: Conn, key: str, fingerprint: str) -> Cursor:
@@ -89,13 +91,14 @@ _INSERT_ORDER_SQL = """
 WITH new_order AS (
     INSERT INTO orders (token, status, fulfilment, asap, slot_start, customer_name, phone, email,
         address_line, city, postcode, zone_id, notes, payment_method, payment_status,
-        subtotal_cents, delivery_fee_cents, tax_cents, tip_cents, total_cents, account_id)
+        subtotal_cents, delivery_fee_cents, tax_cents, tip_cents, total_cents, account_id,
+        channel, entered_by)
     VALUES (%(token)s, %(status)s, %(fulfilment)s, %(asap)s,
         take_slot_place(%(fulfilment)s, %(candidates)s::timestamptz[], %(capacity)s),
         %(customer_name)s,
         %(phone)s, %(email)s, %(address_line)s, %(city)s, %(postcode)s, %(zone_id)s,
         %(notes)s, %(payment_method)s, %(payment_status)s, %(subtotal)s, %(fee)s, %(tax)s,
-        %(tip)s, %(total)s, %(account_id)s)
+        %(tip)s, %(total)s, %(account_id)s, %(channel)s, %(entered_by)s)
     RETURNING id, created_at, slot_start
 ),
 doc AS (SELECT value AS line FROM jsonb_array_elements(%(lines)s::jsonb)),
@@ -117,8 +120,8 @@ new_options AS (
     CROSS JOIN LATERAL jsonb_array_elements(d.line->'options') AS o
 ),
 first_status AS (
-    INSERT INTO order_status_history (order_id, from_status, to_status, actor, at)
-    SELECT id, NULL, %(status)s, %(actor)s, created_at FROM new_order
+    INSERT INTO order_status_history (order_id, from_status, to_status, actor, reason, at)
+    SELECT id, NULL, %(status)s, %(actor)s, %(note)s, created_at FROM new_order
 ),
 linked_key AS (
     UPDATE checkout_request SET order_id = (SELECT id FROM new_order)
@@ -204,6 +207,9 @@ async def send_insert_order(
             "actor": actor,
             "account_id": order.account_id,
             "mail": mail,
+            "channel": "phone" if order.entered_by else "online",
+            "entered_by": order.entered_by,
+            "note": order.note,
         },
     )
 

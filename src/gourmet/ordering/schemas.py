@@ -71,6 +71,13 @@ class CheckoutRequest(msgspec.Struct, frozen=True):
     tip_cents: Annotated[int, msgspec.Meta(ge=0, le=MAX_TIP_CENTS)] | None = None
 
 
+class PhoneOrder(CheckoutRequest, frozen=True):
+    """An order staff enter for a caller: a checkout, paid at pickup, and a manager may
+    ``override`` a full slot or the pause of online ordering (recorded in its history)."""
+
+    override: bool = False
+
+
 class CardPayment(msgspec.Struct, frozen=True):
     card_token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 

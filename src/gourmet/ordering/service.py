@@ -6,7 +6,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -62,6 +62,24 @@ OPEN_ORDERS_LIMIT = 500
 ACCOUNT_ORDERS_LIMIT = 50  # an account's history, newest first
 
 
+OVERRIDE_CAPACITY = 1_000_000  # a manager's override: the slot takes the order however full
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Who entered an order that staff took by phone, and whether a manager overrides a full
+    slot and the pause of online ordering."""
+
+    by: str
+    override: bool = False
+
+    @property
+    def note(self) -> str:
+        return "Taken by phone" + (
+            "; manager override: slot capacity and pause not applied" if self.override else ""
+        )
+
+
 class OrderingService:
     def __init__(
         self,
@@ -91,10 +109,15 @@ class OrderingService:
     # -- checkout -----------------------------------------------------------------------------
 
     async def checkout(
-        self, request: CheckoutRequest, idempotency_key: str | None, account_id: int | None = None
+        self,
+        request: CheckoutRequest,
+        idempotency_key: str | None,
+        account_id: int | None = None,
+        entry: Entry | None = None,
     ) -> tuple[OrderView, bool]:
         """Place an order; return it and whether it is new (False: an idempotent replay).
-        ``account_id`` is the signed-in customer's account the order is kept under, if any."""
+        ``account_id`` is the signed-in customer's account the order is kept under, if any;
+        ``entry`` says which staff member took it by phone."""
         # The account is part of the request: a key replayed by anyone else (another account,
         # or no account) is a different request (409), never a way to read someone's order.
         fingerprint = hashlib.sha256(
@@ -110,7 +133,7 @@ class OrderingService:
         try:
             async with self._pool.connection() as conn:
                 view, created = await self._checkout(
-                    conn, request, idempotency_key, fingerprint, account_id
+                    conn, request, idempotency_key, fingerprint, account_id, entry
                 )
         except psycopg.errors.ForeignKeyViolation as exc:
             # A manager deleted an option or zone between our read and our insert: nothing
@@ -150,6 +173,7 @@ class OrderingService:
         key: str | None,
         fingerprint: str,
         account_id: int | None,
+        entry: Entry | None = None,
     ) -> tuple[OrderView, bool]:
         """One transaction in three round trips, pipelined: BEGIN, the key's claim, the rules
         and the items in the first; stock (only for counted items) in the second; the order
@@ -167,16 +191,17 @@ class OrderingService:
             context = await slot_repo.read_ordering_context(context_sent)
             items, tracked = await menu_repository.read_items_and_tracking(items_sent)
             new_order, lines, candidates, sold_out = await self._prepare(
-                conn, request, context, items, tracked, account_id
+                conn, request, context, items, tracked, account_id, entry
             )
+            overridden = entry is not None and entry.override
             inserted = await repo.send_insert_order(
                 conn,
                 new_order,
                 lines,
                 key,
-                "customer",
+                entry.by if entry else "customer",
                 candidates,
-                context.capacity,
+                OVERRIDE_CAPACITY if overridden else context.capacity,
                 mail=self._notices.email,
             )
             if sold_out:
@@ -206,11 +231,12 @@ class OrderingService:
         items: list[Item],
         tracked: set[int],
         account_id: int | None,
+        entry: Entry | None = None,
     ) -> tuple[repo.NewOrder, list[dict[str, Any]], list[datetime], bool]:
         """Validate, price and take stock; return the order to store, its lines, the slots it
         may take (in order of preference) and whether an item sold out."""
         rules = context.rules
-        if rules.ordering_paused:
+        if rules.ordering_paused and not (entry and entry.override):
             raise OrderingPaused(
                 rules.pause_message or "We are not taking online orders right now."
             )
@@ -250,6 +276,8 @@ class OrderingService:
             tax_cents=tax_cents(cart.subtotal_cents + fee, rules.tax_rate_bp),
             tip_cents=tip_cents(cart.subtotal_cents, request.tip_percent, request.tip_cents),
             account_id=account_id,
+            entered_by=entry.by if entry else None,
+            note=entry.note if entry else None,
         )
         return new_order, repo.line_documents(cart), candidates, sold_out
 

@@ -47,7 +47,9 @@ def new_order_view(
             tip_cents=order.tip_cents,
         ),
         lines=msgspec.convert(lines, list[OrderLine]),  # the line documents as stored
-        history=[StatusChange(order.status, created_at, "customer")],
+        history=[
+            StatusChange(order.status, created_at, order.entered_by or "customer", order.note)
+        ],
         rejection_reason=None,
         created_at=created_at,
     )
