@@ -32,7 +32,10 @@ from gourmet.accounts.guards import (
 from gourmet.accounts.limits import AccessLimits
 from gourmet.accounts.schemas import Role
 from gourmet.config import Settings
+from gourmet.menu.service import MenuCache
 from gourmet.observability.status.service import StatusBoard
+from gourmet.web.menu_pages import TIP_PERCENTS
+from gourmet.web.rendering import Pages
 from gourmet.web.security import OPS_PAGE_HEADERS, PAGE_HEADERS, PRIVATE_HEADERS, local_path
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -61,6 +64,27 @@ async def kitchen_board(
 ) -> Template | Redirect:
     """Live cards of open orders (the staff role)."""
     return await _for_role(request, gate, "staff", "staff/kitchen.html", PAGE_HEADERS)
+
+
+@get("/phone", include_in_schema=False)
+async def phone_order_page(
+    request: Request[Any, Any, Any],
+    gate: NamedDependency[Gate],
+    pages: NamedDependency[Pages],
+    menu_cache: NamedDependency[MenuCache],
+) -> Response[bytes] | Template | Redirect:
+    """The checkout in phone mode, with an item picker: staff enter a caller's order (the staff
+    role; a manager's override is checked by the API)."""
+    if not await gate.has_role(request, "staff"):
+        return Redirect(f"{SIGN_IN_PATH}?next={request.url.path}", status_code=303)
+    return await pages.menu_bound_or_fallback(
+        request,
+        menu_cache,
+        "staff/phone.html",
+        card_payments=False,
+        sandbox_cards=(),
+        tip_percents=TIP_PERCENTS,
+    )
 
 
 @get("/manage", include_in_schema=False)
@@ -146,6 +170,7 @@ async def login(
 
 ROUTES: list[ControllerRouterHandler] = [
     kitchen_board,
+    phone_order_page,
     manage_page,
     plotly_js,
     login_page,

@@ -26,6 +26,9 @@ import { money, readJSON, restaurantTimeZone, timeFormats } from "./format.js";
 import { setUpPaymentRecovery } from "./payment.js";
 import { SlotPicker } from "./slots.js";
 
+// Online checkout, or a phone order that staff enter (the phone page, /phone).
+const ENDPOINT = document.getElementById("checkout-form").dataset.endpoint || "/api/orders";
+const PHONE = ENDPOINT !== "/api/orders";
 const KEY_STORAGE = "gourmet.checkout.key";
 const TICKET_STORAGE = "gourmet.checkout.ticket";
 const CONTACT_STORAGE = "gourmet.contact";
@@ -262,6 +265,7 @@ function orderBody(cart) {
   const tip = value("tip");
   if (tip === "amount") body.tip_cents = amountCents();
   else if (tip) body.tip_percent = Number(tip);
+  if (PHONE && form.elements.namedItem("override")?.checked) body.override = true;
   return body;
 }
 
@@ -286,7 +290,7 @@ async function place(body, key, attempt, startedAt) {
   const headers = { "Idempotency-Key": key };
   const ticket = lineTicket();
   if (ticket) headers["Gourmet-Ticket"] = ticket;
-  const result = await send("POST", "/api/orders", { body, headers });
+  const result = await send("POST", ENDPOINT, { body, headers });
   if (result.ok) {
     placed(result.data);
     return;
@@ -469,6 +473,7 @@ function orderSaved(problem) {
 // -- remembering contact details for next time -------------------------------------------------
 
 function rememberContact() {
+  if (PHONE) return; // each caller is someone else
   const contact = { name: value("name"), phone: value("phone"), email: value("email") };
   try {
     storage("localStorage")?.setItem(CONTACT_STORAGE, JSON.stringify(contact));
@@ -478,6 +483,7 @@ function rememberContact() {
 }
 
 function restoreContact() {
+  if (PHONE) return;
   try {
     const contact = JSON.parse(storage("localStorage")?.getItem(CONTACT_STORAGE) || "null");
     if (!contact) return;
