@@ -38,7 +38,7 @@ TABLES = (
     "restaurant, category, item, modifier_group, modifier_option, opening_hours, slot_capacity,"
     " slot_booking, delivery_zone, orders, order_line, order_line_option, order_status_history,"
     " checkout_request, incident, incident_update, account, account_session, rate_counter,"
-    " outbox"
+    " outbox, special_day, busy_mode"
 )
 
 

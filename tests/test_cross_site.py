@@ -79,6 +79,7 @@ STAFF_PATHS = {
     ("POST", "/api/manage/items/{item_id:int}/stock"),
     ("PUT", "/api/manage/settings"),
     ("PUT", "/api/manage/hours"),
+    ("PUT", "/api/manage/special-days"),
     ("PUT", "/api/manage/capacity/{fulfilment:str}"),
     ("POST", "/api/manage/zones"),
     ("DELETE", "/api/manage/zones/{zone_id:int}"),

@@ -32,7 +32,13 @@ async def test_restaurant_shows_every_rule(client: Client, menu: FixtureMenu) ->
         15,
     )
     assert rules["ordering_paused"] is False
-    assert rules["hours"][0] == {"weekday": 0, "opens_minute": 0, "closes_minute": 1440}
+    assert rules["hours"][0] == {
+        "weekday": 0,
+        "opens_minute": 0,
+        "closes_minute": 1440,
+        "fulfilment": "both",
+    }
+    assert rules["special_days"] == []
     assert len(rules["hours"]) == 7
     assert rules["capacity"] == {"pickup": 10, "delivery": 5}
     assert [(z["name"], z["postcode_prefixes"]) for z in rules["zones"]] == [("Centre", ["AB1"])]
@@ -83,7 +89,10 @@ async def test_opening_hours_change_the_slots_offered(client: Client, menu: Fixt
     assert closed.json()["hours"] == []
     assert (await client.get("/api/slots")).json()["slots"] == []
 
-    lunch = [{"weekday": day, "opens_minute": 720, "closes_minute": 780} for day in range(7)]
+    lunch = [
+        {"weekday": day, "opens_minute": 720, "closes_minute": 780, "fulfilment": "both"}
+        for day in range(7)
+    ]
     response = await client.put(
         f"{API}/hours", json={"periods": list(reversed(lunch))}, headers=STAFF_HEADERS
     )

@@ -38,6 +38,7 @@ from gourmet.management.schemas import (
     Pause,
     RestaurantSettings,
     RestaurantView,
+    SpecialDays,
     StockLevel,
     ZoneCreate,
     ZonePatch,
@@ -166,6 +167,17 @@ async def replace_hours(
     return await rules_editor.replace_hours(data)
 
 
+@put(
+    "/special-days",
+    summary="Replace the special days: holidays (closed, with a message) and other hours",
+    description="Each date's hours replace the week's that day, for pickup and delivery.",
+)
+async def replace_special_days(
+    rules_editor: NamedDependency[RulesEditor], data: JSONBody[SpecialDays]
+) -> RestaurantView:
+    return await rules_editor.replace_special_days(data)
+
+
 @put("/capacity/{fulfilment:str}", summary="Orders per slot, for pickup or delivery")
 async def set_capacity(
     rules_editor: NamedDependency[RulesEditor], fulfilment: FromPath[str], data: JSONBody[Capacity]
@@ -242,6 +254,7 @@ router = Router(
         get_restaurant,
         update_settings,
         replace_hours,
+        replace_special_days,
         set_capacity,
         list_zones,
         create_zone,

@@ -11,6 +11,7 @@ check made before a write (a postcode prefix already used, say) still holds when
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from psycopg import sql
@@ -24,8 +25,12 @@ _RESTAURANT_SQL = """
 SELECT r.name, r.tax_rate_bp, r.slot_minutes, r.lead_minutes, r.ordering_paused,
     r.pause_message,
     coalesce((SELECT json_agg(json_build_object('weekday', h.weekday,
-        'opens_minute', h.opens_minute, 'closes_minute', h.closes_minute)
-        ORDER BY h.weekday, h.opens_minute) FROM opening_hours h), '[]') AS hours,
+        'opens_minute', h.opens_minute, 'closes_minute', h.closes_minute,
+        'fulfilment', h.fulfilment)
+        ORDER BY h.weekday, h.opens_minute, h.fulfilment) FROM opening_hours h), '[]') AS hours,
+    coalesce((SELECT json_agg(json_build_object('day', s.day, 'closed', s.closed,
+        'opens_minute', s.opens_minute, 'closes_minute', s.closes_minute,
+        'message', s.message) ORDER BY s.day) FROM special_day s), '[]') AS special_days,
     coalesce((SELECT json_object_agg(c.fulfilment, c.max_orders) FROM slot_capacity c), '{}')
         AS capacity
 FROM restaurant r
@@ -57,14 +62,33 @@ async def update_settings(
     )
 
 
-async def replace_hours(conn: Conn, periods: Sequence[tuple[int, int, int]]) -> None:
-    """The week's opening periods, (weekday, opens_minute, closes_minute), replace the old."""
+async def replace_hours(conn: Conn, periods: Sequence[tuple[int, int, int, str]]) -> None:
+    """The week's opening periods, (weekday, opens_minute, closes_minute, fulfilment), replace
+    the old."""
     await conn.execute("DELETE FROM opening_hours")
     if periods:
         await conn.execute(
-            "INSERT INTO opening_hours (weekday, opens_minute, closes_minute)"
-            " SELECT * FROM unnest(%s::smallint[], %s::smallint[], %s::smallint[])",
-            ([p[0] for p in periods], [p[1] for p in periods], [p[2] for p in periods]),
+            "INSERT INTO opening_hours (weekday, opens_minute, closes_minute, fulfilment)"
+            " SELECT * FROM unnest(%s::smallint[], %s::smallint[], %s::smallint[], %s::text[])",
+            (
+                [p[0] for p in periods],
+                [p[1] for p in periods],
+                [p[2] for p in periods],
+                [p[3] for p in periods],
+            ),
+        )
+
+
+async def replace_special_days(
+    conn: Conn, days: Sequence[tuple[date, bool, int | None, int | None, str]]
+) -> None:
+    """The special days, (day, closed, opens_minute, closes_minute, message), replace the old."""
+    await conn.execute("DELETE FROM special_day")
+    for day in days:
+        await conn.execute(
+            "INSERT INTO special_day (day, closed, opens_minute, closes_minute, message)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            day,
         )
 
 

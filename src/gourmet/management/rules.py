@@ -13,6 +13,7 @@ import itertools
 import re
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from datetime import date
 from typing import Any
 
 import msgspec
@@ -38,6 +39,8 @@ from gourmet.management.schemas import (
     Period,
     RestaurantSettings,
     RestaurantView,
+    SpecialDay,
+    SpecialDays,
     ZoneCreate,
     ZonePatch,
     ZoneView,
@@ -81,7 +84,16 @@ class RulesEditor:
         periods = check_hours(data.periods)
         async with self._changing() as conn:
             await repo.replace_hours(
-                conn, [(p.weekday, p.opens_minute, p.closes_minute) for p in periods]
+                conn, [(p.weekday, p.opens_minute, p.closes_minute, p.fulfilment) for p in periods]
+            )
+            return await restaurant_view(conn)
+
+    async def replace_special_days(self, data: SpecialDays) -> RestaurantView:
+        days = check_special_days(data.days)
+        async with self._changing() as conn:
+            await repo.replace_special_days(
+                conn,
+                [(d.day, d.closed, d.opens_minute, d.closes_minute, d.message) for d in days],
             )
             return await restaurant_view(conn)
 
@@ -163,7 +175,13 @@ def check_hours(periods: list[Period]) -> list[Period]:
                 "close at 24:00 and open the next day at 00:00.",
                 field=f"periods[{index}].closes_minute",
             )
-    ordered = sorted(enumerate(periods), key=lambda p: (p[1].weekday, p[1].opens_minute))
+    for kind in ("pickup", "delivery"):  # "both" periods count for each
+        applying = [(i, p) for i, p in enumerate(periods) if p.fulfilment in ("both", kind)]
+        _check_overlaps(sorted(applying, key=lambda p: (p[1].weekday, p[1].opens_minute)))
+    return sorted(periods, key=lambda p: (p.weekday, p.opens_minute, p.fulfilment))
+
+
+def _check_overlaps(ordered: list[tuple[int, Period]]) -> None:
     for (_, earlier), (index, later) in itertools.pairwise(ordered):
         if earlier.weekday == later.weekday and later.opens_minute < earlier.closes_minute:
             raise OverlappingHours(
@@ -172,7 +190,29 @@ def check_hours(periods: list[Period]) -> list[Period]:
                 f"{clock(earlier.closes_minute)}; merge them into one period.",
                 field=f"periods[{index}]",
             )
-    return [period for _, period in ordered]
+
+
+def check_special_days(days: list[SpecialDay]) -> list[SpecialDay]:
+    """The days, sorted, once each is given once and an open one has hours that make sense."""
+    seen: set[date] = set()
+    for index, day in enumerate(days):
+        if day.day in seen:
+            raise InvalidValue(f"{day.day} is listed twice.", field=f"days[{index}].day")
+        seen.add(day.day)
+        if day.closed:
+            continue
+        if day.opens_minute is None or day.closes_minute is None:
+            raise InvalidValue(
+                f"{day.day} is open: give its opens_minute and closes_minute (or closed: true).",
+                field=f"days[{index}].opens_minute",
+            )
+        if day.closes_minute <= day.opens_minute:
+            raise InvalidValue(
+                f"On {day.day} the restaurant closes ({clock(day.closes_minute)}) before it "
+                f"opens ({clock(day.opens_minute)}).",
+                field=f"days[{index}].closes_minute",
+            )
+    return sorted(days, key=lambda d: d.day)
 
 
 def clock(minute: int) -> str:

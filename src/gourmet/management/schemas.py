@@ -10,6 +10,7 @@ counting stock", a missing ``stock`` means "leave it as it is".
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 import msgspec
@@ -178,6 +179,25 @@ class Period(msgspec.Struct, frozen=True):
     weekday: Weekday
     opens_minute: OpensMinute
     closes_minute: ClosesMinute
+    # Hours for pickup only, delivery only, or both (the default).
+    fulfilment: Literal["both", "pickup", "delivery"] = "both"
+
+
+class SpecialDay(msgspec.Struct, frozen=True):
+    """A date with hours of its own: ``closed`` (a holiday; ``message`` says why), or open
+    from ``opens_minute`` to ``closes_minute`` only. It replaces the week's periods that day."""
+
+    day: date
+    closed: bool
+    opens_minute: OpensMinute | None = None
+    closes_minute: ClosesMinute | None = None
+    message: Annotated[str, Meta(max_length=200)] = ""
+
+
+class SpecialDays(msgspec.Struct, frozen=True):
+    """Every special day (the list replaces the old one)."""
+
+    days: Annotated[list[SpecialDay], Meta(max_length=366)]
 
 
 class OpeningHours(msgspec.Struct, frozen=True):
@@ -226,4 +246,5 @@ class RestaurantView(msgspec.Struct, frozen=True):
     pause_message: str
     hours: list[Period]
     capacity: dict[str, int]
+    special_days: list[SpecialDay]
     zones: list[ZoneView]

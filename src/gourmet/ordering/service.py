@@ -302,8 +302,10 @@ class OrderingService:
         starts = slot_rules.starts(now, days, limit=ASAP_CANDIDATES)
         if not slot_rules.is_open(now):
             nxt = await self._next_free(conn, request.fulfilment, starts, context.capacity)
+            holiday = slot_rules.closed_today(now)
             raise OutsideOpeningHours(
-                "We are closed right now, so we cannot cook as soon as possible. "
+                (f"Closed today: {holiday.message}. " if holiday and holiday.message else "")
+                + "We are closed right now, so we cannot cook as soon as possible. "
                 "Schedule your order for a later slot instead.",
                 next_free_slot=nxt,
             )
@@ -334,7 +336,8 @@ class OrderingService:
 
     def _slot_rules(self, context: slot_repo.OrderingContext) -> SlotRules:
         rules = context.rules
-        return SlotRules(context.periods, rules.slot_minutes, rules.lead_minutes, self._tz)
+        special = {day.day: day for day in context.special_days}
+        return SlotRules(context.periods, rules.slot_minutes, rules.lead_minutes, self._tz, special)
 
     async def _next_free(
         self, conn: Conn, fulfilment: Fulfilment, starts: Sequence[datetime], capacity: int

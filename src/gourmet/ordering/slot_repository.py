@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import psycopg
 
 from gourmet.db.types import Conn, Cursor
 from gourmet.ordering.schemas import Fulfilment
-from gourmet.ordering.slots import OpeningPeriod
+from gourmet.ordering.slots import OpeningPeriod, SpecialDay
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class OrderingContext:
 
     rules: RestaurantRules
     periods: tuple[OpeningPeriod, ...]
+    special_days: tuple[SpecialDay, ...]
     capacity: int
     zones: tuple[Zone, ...]
 
@@ -50,8 +51,13 @@ SELECT r.tax_rate_bp, r.slot_minutes, r.ordering_paused, r.pause_message,
         WHERE b.busy_until > now()), 0) AS lead_minutes,
     coalesce((SELECT json_agg(json_build_object('weekday', h.weekday,
         'opens_minute', h.opens_minute, 'closes_minute', h.closes_minute))
-        FROM opening_hours h), '[]') AS periods,
-    coalesce((SELECT c.max_orders FROM slot_capacity c WHERE c.fulfilment = %s), 0) AS capacity,
+        FROM opening_hours h WHERE h.fulfilment IN ('both', %(fulfilment)s)), '[]') AS periods,
+    coalesce((SELECT json_agg(json_build_object('day', s.day, 'closed', s.closed,
+        'opens_minute', s.opens_minute, 'closes_minute', s.closes_minute,
+        'message', s.message)) FROM special_day s WHERE s.day >= current_date - 1), '[]')
+        AS special_days,
+    coalesce((SELECT c.max_orders FROM slot_capacity c WHERE c.fulfilment = %(fulfilment)s), 0)
+        AS capacity,
     coalesce((SELECT json_agg(json_build_object('id', z.id, 'name', z.name,
         'prefixes', z.postcode_prefixes, 'fee_cents', z.fee_cents,
         'min_order_cents', z.min_order_cents)) FROM delivery_zone z), '[]') AS zones
@@ -65,14 +71,14 @@ async def ordering_context(conn: Conn, fulfilment: Fulfilment) -> OrderingContex
 
 async def send_ordering_context(conn: Conn, fulfilment: Fulfilment) -> Cursor:
     """The rules' read, sent: in a pipeline it travels with the statements around it."""
-    return await conn.execute(_CONTEXT_SQL, (fulfilment,))
+    return await conn.execute(_CONTEXT_SQL, {"fulfilment": fulfilment})
 
 
 async def read_ordering_context(sent: Cursor) -> OrderingContext:
     row = await sent.fetchone()
     if row is None:
         rules = RestaurantRules(0, 15, 20, True, "The restaurant is not set up yet.")
-        return OrderingContext(rules, (), 0, ())
+        return OrderingContext(rules, (), (), 0, ())
     return OrderingContext(
         rules=RestaurantRules(
             tax_rate_bp=row["tax_rate_bp"],
@@ -82,6 +88,9 @@ async def read_ordering_context(sent: Cursor) -> OrderingContext:
             pause_message=row["pause_message"],
         ),
         periods=tuple(OpeningPeriod(**p) for p in row["periods"]),
+        special_days=tuple(
+            SpecialDay(**{**s, "day": date.fromisoformat(s["day"])}) for s in row["special_days"]
+        ),
         capacity=row["capacity"],
         zones=tuple(
             Zone(z["id"], z["name"], tuple(z["prefixes"]), z["fee_cents"], z["min_order_cents"])

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -16,11 +16,23 @@ class OpeningPeriod:
 
 
 @dataclass(frozen=True)
+class SpecialDay:
+    """A date whose hours are not the week's: closed (a holiday), or one period of its own."""
+
+    day: date
+    closed: bool
+    opens_minute: int | None = None
+    closes_minute: int | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
 class SlotRules:
     periods: tuple[OpeningPeriod, ...]
     slot_minutes: int
     lead_minutes: int
     tz: ZoneInfo
+    special_days: Mapping[date, SpecialDay] = field(default_factory=dict)
 
     @property
     def slot_length(self) -> timedelta:
@@ -35,7 +47,7 @@ class SlotRules:
         for offset in range(days + 1):
             day = today + timedelta(days=offset)
             midnight = datetime.combine(day, time(0), tzinfo=self.tz)
-            for period in self._periods_on(day.weekday()):
+            for period in self._periods_on(day):
                 # Jump close to ``earliest`` instead of walking from the opening. Wall-clock and
                 # elapsed minutes differ by up to an hour on a DST day, so stop an hour short.
                 minute = period.opens_minute
@@ -62,21 +74,32 @@ class SlotRules:
         midnight = datetime.combine(local.date(), time(0), tzinfo=self.tz)
         return any(
             (midnight + timedelta(minutes=minute)).astimezone(UTC) == moment
-            for period in self._periods_on(local.weekday())
+            for period in self._periods_on(local.date())
             for minute in range(
                 period.opens_minute, period.closes_minute - self.slot_minutes + 1, self.slot_minutes
             )
             if abs((local.hour * 60 + local.minute) - minute) <= 60  # DST shifts are at most 1 h
         )
 
-    def _periods_on(self, weekday: int) -> Iterable[OpeningPeriod]:
+    def _periods_on(self, day: date) -> Iterable[OpeningPeriod]:
+        """The day's periods: its special day's if it has one, else the week's."""
+        special = self.special_days.get(day)
+        if special is not None:
+            if special.closed or special.opens_minute is None or special.closes_minute is None:
+                return ()
+            return (OpeningPeriod(day.weekday(), special.opens_minute, special.closes_minute),)
         return sorted(
-            (p for p in self.periods if p.weekday == weekday), key=lambda p: p.opens_minute
+            (p for p in self.periods if p.weekday == day.weekday()), key=lambda p: p.opens_minute
         )
+
+    def closed_today(self, now: datetime) -> SpecialDay | None:
+        """Today's special day when it closes the restaurant (a holiday, say), else None."""
+        special = self.special_days.get(now.astimezone(self.tz).date())
+        return special if special is not None and special.closed else None
 
     def is_open(self, moment: datetime) -> bool:
         local = moment.astimezone(self.tz)
         minute = local.hour * 60 + local.minute
         return any(
-            p.opens_minute <= minute < p.closes_minute for p in self._periods_on(local.weekday())
+            p.opens_minute <= minute < p.closes_minute for p in self._periods_on(local.date())
         )
