@@ -332,6 +332,8 @@ async function setPause(paused) {
 
 // -- opening hours --------------------------------------------------------------------------
 
+const FULFILMENTS = [["both", "Pickup and delivery"], ["pickup", "Pickup"], ["delivery", "Delivery"]];
+
 function periodRow(period) {
   const row = el("tr");
   const day = el("select");
@@ -341,6 +343,13 @@ function periodRow(period) {
     day.append(option);
   });
   day.value = String(period.weekday);
+  const kind = el("select");
+  for (const [value, text] of FULFILMENTS) {
+    const option = el("option", text);
+    option.value = value;
+    kind.append(option);
+  }
+  kind.value = period.fulfilment || "both";
   const opens = el("input");
   opens.type = "time";
   opens.required = true;
@@ -356,7 +365,7 @@ function periodRow(period) {
     labelPeriods();
     (next ? next.querySelector("select") : $("add-period")).focus();
   });
-  for (const control of [day, opens, closes, remove]) {
+  for (const control of [day, kind, opens, closes, remove]) {
     const cell = el("td");
     cell.append(control);
     row.append(cell);
@@ -366,8 +375,9 @@ function periodRow(period) {
 
 function labelPeriods() {
   [...$("hours-rows").rows].forEach((row, index) => {
-    const [day, opens, closes, remove] = row.querySelectorAll("select, input, button");
+    const [day, kind, opens, closes, remove] = row.querySelectorAll("select, input, button");
     labelled(day, `Day of period ${index + 1}`);
+    labelled(kind, `For, period ${index + 1}`);
     labelled(opens, `Opens, period ${index + 1}`);
     labelled(closes, `Closes, period ${index + 1}`);
     labelled(remove, `Remove period ${index + 1}`);
@@ -380,17 +390,104 @@ function renderHours() {
   labelPeriods();
 }
 
+// -- holidays and special days -------------------------------------------------------------
+
+function specialDayRow(special) {
+  const row = el("tr");
+  const day = el("input");
+  day.type = "date";
+  day.required = true;
+  day.value = special.day;
+  const closed = el("input");
+  closed.type = "checkbox";
+  closed.checked = special.closed;
+  const opens = el("input");
+  opens.type = "time";
+  opens.value = special.opens_minute == null ? "" : clock(special.opens_minute);
+  const closes = el("input");
+  closes.type = "time";
+  closes.value = special.closes_minute == null ? "" : clock(special.closes_minute);
+  const message = el("input");
+  message.maxLength = 200;
+  message.value = special.message || "";
+  const sync = () => { opens.disabled = closes.disabled = closed.checked; };
+  closed.addEventListener("change", sync);
+  sync();
+  const remove = button("Remove", "secondary");
+  remove.addEventListener("click", () => {
+    row.remove();
+    labelSpecialDays();
+    $("add-special-day").focus();
+  });
+  for (const control of [day, closed, opens, closes, message, remove]) {
+    const cell = el("td");
+    cell.append(control);
+    row.append(cell);
+  }
+  return row;
+}
+
+function labelSpecialDays() {
+  [...$("special-days-rows").rows].forEach((row, index) => {
+    const [day, closed, opens, closes, message, remove] = row.querySelectorAll("input, button");
+    labelled(day, `Date of special day ${index + 1}`);
+    labelled(closed, `Closed all day, special day ${index + 1}`);
+    labelled(opens, `Opens, special day ${index + 1}`);
+    labelled(closes, `Closes, special day ${index + 1}`);
+    labelled(message, `Message, special day ${index + 1}`);
+    labelled(remove, `Remove special day ${index + 1}`);
+  });
+}
+
+function renderSpecialDays() {
+  $("special-days-rows").replaceChildren(...restaurant.special_days.map(specialDayRow));
+  labelSpecialDays();
+}
+
+async function saveSpecialDays(event) {
+  event.preventDefault();
+  const rows = [...$("special-days-rows").rows];
+  const days = [];
+  for (const row of rows) {
+    const [day, closed, opens, closes, message] = row.querySelectorAll("input");
+    valid(day, opens, closes);
+    if (!day.value) return fail(new Error("Enter the date."), day);
+    const special = { day: day.value, closed: closed.checked, message: message.value.trim() };
+    if (!closed.checked) {
+      special.opens_minute = parseClock(opens.value, false);
+      special.closes_minute = parseClock(closes.value, true);
+      if (special.opens_minute === null) return fail(new Error("Enter an opening time, or tick Closed."), opens);
+      if (special.closes_minute === null) return fail(new Error("Enter a closing time."), closes);
+    }
+    days.push(special);
+  }
+  try {
+    restaurant = await api("PUT", "/special-days", { days });
+    renderSpecialDays();
+    say(days.length ? "Special days saved." : "Special days saved: none.");
+  } catch (error) {
+    const match = /^days\[(\d+)\](?:\.(\w+))?/.exec(error.field || "");
+    let input;
+    if (match && rows[Number(match[1])]) {
+      const [day, , opens, closes] = rows[Number(match[1])].querySelectorAll("input");
+      input = { opens_minute: opens, closes_minute: closes }[match[2]] || day;
+    }
+    fail(error, input);
+  }
+}
+
 async function saveHours(event) {
   event.preventDefault();
   const rows = [...$("hours-rows").rows];
   const periods = [];
   for (const row of rows) {
-    const [day, opens, closes] = row.querySelectorAll("select, input");
+    const [day, kind, opens, closes] = row.querySelectorAll("select, input");
     valid(day, opens, closes);
     const period = {
       weekday: Number(day.value),
       opens_minute: parseClock(opens.value, false),
       closes_minute: parseClock(closes.value, true),
+      fulfilment: kind.value,
     };
     if (period.opens_minute === null) return fail(new Error("Enter an opening time."), opens);
     if (period.closes_minute === null) return fail(new Error("Enter a closing time."), closes);
@@ -404,7 +501,7 @@ async function saveHours(event) {
     const match = /^periods\[(\d+)\](?:\.(\w+))?/.exec(error.field || "");
     let input;
     if (match && rows[Number(match[1])]) {
-      const [day, opens, closes] = rows[Number(match[1])].querySelectorAll("select, input");
+      const [day, , opens, closes] = rows[Number(match[1])].querySelectorAll("select, input");
       input = { weekday: day, closes_minute: closes }[match[2]] || opens;
     }
     fail(error, input);
@@ -552,6 +649,7 @@ async function addZone(event) {
 function renderRestaurant() {
   renderPause();
   renderHours();
+  renderSpecialDays();
   renderSlots();
   renderZones();
 }
@@ -590,6 +688,14 @@ $("add-period").addEventListener("click", () => {
   rows.append(periodRow({ weekday: 0, opens_minute: 660, closes_minute: 1380 }));
   labelPeriods();
   rows.lastElementChild.querySelector("select").focus();
+});
+$("special-days-form").addEventListener("submit", saveSpecialDays);
+$("add-special-day").addEventListener("click", () => {
+  const rows = $("special-days-rows");
+  const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+  rows.append(specialDayRow({ day: tomorrow, closed: true, message: "" }));
+  labelSpecialDays();
+  rows.lastElementChild.querySelector("input").focus();
 });
 $("capacity-form").addEventListener("submit", saveCapacity);
 $("settings-form").addEventListener("submit", saveSettings);
