@@ -22,7 +22,7 @@ from gourmet.ordering.slots import OpeningPeriod
 ZONE_COLUMNS = frozenset({"name", "postcode_prefixes", "fee_cents", "min_order_cents"})
 
 _RESTAURANT_SQL = """
-SELECT r.name, r.tax_rate_bp, r.slot_minutes, r.lead_minutes, r.ordering_paused,
+SELECT r.name, r.tax_rate_bp, r.slot_minutes, r.lead_minutes, r.capacity_unit, r.ordering_paused,
     r.pause_message,
     coalesce((SELECT json_agg(json_build_object('weekday', h.weekday,
         'opens_minute', h.opens_minute, 'closes_minute', h.closes_minute,
@@ -53,12 +53,17 @@ async def lock_restaurant(conn: Conn) -> bool:
 
 
 async def update_settings(
-    conn: Conn, *, tax_rate_bp: int, slot_minutes: int, lead_minutes: int
+    conn: Conn,
+    *,
+    tax_rate_bp: int,
+    slot_minutes: int,
+    lead_minutes: int,
+    capacity_unit: str = "orders",
 ) -> None:
     await conn.execute(
         "UPDATE restaurant SET tax_rate_bp = %s, slot_minutes = %s, lead_minutes = %s,"
-        " updated_at = now()",
-        (tax_rate_bp, slot_minutes, lead_minutes),
+        " capacity_unit = %s, updated_at = now()",
+        (tax_rate_bp, slot_minutes, lead_minutes, capacity_unit),
     )
 
 

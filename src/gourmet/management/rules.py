@@ -77,6 +77,7 @@ class RulesEditor:
                 tax_rate_bp=data.tax_rate_bp,
                 slot_minutes=data.slot_minutes,
                 lead_minutes=data.lead_minutes,
+                capacity_unit=data.capacity_unit,
             )
             return await restaurant_view(conn)
 

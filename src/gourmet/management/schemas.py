@@ -173,6 +173,8 @@ class RestaurantSettings(msgspec.Struct, frozen=True):
     tax_rate_bp: TaxRateBp
     slot_minutes: SlotMinutes
     lead_minutes: LeadMinutes
+    # What a slot's capacity counts: orders, or items (ten pizzas weigh ten).
+    capacity_unit: Literal["orders", "items"] = "orders"
 
 
 class Period(msgspec.Struct, frozen=True):
@@ -242,6 +244,7 @@ class RestaurantView(msgspec.Struct, frozen=True):
     tax_rate_bp: int
     slot_minutes: int
     lead_minutes: int
+    capacity_unit: Literal["orders", "items"]
     ordering_paused: bool
     pause_message: str
     hours: list[Period]

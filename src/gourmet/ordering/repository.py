@@ -38,6 +38,7 @@ class NewOrder:
     account_id: int | None = None  # the signed-in customer's account; None for a guest
     entered_by: str | None = None  # the staff member who took it by phone; None: online
     note: str | None = None  # on its first history entry
+    slot_weight: int = 1  # the places of its slot it takes: 1, or its items (capacity_unit)
 
 
 async def send_claim(conn: Conn, key: str, fingerprint: str) -> Cursor:
@@ -92,13 +93,14 @@ WITH new_order AS (
     INSERT INTO orders (token, status, fulfilment, asap, slot_start, customer_name, phone, email,
         address_line, city, postcode, zone_id, notes, payment_method, payment_status,
         subtotal_cents, delivery_fee_cents, tax_cents, tip_cents, total_cents, account_id,
-        channel, entered_by)
+        channel, entered_by, slot_weight)
     VALUES (%(token)s, %(status)s, %(fulfilment)s, %(asap)s,
-        take_slot_place(%(fulfilment)s, %(candidates)s::timestamptz[], %(capacity)s),
+        take_slot_place(%(fulfilment)s, %(candidates)s::timestamptz[], %(capacity)s,
+            %(weight)s),
         %(customer_name)s,
         %(phone)s, %(email)s, %(address_line)s, %(city)s, %(postcode)s, %(zone_id)s,
         %(notes)s, %(payment_method)s, %(payment_status)s, %(subtotal)s, %(fee)s, %(tax)s,
-        %(tip)s, %(total)s, %(account_id)s, %(channel)s, %(entered_by)s)
+        %(tip)s, %(total)s, %(account_id)s, %(channel)s, %(entered_by)s, %(weight)s)
     RETURNING id, created_at, slot_start
 ),
 doc AS (SELECT value AS line FROM jsonb_array_elements(%(lines)s::jsonb)),
@@ -210,6 +212,7 @@ async def send_insert_order(
             "channel": "phone" if order.entered_by else "online",
             "entered_by": order.entered_by,
             "note": order.note,
+            "weight": order.slot_weight,
         },
     )
 
@@ -239,7 +242,7 @@ async def lock_order(conn: Conn, order_id: int) -> dict[str, Any] | None:
     return await (
         await conn.execute(
             "SELECT id, token, status, fulfilment, slot_start, payment_status, payment_reference,"
-            " total_cents FROM orders WHERE id = %s FOR UPDATE",
+            " total_cents, slot_weight FROM orders WHERE id = %s FOR UPDATE",
             (order_id,),
         )
     ).fetchone()

@@ -241,6 +241,12 @@ class OrderingService:
                 rules.pause_message or "We are not taking online orders right now."
             )
         cart = price_cart(request.lines, {item.id: item for item in items})
+        weight = sum(line.quantity for line in cart.lines) if rules.capacity_unit == "items" else 1
+        if weight > context.capacity > 0 and not (entry and entry.override):
+            raise SlotFull(
+                f"This order has {weight} items and a time slot takes at most "
+                f"{context.capacity}; please split it, or call the restaurant."
+            )
         zone, fee = delivery_terms(request, cart, context.zones, self._money)
         candidates = await self._candidates(conn, request, context)
         quantities = cart.quantities_by_item()
@@ -278,6 +284,7 @@ class OrderingService:
             account_id=account_id,
             entered_by=entry.by if entry else None,
             note=entry.note if entry else None,
+            slot_weight=weight,
         )
         return new_order, repo.line_documents(cart), candidates, sold_out
 
@@ -415,7 +422,9 @@ class OrderingService:
                     conn, order_id, row["status"], update.status, reason, actor
                 )
                 if update.status in RELEASING_STATUSES:
-                    await slot_repo.release_slot(conn, row["fulfilment"], row["slot_start"])
+                    await slot_repo.release_slot(
+                        conn, row["fulfilment"], row["slot_start"], row["slot_weight"]
+                    )
                     if await menu_repository.return_stock(conn, order_id):
                         await menu_repository.notify_menu_changed(conn)
                     if row["payment_status"] == "paid":  # the customer's money goes back

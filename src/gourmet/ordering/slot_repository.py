@@ -22,6 +22,7 @@ class RestaurantRules:
     lead_minutes: int
     ordering_paused: bool
     pause_message: str
+    capacity_unit: str = "orders"  # what a slot's capacity counts: orders, or items
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class OrderingContext:
 
 
 _CONTEXT_SQL = """
-SELECT r.tax_rate_bp, r.slot_minutes, r.ordering_paused, r.pause_message,
+SELECT r.tax_rate_bp, r.slot_minutes, r.ordering_paused, r.pause_message, r.capacity_unit,
     -- The kitchen's busy mode adds to the lead time while it lasts.
     r.lead_minutes + coalesce((SELECT b.extra_minutes FROM busy_mode b
         WHERE b.busy_until > now()), 0) AS lead_minutes,
@@ -86,6 +87,7 @@ async def read_ordering_context(sent: Cursor) -> OrderingContext:
             lead_minutes=row["lead_minutes"],
             ordering_paused=row["ordering_paused"],
             pause_message=row["pause_message"],
+            capacity_unit=row["capacity_unit"],
         ),
         periods=tuple(OpeningPeriod(**p) for p in row["periods"]),
         special_days=tuple(
@@ -121,9 +123,12 @@ def no_place_left(error: psycopg.Error) -> bool:
     return error.sqlstate == NO_PLACE_LEFT
 
 
-async def release_slot(conn: Conn, fulfilment: Fulfilment, start: datetime) -> None:
+async def release_slot(
+    conn: Conn, fulfilment: Fulfilment, start: datetime, weight: int = 1
+) -> None:
+    """Give back the ``weight`` places an order took in its slot."""
     await conn.execute(
-        "UPDATE slot_booking SET booked = booked - 1"
-        " WHERE fulfilment = %s AND slot_start = %s AND booked > 0",
-        (fulfilment, start),
+        "UPDATE slot_booking SET booked = greatest(booked - %s, 0)"
+        " WHERE fulfilment = %s AND slot_start = %s",
+        (weight, fulfilment, start),
     )

@@ -516,6 +516,7 @@ function renderSlots() {
   $("setting-tax").value = (restaurant.tax_rate_bp / 100).toFixed(2);
   $("setting-slot").value = String(restaurant.slot_minutes);
   $("setting-lead").value = String(restaurant.lead_minutes);
+  $("setting-unit").value = restaurant.capacity_unit;
 }
 
 async function saveCapacity(event) {
@@ -549,6 +550,7 @@ async function saveSettings(event) {
       tax_rate_bp: Number(match[1]) * 100 + Number((match[2] || "").padEnd(2, "0")),
       slot_minutes: Number(slot.value),
       lead_minutes: Number(lead.value),
+      capacity_unit: $("setting-unit").value,
     });
     renderSlots();
     say("Settings saved.");
