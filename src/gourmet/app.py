@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from functools import partial
 
@@ -59,7 +59,7 @@ from gourmet.observability.status import endpoints as status_endpoints
 from gourmet.observability.status.service import StatusBoard
 from gourmet.openapi import JsonDocument, SwaggerDocument
 from gourmet.ordering import endpoints as ordering_endpoints
-from gourmet.ordering.busy import BusyMode
+from gourmet.ordering.busy import AutoBusy, BusyMode
 from gourmet.ordering.endpoints import OrderStatusFastPath
 from gourmet.ordering.notices import EMAIL, SMS, CustomerMail, Notices, ReadyText
 from gourmet.ordering.outbox import Handler, OutboxWorker
@@ -382,10 +382,20 @@ def outbox_worker(settings: Settings, services: Services) -> OutboxWorker:
     expiry = UnpaidExpiry(
         services.pool, services.ordering, timedelta(minutes=settings.unpaid_expiry_minutes)
     )
+    chores: list[Callable[[], Awaitable[object]]] = [expiry]
+    if settings.auto_busy_backlog:
+        chores.append(
+            AutoBusy(
+                services.pool,
+                services.busy,
+                backlog=settings.auto_busy_backlog,
+                extra_minutes=settings.auto_busy_minutes,
+            )
+        )
     return OutboxWorker(
         services.pool,
         handlers,
         every_s=settings.outbox_every_s,
         lease_s=settings.outbox_lease_s,
-        chores=(expiry,),
+        chores=tuple(chores),
     )

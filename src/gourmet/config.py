@@ -130,6 +130,10 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     # "ready" text messages: "sandbox" writes them to <data dir>/sms.jsonl; "off" sends none.
     sms: Literal["off", "sandbox"] = "off"
+    # Busy mode by itself: with this many orders waiting for the kitchen (0: never), add
+    # auto_busy_minutes of lead time for 30 minutes (the kitchen can end it sooner).
+    auto_busy_backlog: int = Field(default=0, ge=0)
+    auto_busy_minutes: int = Field(default=15, ge=1, le=120)
     # A card order still unpaid this long is cancelled: its slot place and stock go back.
     unpaid_expiry_minutes: int = Field(default=15, ge=1, le=24 * 60)
     # The outbox (refunds, notifications): each process looks for due jobs this often, and a

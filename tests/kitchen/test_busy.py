@@ -8,8 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from litestar import Litestar
 
 from gourmet.db.types import Conn
+from gourmet.ordering.busy import AutoBusy
+from gourmet.services import runtime_of
 from tests.accounts.helpers import CSRF, sign_up
 from tests.conftest import STAFF_HEADERS, FixtureMenu
 from tests.kitchen.test_staff_api import move
@@ -125,3 +128,22 @@ async def test_a_customer_cannot_make_the_kitchen_busy(client: Client, menu: Fix
         "/api/staff/busy", json={"extra_minutes": 30}, headers={**ada, **CSRF}
     )
     assert response.status_code == 403
+
+
+async def test_a_backlog_turns_busy_mode_on_by_itself(
+    client: Client, menu: FixtureMenu, app: Litestar
+) -> None:
+    services = runtime_of(app).services
+    auto = AutoBusy(services.pool, services.busy, backlog=3, extra_minutes=15)
+    first, second = await place(client, menu), await place(client, menu)
+    assert await auto() is False  # two waiting: not yet
+    third = await place(client, menu)
+    before = await ready_at(client, third["token"])
+    assert await auto() is True
+    state = (await client.get("/api/staff/busy", headers=STAFF_HEADERS)).json()
+    assert (state["extra_minutes"], state["set_by"]) == (15, "automatic: 3 orders waiting")
+    assert await ready_at(client, third["token"]) - before >= timedelta(minutes=14)
+    assert await auto() is False  # already busy: nothing moves twice
+    assert {first["number"], second["number"]} <= {
+        o["number"] for o in (await client.get("/api/staff/orders", headers=STAFF_HEADERS)).json()
+    }

@@ -108,6 +108,36 @@ class BusyMode:
         return [Delay(row["token"], row["version"]) for row in rows]
 
 
+class AutoBusy:
+    """Busy mode by itself: when ``backlog`` orders or more wait for the kitchen (received,
+    accepted or preparing) and busy mode is off, it is turned on with ``extra_minutes`` for
+    ``for_minutes``, signed "automatic". A chore of the outbox worker; every process may run it,
+    and the busy mode's lock makes a second turn-on a no-op."""
+
+    def __init__(
+        self, pool: GuardedPool, busy: BusyMode, *, backlog: int, extra_minutes: int
+    ) -> None:
+        self._pool = pool
+        self._busy = busy
+        self._backlog = backlog
+        self._change = BusyChange(extra_minutes=extra_minutes, for_minutes=30)
+
+    async def __call__(self) -> bool:
+        async with self._pool.connection() as conn:
+            row = await (
+                await conn.execute(
+                    "SELECT count(*) AS waiting FROM orders WHERE status = ANY(%s)",
+                    (list(WAITING),),
+                )
+            ).fetchone()
+            state = await _state(conn)
+        waiting = row["waiting"] if row else 0
+        if waiting < self._backlog or state.extra_minutes > 0:
+            return False
+        await self._busy.change(self._change, actor=f"automatic: {waiting} orders waiting")
+        return True
+
+
 async def _state(conn: Conn) -> BusyState:
     row = await (
         await conn.execute(
