@@ -83,6 +83,8 @@ async def test_a_holiday_closes_today_with_its_message(
     assert problem["detail"].startswith("Closed today: Closed for Thanksgiving.")
     assert problem["next_free_slot"] is not None
     assert all(day > today for day, _ in await local_slot_minutes(client, "pickup", tz))
+    slots = (await client.get("/api/slots?fulfilment=delivery")).json()
+    assert slots["closed_today"] == "Closed for Thanksgiving"
 
 
 async def test_a_special_day_has_its_own_hours(

@@ -54,6 +54,11 @@ async def test_a_manager_sets_delivery_hours_and_a_holiday(
     await expect(status).to_have_text("Special days saved.")
     await screenshot(page, "manage-special-days-desktop", full_page=True)
 
+    await page.goto("/checkout")
+    await expect(page.locator("[data-closed-today]")).to_have_text(
+        "Closed today: Closed for the staff party. You can still order for another day: "
+        "choose a time below."
+    )
     refused = await api.post("/api/orders", json=checkout_body([{"item_id": shop.cake}]))
     assert refused.status_code == 422
     assert refused.json()["detail"].startswith("Closed today: Closed for the staff party.")

@@ -31,7 +31,10 @@ async def list_slots(
     ordering: NamedDependency[OrderingService],
     fulfilment: Annotated[Fulfilment, QueryParameter()] = "pickup",
 ) -> SlotList:
-    return SlotList(fulfilment=fulfilment, slots=await ordering.slots(fulfilment))
+    slots = await ordering.slots(fulfilment)
+    return SlotList(
+        fulfilment=fulfilment, slots=slots, closed_today=ordering.closed_today(fulfilment)
+    )
 
 
 @post(

@@ -147,6 +147,8 @@ class Slot(msgspec.Struct, frozen=True):
 class SlotList(msgspec.Struct, frozen=True):
     fulfilment: Fulfilment
     slots: list[Slot]
+    # Today is a special day the restaurant is closed: its message ("" when it has none).
+    closed_today: str | None = None
 
 
 class StatusUpdate(msgspec.Struct, frozen=True):

@@ -105,6 +105,8 @@ class OrderingService:
         # Slot lists held until an order or a rule changes them (slot_cache.py); the hub feeds
         # it the other processes' changes.
         self.slot_cache = SlotCache(self._read_slots, enabled=slots_cached)
+        # Whether today is a closed special day, as of the last slot list read (held with it).
+        self._closed_today: dict[Fulfilment, str | None] = {}
 
     # -- checkout -----------------------------------------------------------------------------
 
@@ -359,6 +361,10 @@ class OrderingService:
         """Upcoming slots and their places left, from memory until something changes them."""
         return await self.slot_cache.slots(fulfilment)
 
+    def closed_today(self, fulfilment: Fulfilment) -> str | None:
+        """Today's closing message when today is a closed special day (read with the slots)."""
+        return self._closed_today.get(fulfilment)
+
     def forget_slots(self) -> None:
         """The restaurant's rules changed in this process: slot lists are read again."""
         self.slot_cache.forget()
@@ -369,6 +375,8 @@ class OrderingService:
             slot_rules = self._slot_rules(context)
             starts = slot_rules.starts(self._clock(), self._slot_days_ahead)
             booked = await slot_repo.bookings(conn, fulfilment, starts)
+        holiday = slot_rules.closed_today(self._clock())
+        self._closed_today[fulfilment] = holiday.message if holiday else None
         rules, capacity = context.rules, context.capacity
         return [
             Slot(

@@ -470,6 +470,19 @@ function orderSaved(problem) {
   panel.scrollIntoView?.({ block: "center" });
 }
 
+// -- a holiday: say so before the customer fills in the form ---------------------------------
+
+async function showClosedToday() {
+  const result = await send("GET", `/api/slots?fulfilment=${encodeURIComponent(fulfilment())}`);
+  const message = result.ok ? result.data.closed_today : null;
+  if (message === null || message === undefined) return;
+  const notice = document.querySelector("[data-closed-today]");
+  notice.textContent =
+    `Closed today${message ? `: ${message}` : ""}. You can still order for another day: ` +
+    "choose a time below.";
+  notice.hidden = false;
+}
+
 // -- remembering contact details for next time -------------------------------------------------
 
 function rememberContact() {
@@ -535,3 +548,4 @@ onCartChange(() => {
 restoreContact();
 syncChoices();
 renderSummary();
+showClosedToday();
