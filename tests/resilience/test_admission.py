@@ -356,3 +356,17 @@ def test_a_browser_gets_a_busy_page_not_json() -> None:
 
 async def _noop_app(scope: Any, receive: Any, send: Any) -> None:
     return None
+
+
+def test_work_does_not_start_without_the_time_to_answer() -> None:
+    """A request with less than START_MARGIN_S left starts no database work: its order would
+    be placed but reach a client that has given up (placed but never acknowledged)."""
+    token = deadline.CURRENT.set(100.0)
+    try:
+        deadline.ensure_time_to_finish(now=100.0 - deadline.START_MARGIN_S - 0.01)
+        with pytest.raises(deadline.DeadlineExceeded) as short:
+            deadline.ensure_time_to_finish(now=100.0 - deadline.START_MARGIN_S + 0.05)
+        assert short.value.overrun_s == pytest.approx(0.05)
+    finally:
+        deadline.CURRENT.reset(token)
+    deadline.ensure_time_to_finish(now=1e12)  # no deadline (background work): never refused

@@ -152,6 +152,8 @@ class GuardedPool:
                 "We cannot reach our database right now. Please retry in a few seconds.",
                 retry_after_s=2,
             )
+        if self._fail_fast:
+            deadline.ensure_time_to_finish()
         timeout = deadline.current_timeout(self._timeout_s) if self._fail_fast else self._timeout_s
         started = time.perf_counter()
         try:

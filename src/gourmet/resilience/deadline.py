@@ -17,6 +17,9 @@ from typing import Any
 
 DEADLINE_KEY = "deadline"
 MIN_WAIT_S = 0.05  # shorter waits cannot succeed; they only turn into errors
+# Database work does not start with less time left than this: its answer would reach a client
+# that has given up, and an order placed then is placed but never acknowledged.
+START_MARGIN_S = 0.25
 # A client may ask for a shorter budget than the default (a phone that gives up after 2 s), never
 # a longer one: the default is what protects the server.
 DEADLINE_HEADER = b"x-request-deadline-ms"
@@ -87,6 +90,14 @@ def remaining(state: Mapping[str, Any], now: float | None = None) -> float | Non
 def remaining_in_scope(scope: Mapping[str, Any]) -> float | None:
     """:func:`remaining` for an ASGI scope whose state carries the deadline."""
     return remaining(scope.get("state", {}))
+
+
+def ensure_time_to_finish(margin_s: float = START_MARGIN_S, now: float | None = None) -> None:
+    """Raise :class:`DeadlineExceeded` unless the current request has ``margin_s`` left: work
+    started later could not be answered in time (nothing has been done yet)."""
+    left = remaining({DEADLINE_KEY: CURRENT.get()}, now)
+    if left is not None and left < margin_s:
+        raise DeadlineExceeded(margin_s - left)
 
 
 def ensure_time_left(state: Mapping[str, Any], now: float | None = None) -> None:
