@@ -110,3 +110,31 @@ async def test_a_flag_sent_as_a_number_is_refused(client: Client, menu: FixtureM
     menu_now = (await client.get("/api/menu")).json()
     cake = next(i for c in menu_now["categories"] for i in c["items"] if i["id"] == menu.cake)
     assert cake["available"] is True
+
+
+async def test_a_body_that_is_not_utf8_is_a_400_and_nothing_is_written(
+    client: Client, menu: FixtureMenu, conn: Conn
+) -> None:
+    before = await counts(conn)
+    body = (
+        b'{"fulfilment": "pickup", "customer": {"name": "\xff\xfe Ada", "phone": "555-0100"},'
+        b' "lines": [{"item_id": %d}]}' % menu.cake
+    )
+    response = await client.post(
+        "/api/orders", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert_problem(response, 400)
+    assert await counts(conn) == before
+
+
+async def test_control_characters_are_kept_as_typed_never_interpreted(
+    client: Client, menu: FixtureMenu
+) -> None:
+    """Control characters other than NUL can be stored: they are kept exactly (the pages show
+    them as text, like any other character), neither dropped nor turned into anything else."""
+    name = "Ada\u0007\u001b[31m\u202eLovelace"
+    body = checkout_body([{"item_id": menu.cake}], name=name)
+    response = await client.post("/api/orders", json=body)
+    assert response.status_code == 201, response.text
+    tracked = await client.get(f"/api/orders/{response.json()['token']}")
+    assert tracked.json()["customer_name"] == name
