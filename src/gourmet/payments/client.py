@@ -15,7 +15,7 @@ import asyncio
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import httpx
 import msgspec
@@ -35,6 +35,7 @@ from gourmet.payments.provider import (
 # 409 is "a request with this key is still in progress" in the IETF Idempotency-Key draft: the
 # first attempt may yet succeed, so it is worth retrying, never worth reporting as a bug.
 TRANSIENT_4XX = frozenset({408, 409, 425, 429})
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,22 +149,7 @@ class HttpPaymentProvider:
         response = await self._post(
             self._base + "/refunds", payload, idempotency_key, self.timeouts.total_s
         )
-        status = response.status_code
-        if status >= 500 or status in TRANSIENT_4XX:
-            raise ProviderUnavailable(
-                f"payment provider answered {status}", retry_after_s=_retry_after_s(response)
-            )
-        if not 200 <= status < 300:
-            raise PaymentRequestRejected(
-                f"payment provider refused the refund ({status}): {response.text[:200]}",
-                status_code=status,
-            )
-        try:
-            body = msgspec.json.decode(response.content, type=_RefundOut)
-        except msgspec.DecodeError as exc:
-            raise ProviderUnavailable(
-                f"unreadable answer from the payment provider: {exc}"
-            ) from exc
+        body = _answer(response, _RefundOut, what="refund")
         return RefundResult(body.id, body.charge_id, body.amount_cents)
 
     async def ledger(self) -> Ledger:
@@ -211,23 +197,31 @@ class HttpPaymentProvider:
 
 
 def _charge_result(response: httpx.Response) -> ChargeResult:
+    # 402 is how providers say "declined": an answer, not a refusal of the request.
+    body = _answer(response, _ChargeOut, what="charge", also_ok=frozenset({402}))
+    return ChargeResult(status=ChargeStatus(body.status), charge_id=body.id, reason=body.reason)
+
+
+def _answer(
+    response: httpx.Response, kind: type[T], *, what: str, also_ok: frozenset[int] = frozenset()
+) -> T:
+    """The provider's answer as ``kind``; raise what the caller must act on otherwise."""
     status = response.status_code
     if status >= 500 or status in TRANSIENT_4XX:
         raise ProviderUnavailable(
             f"payment provider answered {status}", retry_after_s=_retry_after_s(response)
         )
-    if not (200 <= status < 300 or status == 402):
+    if not (200 <= status < 300 or status in also_ok):
         raise PaymentRequestRejected(
-            f"payment provider refused the request ({status}): {response.text[:200]}",
+            f"payment provider refused the {what} ({status}): {response.text[:200]}",
             status_code=status,
         )
     try:
-        body = msgspec.json.decode(response.content, type=_ChargeOut)
+        return msgspec.json.decode(response.content, type=kind)
     except msgspec.DecodeError as exc:
-        # The charge may exist even though its answer is unreadable: a retry with the same key
-        # replays it, so this is transient rather than final.
+        # The charge or refund may exist even though its answer is unreadable: a retry with the
+        # same key replays it, so this is transient rather than final.
         raise ProviderUnavailable(f"unreadable answer from the payment provider: {exc}") from exc
-    return ChargeResult(status=ChargeStatus(body.status), charge_id=body.id, reason=body.reason)
 
 
 def _retry_after_s(response: httpx.Response) -> float | None:
