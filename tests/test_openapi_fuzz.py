@@ -33,7 +33,7 @@ from tests.processes import free_port
 DATABASE = "gourmet_fuzz_test"
 PASSWORD = "fuzzing the whole api"
 CSRF = {"X-Requested-With": "gourmet"}
-EXAMPLES = 8  # per operation, each sent as every role: 41 operations x 5 roles
+EXAMPLES = 8  # per operation, each sent as every role: 45 operations x 5 roles
 
 CHECKS = [
     st_checks.not_a_server_error,
