@@ -106,10 +106,8 @@ def start_mail_sink(settings: Settings) -> subprocess.Popen[bytes] | None:
     os.environ.setdefault("GOURMET_SMS", "sandbox")
     folder = settings.data_dir / "mail"
     command = [sys.executable, "-m", "gourmet.notify.sink", "--port", str(MAIL_SINK_PORT)]
-    return subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-        [*command, "--dir", str(folder)],
-        stdout=subprocess.DEVNULL,
-    )
+    # Its output goes to the terminal: a line for each mail a customer would have received.
+    return subprocess.Popen([*command, "--dir", str(folder)])  # noqa: S603 - our own module
 
 
 def open_database(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
