@@ -84,7 +84,7 @@ async def claimed_request(conn: Conn, key: str) -> tuple[str, str | None] | None
     return (row["fingerprint"], row["token"]) if row else None
 
 
-# The order with its place in a slot (take_slot_place, migration 0008: the first candidate with
+# The order with its place in a slot (take_slot_place, migrations 0008 and 0016: the first with
 # room), its lines and options, its first history entry, the idempotency key's link, the
 # customer's confirmation email (when mail is on) and the notification, in one statement (one
 # round trip). Every CTE that writes runs exactly once.

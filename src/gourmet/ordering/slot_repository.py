@@ -1,6 +1,6 @@
 """All SQL of taking orders into slots: the restaurant's rules as checkout reads them (one
 statement), bookings per slot, and giving back a place. A place is taken by the order's own
-insert (``take_slot_place``, migration 0008, called by ordering/repository.py)."""
+insert (``take_slot_place``, migrations 0008 and 0016, called by ordering/repository.py)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ ALTER TABLE restaurant
         CHECK (capacity_unit IN ('orders', 'items'));
 ALTER TABLE orders ADD COLUMN slot_weight integer NOT NULL DEFAULT 1 CHECK (slot_weight >= 1);
 
--- As take_slot_place(text, timestamptz[], integer) of migration 0008, taking ``weight`` places.
+-- take_slot_place of migration 0008, taking ``weight`` places; it replaces the old one.
+DROP FUNCTION take_slot_place(text, timestamptz[], integer);
 CREATE FUNCTION take_slot_place(
     wanted text, candidates timestamptz[], capacity integer, weight integer
 )
