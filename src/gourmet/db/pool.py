@@ -152,9 +152,12 @@ class GuardedPool:
                 "We cannot reach our database right now. Please retry in a few seconds.",
                 retry_after_s=2,
             )
+        timeout = self._timeout_s
         if self._fail_fast:
+            # Neither start with, nor wait into, the last moments of the request's time: the
+            # connection is got with START_MARGIN_S still left to do the work and answer.
             deadline.ensure_time_to_finish()
-        timeout = deadline.current_timeout(self._timeout_s) if self._fail_fast else self._timeout_s
+            timeout = deadline.current_timeout_with_margin(timeout, deadline.START_MARGIN_S)
         started = time.perf_counter()
         try:
             async with self.pool.connection(timeout=timeout) as conn:
