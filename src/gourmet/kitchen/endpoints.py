@@ -13,6 +13,7 @@ from gourmet.accounts.errors import Forbidden
 from gourmet.accounts.guards import Gate, require_staff
 from gourmet.db.notifications import NotificationHub
 from gourmet.ordering.busy import BusyChange, BusyMode, BusyState
+from gourmet.ordering.endpoints import check_idempotency_key, placed
 from gourmet.ordering.events import kitchen_stream
 from gourmet.ordering.schemas import OrderView, PhoneOrder, StatusUpdate
 from gourmet.ordering.service import Entry, OrderingService
@@ -53,17 +54,14 @@ async def enter_phone_order(
     data: JSONBody[PhoneOrder],
     idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
 ) -> Response[OrderView]:
+    check_idempotency_key(idempotency_key)
     if data.payment != "pay_at_pickup":
         raise PhoneOrderByCard("An order taken by phone is paid at pickup (or to the driver).")
     if data.override and not await gate.has_role(request, "manager"):
         raise Forbidden("Only a manager can override a full slot or the pause.")
     entry = Entry(by=await gate.actor(request), override=data.override)
     view, created = await ordering.checkout(data, idempotency_key, entry=entry)
-    return Response(
-        view,
-        status_code=201 if created else 200,
-        headers={"Location": f"/api/orders/{view.token}"},
-    )
+    return placed(view, created)
 
 
 @get("/busy", summary="Busy mode: the minutes added to the lead time now, and until when")

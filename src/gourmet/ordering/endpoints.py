@@ -53,8 +53,7 @@ async def place_order(
     data: JSONBody[CheckoutRequest],
     idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
 ) -> Response[OrderView]:
-    if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
-        raise Problem(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters long.")
+    check_idempotency_key(idempotency_key)
     # Signed in: the order is kept in the customer's history. A stale session is no reason to
     # refuse an order, nor is a post without the CSRF header (not from our pages): either is
     # placed as a guest's, never filed under an account by another site.
@@ -66,6 +65,16 @@ async def place_order(
     view, created = await ordering.checkout(
         data, idempotency_key, account.id if account is not None else None
     )
+    return placed(view, created)
+
+
+def check_idempotency_key(key: str | None) -> None:
+    if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
+        raise Problem(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters long.")
+
+
+def placed(view: OrderView, created: bool) -> Response[OrderView]:
+    """A checkout's answer: 201 for a new order, 200 for an idempotent replay."""
     return Response(
         view,
         status_code=201 if created else 200,
