@@ -147,6 +147,8 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
     settings = runtime.settings
     pool = await guarded_pool(settings, conninfo)
     runtime.limiter.raise_floor(pool.pool.max_size)
+    if settings.pool_max_waiting:  # a bounded queue: admit no more than the pool takes in
+        runtime.limiter.lower_ceiling(pool.pool.max_size + settings.pool_max_waiting)
     # Do not wait for the database: the process must start (and stay live) while it is down.
     await pool.pool.open(wait=False)
     menu_cache = MenuCache(pool, cached=settings.hardened)

@@ -342,3 +342,24 @@ def test_floor_raised_to_the_pool_size_holds_under_rising_latency() -> None:
     assert limiter.limit == 12
     limiter.raise_floor(3)  # a lower floor changes nothing
     assert limiter.config.min_limit == 12
+
+
+def test_ceiling_lowered_to_what_the_pool_takes_in_holds_under_falling_latency() -> None:
+    clock = [0.0]
+    limiter = AdaptiveLimiter(
+        LimiterConfig(initial_limit=20, min_limit=4, max_limit=100, window_min_samples=1),
+        clock=lambda: clock[0],
+    )
+    limiter.lower_ceiling(1 + 64)  # a pool of one connection and 64 waiting for it
+    for _ in range(200):  # the limit full of fast answers: the gradient asks for more
+        permits = []
+        while (permit := limiter.try_acquire(Priority.CRITICAL)) is not None:
+            permits.append(permit)
+        clock[0] += 0.2
+        for permit in permits:
+            permit.success(0.001)
+    assert limiter.limit == 65
+    limiter.lower_ceiling(200)  # a higher ceiling changes nothing
+    assert limiter.config.max_limit == 65
+    limiter.lower_ceiling(2)  # never below the floor
+    assert limiter.config.max_limit == 4

@@ -8,9 +8,11 @@ import json
 import random
 from typing import Any
 
+import pydantic
 import pytest
 
 from gourmet.asgi import Message, Scope
+from gourmet.config import Settings
 from gourmet.resilience.admission import AdmissionMiddleware
 from gourmet.resilience.limiter import AdaptiveLimiter, Permit, Priority
 from gourmet.resilience.waiting_room import Tickets, Turn, WaitingRoom
@@ -120,6 +122,28 @@ async def test_a_customer_held_to_the_end_of_the_hold_hears_their_place_and_an_e
     permit = await ahead
     assert isinstance(permit, Permit)
     permit.success()
+
+
+async def test_a_customer_sent_back_returns_when_the_line_can_hold_them() -> None:
+    """Back when their place is halfway into the line's reach: earlier, the line is still full
+    of those before them and they would be sent back again at once, a try for nothing."""
+    now = [100.0]
+    limiter = fixed_limiter(1)
+    room = WaitingRoom(limiter, size=20, clock=lambda: now[0])
+    for _ in range(50):  # 50 places in the last 5 s: 10 a second
+        room._note_served()
+    holder = limiter.admit(Priority.CHECKOUT)
+    for n in range(99):  # 99 earlier customers, sent back and coming again
+        await room.wait_turn(float(n), "checkout", hold_s=0, key=f"early-{n}".encode())
+    turn = await room.wait_turn(200.0, "checkout", hold_s=0, key=KEY)
+    assert isinstance(turn, Turn)
+    assert (turn.place, turn.wait_s, turn.reach_s) == (100, 10.0, 2.0)  # 20 held, at 10 a second
+    # In 9 s, 90 are served: the customer is 10th, inside a line of 20, and waits there.
+    assert turn.back_in_s(hold_s=10) == 9.0
+    # A short hold bounds the reach instead: back 0.5 s before the turn, held until it.
+    assert turn.back_in_s(hold_s=1) == 9.5
+    assert Turn(place=3, wait_s=None).back_in_s(hold_s=10) is None
+    holder.success()
 
 
 async def test_a_customer_who_leaves_gives_back_a_place_given_at_that_instant() -> None:
@@ -389,3 +413,9 @@ async def test_a_customer_back_before_their_time_hears_again_only_after_the_hold
     assert loop.time() - started >= 0.29  # the hold, less the loop clock's resolution
     app.gate.set()
     await held
+
+
+def test_a_line_that_would_take_the_whole_connection_cap_is_refused_at_startup() -> None:
+    with pytest.raises(pydantic.ValidationError, match="WAITING_ROOM_SIZE"):
+        Settings(waiting_room_size=3500, max_connections=4096)
+    assert Settings(waiting_room_size=3000, max_connections=4096).waiting_room_size == 3000

@@ -10,6 +10,7 @@ Used by ``gourmet loadtest``, ``gourmet replay-incident`` and ``bench.retrying``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import random
@@ -48,10 +49,16 @@ class Customer:
     latencies: list[float] = field(default_factory=list)  # of each answered attempt, seconds
 
 
+class _NoAnswerError(ConnectionError):
+    """The connection ended before the first byte of an answer."""
+
+
 class Connections:
     """Keep-alive connections shared by the customers, as browsers keep theirs: an attempt takes
     an idle one or opens one, and gives it back once its answer is read. An attempt abandoned
-    mid-way closes its connection (the server sees the client go)."""
+    mid-way closes its connection (the server sees the client go). A kept connection that the
+    server closed meanwhile is replaced at once, as a browser does, not counted as an error
+    (Gourmet closes one idle for GOURMET_HEADER_READ_TIMEOUT_S, shorter than a wait in line)."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
@@ -61,22 +68,38 @@ class Connections:
     async def post(
         self, customer: Customer, ticket: str | None, deadline_ms: int
     ) -> tuple[int, dict[str, str], bytes]:
-        if self._idle:
-            reader, writer = self._idle.pop()
-        else:
-            reader, writer = await asyncio.open_connection(self.host, self.port)
-            self.opened += 1
+        head = (
+            f"POST /api/orders HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(customer.body)}\r\n"
+            f"Idempotency-Key: {customer.key}\r\nX-Request-Deadline-Ms: {deadline_ms}\r\n"
+        )
+        if ticket:
+            head += f"Gourmet-Ticket: {ticket}\r\n"
+        request = head.encode() + b"\r\n" + customer.body
+        while self._idle:
+            # A kept connection the server has since closed (idle too long) fails before any
+            # answer: a browser then sends the request again on a new connection, at once.
+            with contextlib.suppress(_NoAnswerError):
+                return await self._exchange(*self._idle.pop(), request)
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        self.opened += 1
+        try:
+            return await self._exchange(reader, writer, request)
+        except _NoAnswerError as exc:
+            raise ConnectionResetError("the server closed a new connection unanswered") from exc
+
+    async def _exchange(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
         reusable = False
         try:
-            head = (
-                f"POST /api/orders HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(customer.body)}\r\n"
-                f"Idempotency-Key: {customer.key}\r\nX-Request-Deadline-Ms: {deadline_ms}\r\n"
-            )
-            if ticket:
-                head += f"Gourmet-Ticket: {ticket}\r\n"
-            writer.write(head.encode() + b"\r\n" + customer.body)
-            raw = await reader.readuntil(b"\r\n\r\n")
+            writer.write(request)
+            try:
+                raw = await reader.readuntil(b"\r\n\r\n")
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                if isinstance(exc, asyncio.IncompleteReadError) and exc.partial:
+                    raise
+                raise _NoAnswerError from exc
             status_line, *lines = raw.decode("latin-1").split("\r\n")
             headers = {}
             for line in lines:

@@ -298,10 +298,11 @@ class AdmissionMiddleware:
     async def _answer_turn(
         self, scope: Scope, send: Send, turn: Turn, key: bytes | None, first_at: float
     ) -> None:
-        if turn.wait_s is None:
+        back_in = turn.back_in_s(self.hold_s)
+        if back_in is None:
             retry_after = self._rng.randint(*self.retry_after_s)
-        else:  # come back about when the turn is near; the next hold covers the rest
-            retry_after = min(max(math.ceil(turn.wait_s - self.hold_s), 1), MAX_LINE_RETRY_S)
+        else:  # the next try finds a place in line (Turn.back_in_s), and hears at least this often
+            retry_after = min(max(math.ceil(back_in), 1), MAX_LINE_RETRY_S)
         ticket = None
         if self._tickets is not None and key:
             ticket = self._tickets.issue(key, first_at)

@@ -192,6 +192,21 @@ class AdaptiveLimiter:
             )
             self._limit = max(self._limit, float(minimum))
 
+    def lower_ceiling(self, maximum: int) -> None:
+        """Never admit more than ``maximum`` (the pool's connections and its bounded queue): one
+        more request than the pool takes in is refused by it at once, after its body was read
+        and, for an order, its place in line given up. In the replayed November spike the
+        limit climbed past the pool's 65 and about 200 orders a second were admitted only to be
+        refused, each coming back as one more attempt."""
+        maximum = max(maximum, self.config.min_limit)
+        if maximum < self.config.max_limit:
+            self.config = replace(
+                self.config,
+                initial_limit=min(maximum, self.config.initial_limit),
+                max_limit=maximum,
+            )
+            self._limit = min(self._limit, float(maximum))
+
     @property
     def in_flight(self) -> int:
         return self._in_flight

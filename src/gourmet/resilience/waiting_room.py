@@ -96,12 +96,24 @@ class Tickets:
 @dataclass(frozen=True, slots=True)
 class Turn:
     """An attempt not served within its hold: its place in line (1 is next), the estimated
-    seconds until then (None while nothing has been served lately to estimate from), and
-    whether the customer came back before the time they were given (they ignore Retry-After)."""
+    seconds until then (None while nothing has been served lately to estimate from), whether
+    the customer came back before the time they were given (they ignore Retry-After), and the
+    line's reach: the seconds of service that the customers it can hold stand for (0.0 with no
+    estimate). A customer back within their reach of their turn gets a place and waits there."""
 
     place: int
     wait_s: float | None
     early: bool = False
+    reach_s: float = 0.0
+
+    def back_in_s(self, hold_s: float) -> float | None:
+        """When to try again: once the place is halfway into what that try can wait for (the
+        line's reach, or a hold of ``hold_s`` if shorter). Earlier, the line is still full of
+        those before them and they are sent back at once, a try each for nothing; later, they
+        wait longer than they need. None with no estimate."""
+        if self.wait_s is None:
+            return None
+        return self.wait_s - min(self.reach_s, hold_s) / 2
 
 
 class _Waiter:
@@ -303,4 +315,6 @@ class WaitingRoom:
     def _turn(self, first_at: float) -> Turn:
         place = self._place_of(first_at)
         rate = self.service_rate()
-        return Turn(place, place / rate if rate > 0 else None)
+        if rate <= 0:
+            return Turn(place, None)
+        return Turn(place, place / rate, reach_s=self._size / rate)
