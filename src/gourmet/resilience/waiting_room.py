@@ -40,8 +40,8 @@ _TICKET_VERSION = "1"
 _MAC_BYTES = 16
 RATE_WINDOW_S = 5.0  # the service rate behind estimates: places given in the last 5 seconds
 # A customer sent back with a ticket counts as in line, away, until served or not seen for this
-# long (a Retry-After is at most 30 s: twice that without a try means they left).
-AWAY_FOR_S = 60.0
+# long (a Retry-After is at most 60 s: twice that without a try means they left).
+AWAY_FOR_S = 120.0
 MAX_AWAY = 100_000  # customers remembered as away, per process
 EARLY_SLACK_S = 1.0  # back this much before their time still counts as on time
 
