@@ -129,19 +129,21 @@ async def test_a_customer_sent_back_returns_when_the_line_can_hold_them() -> Non
     of those before them and they would be sent back again at once, a try for nothing."""
     now = [100.0]
     limiter = fixed_limiter(1)
-    room = WaitingRoom(limiter, size=20, clock=lambda: now[0])
+    room = WaitingRoom(limiter, size=40, clock=lambda: now[0])
     for _ in range(50):  # 50 places in the last 5 s: 10 a second
         room._note_served()
     holder = limiter.admit(Priority.CHECKOUT)
-    for n in range(99):  # 99 earlier customers, sent back and coming again
+    for n in range(49):  # 49 earlier customers, sent back and coming again
         await room.wait_turn(float(n), "checkout", hold_s=0, key=f"early-{n}".encode())
     turn = await room.wait_turn(200.0, "checkout", hold_s=0, key=KEY)
     assert isinstance(turn, Turn)
-    assert (turn.place, turn.wait_s, turn.reach_s) == (100, 10.0, 2.0)  # 20 held, at 10 a second
-    # In 9 s, 90 are served: the customer is 10th, inside a line of 20, and waits there.
-    assert turn.back_in_s(hold_s=10) == 9.0
-    # A short hold bounds the reach instead: back 0.5 s before the turn, held until it.
-    assert turn.back_in_s(hold_s=1) == 9.5
+    assert (turn.place, turn.wait_s, turn.reach_s) == (50, 5.0, 4.0)  # 40 held, at 10 a second
+    # In 3 s, 30 are served: the customer is 20th, halfway into a line of 40, and waits there.
+    assert turn.back_in_s(hold_s=10) == 3.0
+    # A short hold bounds the reach, and then no later than four fifths of the estimate.
+    assert turn.back_in_s(hold_s=1) == 4.0
+    long_wait = Turn(place=1000, wait_s=100.0, reach_s=4.0)
+    assert long_wait.back_in_s(hold_s=10) == 80.0  # an estimate can be off by more than 2 s
     assert Turn(place=3, wait_s=None).back_in_s(hold_s=10) is None
     holder.success()
 
