@@ -61,6 +61,7 @@ SUMMARY = [
     ("first alert after the spike began", "first_alert_s", "{:.0f} s"),
     ("which alert", "first_alert", "{}"),
     ("recovered after the spike", "recovery_s", "{:.0f} s"),
+    ("spike's customers all served after", "backlog_cleared_s", "{:.0f} s"),
     ("orders lost", "lost", "{}"),
     ("orders duplicated", "duplicated", "{}"),
     ("placed but never acknowledged", "unacknowledged", "{}"),

@@ -145,7 +145,20 @@ def timeline_figures(
         figures["first_alert_s"] = alert[0] if alert else None
         figures["first_alert"] = alert[1] if alert else None
         figures["recovery_s"] = recovery_after(customers, end)
+        figures["backlog_cleared_s"] = backlog_cleared_after(customers, end)
     return figures
+
+
+def backlog_cleared_after(customers: list[Customer], t: float) -> float | None:
+    """Seconds after ``t`` (the spike's end) until every customer who had arrived by then had
+    their order or gave up: how long the spike's line outlived it. Defined when the arrivals
+    stop before the line is gone, where recovery (newcomers served at once) cannot be seen."""
+    ended = [
+        customer.acknowledged_s if customer.acknowledged_s is not None else _last_heard(customer)
+        for customer in customers
+        if customer.arrives_s <= t
+    ]
+    return max(max(ended) - t, 0.0) if ended else None
 
 
 def recovery_after(customers: list[Customer], t: float) -> float | None:
@@ -161,6 +174,11 @@ def recovery_after(customers: list[Customer], t: float) -> float | None:
         else:
             recovered_from = None
     return None if recovered_from is None else max(recovered_from - t, 0.0)
+
+
+def _last_heard(customer: Customer) -> float:
+    """When a customer without an order stopped: their last answer (they gave up after it)."""
+    return customer.answers[-1][0] if customer.answers else customer.arrives_s
 
 
 def _acknowledged(customer: Customer) -> list[float]:
