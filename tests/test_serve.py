@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from gourmet.cli.serve import OPEN_FILES_BESIDE_CONNECTIONS
 from tests.conftest import STAFF_TOKEN
 from tests.processes import free_port, start, stop
 
@@ -96,3 +98,49 @@ async def test_a_client_that_never_finishes_its_request_head_is_disconnected(
     assert reader.at_eof(), f"still open after {waited:.1f} s: {closed!r}"
     assert waited < 5.0
     assert status_line.startswith(b"HTTP/1.1 200")
+
+
+def open_files_after_serve_prepares(soft: int, hard: int, cap: int) -> tuple[int, str]:
+    """The soft limit on open files, and what was printed, once serve has prepared a process
+    that started with these limits, for a connection cap of ``cap``."""
+    code = (
+        "import resource\n"
+        "from gourmet.cli.serve import _allow_open_files\n"
+        "from gourmet.config import Settings\n"
+        f"_allow_open_files(Settings(max_connections={cap}, waiting_room_size=0))\n"
+        "print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])\n"
+    )
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        preexec_fn=limited,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    *said, last = done.stdout.strip().splitlines()
+    return int(last), " ".join(said)
+
+
+def test_serve_lets_a_worker_hold_its_connection_cap_open() -> None:
+    """A soft limit of 1024 open files (common) would stop a worker accepting long before
+    GOURMET_MAX_CONNECTIONS, customers held in line among them."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    cap = (
+        3000
+        if hard == resource.RLIM_INFINITY
+        else min(3000, hard - 1 - OPEN_FILES_BESIDE_CONNECTIONS)
+    )
+    wanted = cap + OPEN_FILES_BESIDE_CONNECTIONS
+    soft, said = open_files_after_serve_prepares(1024, hard, cap)
+    assert soft >= wanted
+    assert not said
+    # Where the hard limit is too low, the operator is told what to raise.
+    soft, said = open_files_after_serve_prepares(1024, 1024, 3000)
+    assert soft == 1024
+    assert "ulimit -Hn" in said
+    assert "GOURMET_MAX_CONNECTIONS (3000)" in said

@@ -149,14 +149,14 @@ def line_server(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     """Gourmet placing one order at a time (a pool of one, a limit of one), whose waiting room
-    holds an attempt for half a second; a checkout blocked on a lock keeps its place busy for
-    up to 10 s instead of timing out."""
+    holds an attempt for 3 s (long enough for the page to say it is waiting in line); a
+    checkout blocked on a lock keeps its place busy for up to 10 s instead of timing out."""
     settings = {
         "GOURMET_POOL_MAX_SIZE": "1",
         "GOURMET_LIMITER_INITIAL": "1",
         "GOURMET_LIMITER_MIN": "1",
         "GOURMET_LIMITER_MAX": "1",
-        "GOURMET_WAITING_ROOM_HOLD_S": "0.5",
+        "GOURMET_WAITING_ROOM_HOLD_S": "3",
         "GOURMET_LOCK_TIMEOUT_MS": "10000",
         "GOURMET_STATEMENT_TIMEOUT_MS": "10000",
     }

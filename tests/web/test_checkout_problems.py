@@ -248,6 +248,9 @@ async def test_a_customer_in_line_sees_their_place_and_keeps_it_until_the_order_
             await wait_for(lambda: lock_waiters(conn), lambda n: n == 1)
             await page.get_by_role("button", name="Place order").click()
             banner = page.locator("[data-busy-banner]")
+            # Held in line, no answer yet: the page says so instead of a stuck button.
+            await expect(banner).to_contain_text("you are in line for the kitchen")
+            await expect(page.get_by_role("button", name="Waiting in line")).to_be_disabled()
             await expect(banner).to_contain_text("You are in line: number 1")
             await expect(banner).to_contain_text("your place is kept")
             await screenshot(page, "checkout-in-line")

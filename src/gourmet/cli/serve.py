@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -23,6 +24,7 @@ from gourmet.observability.health import DRAIN_SIGNAL, READY_DIR_VARIABLE, REPLA
 
 console = Console()
 MAIL_SINK_PORT = 8025
+OPEN_FILES_BESIDE_CONNECTIONS = 256  # the pool, the listener, logs, metrics files
 SANDBOX_HINT = " (sandbox: card_token tok_visa approves, tok_decline declines)"
 
 
@@ -82,7 +84,27 @@ def serve() -> None:
 
 def _serve(settings: Settings) -> None:
     _prepare_metrics_dir(settings)
+    _allow_open_files(settings)
     _granian(settings).serve()
+
+
+def _allow_open_files(settings: Settings) -> None:
+    """Let each worker hold its connection cap open (customers held in line among them): the soft
+    limit on open files is often 1024, well under GOURMET_MAX_CONNECTIONS, and a worker at the
+    limit stops accepting connections. Raised up to the hard limit (inherited by the workers);
+    past it, the operator is told what to raise."""
+    wanted = settings.max_connections + OPEN_FILES_BESIDE_CONNECTIONS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        ceiling = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, hard))
+        if ceiling < wanted:
+            console.print(
+                f"[yellow]open files are limited to {ceiling} per process, below the"
+                f" {wanted} that GOURMET_MAX_CONNECTIONS ({settings.max_connections}) needs:"
+                " raise the hard limit (ulimit -Hn, systemd LimitNOFILE) or lower"
+                " GOURMET_MAX_CONNECTIONS and GOURMET_WAITING_ROOM_SIZE[/yellow]"
+            )
 
 
 def start_sandbox(settings: Settings) -> subprocess.Popen[bytes] | None:

@@ -34,6 +34,7 @@ const TICKET_STORAGE = "gourmet.checkout.ticket";
 const CONTACT_STORAGE = "gourmet.contact";
 const MAX_AUTOMATIC_RETRIES = 20;
 const MAX_LINE_WAIT_MS = 10 * 60 * 1000; // in line, the page keeps trying this long
+const SLOW_ANSWER_MS = 2000; // no answer yet: the attempt is waiting in line
 
 const menu = readJSON("menu-data");
 const index = indexMenu(menu);
@@ -290,7 +291,17 @@ async function place(body, key, attempt, startedAt) {
   const headers = { "Idempotency-Key": key };
   const ticket = lineTicket();
   if (ticket) headers["Gourmet-Ticket"] = ticket;
+  // In a rush the restaurant keeps the attempt waiting in line (up to 20 s) before it answers
+  // with a place: say so, instead of a button that seems stuck.
+  const slow = setTimeout(() => {
+    setSubmitting(true, "Waiting in line\u2026");
+    busyBanner.querySelector("[data-busy-text]").textContent =
+      "A busy moment: you are in line for the kitchen. Keep this page open; " +
+      "nothing is charged until your order is placed.";
+    busyBanner.hidden = false;
+  }, SLOW_ANSWER_MS);
   const result = await send("POST", ENDPOINT, { body, headers });
+  clearTimeout(slow);
   if (result.ok) {
     placed(result.data);
     return;
