@@ -24,6 +24,9 @@ INCIDENT_DEFAULTS: dict[str, object] = {
     "idle_in_transaction_timeout_ms": 0,
     "lock_timeout_ms": 0,
     "backlog": 2048,  # gunicorn's default: the kernel queues thousands of doomed requests
+    # Connections a worker accepts: the cap every replay of the old platform has used (the
+    # hardened default grew to hold the waiting room, which the old platform did not have).
+    "max_connections": 4096,
     "order_views_held": 0,  # every status read went to the database
 }
 
@@ -234,8 +237,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _line_leaves_room_for_others(self) -> Settings:
         # Each customer held in line keeps a connection open: a line as long as the cap would
-        # leave no connection for the kitchen board, the tracking pages and the menu.
-        if self.waiting_room_size > self.max_connections - CONNECTIONS_BESIDE_THE_LINE:
+        # leave no connection for the kitchen board, the tracking pages and the menu. (The
+        # incident profile has no waiting room.)
+        room_left = self.max_connections - CONNECTIONS_BESIDE_THE_LINE
+        if self.profile == "hardened" and self.waiting_room_size > room_left:
             raise ValueError(
                 f"GOURMET_WAITING_ROOM_SIZE ({self.waiting_room_size}) must leave"
                 f" {CONNECTIONS_BESIDE_THE_LINE} of GOURMET_MAX_CONNECTIONS"
