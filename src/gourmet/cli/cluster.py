@@ -37,13 +37,16 @@ HEALTH_CHECK_MS = 500
 LOCAL_SERVER_CONNECTIONS = 10
 
 
-def haproxy_config(port: int, servers: dict[str, int], directory: Path) -> str:
+def haproxy_config(port: int, servers: dict[str, int], directory: Path, maxconn: int) -> str:
+    """HAProxy in front of the servers. ``maxconn`` is what the servers accept in all: a lower
+    cap would let customers held in the waiting rooms take every connection HAProxy has, and
+    lock out the menu and the tracking pages that the servers still have room for."""
     backends = "\n".join(
         f"    server {name} 127.0.0.1:{server_port} check" for name, server_port in servers.items()
     )
     return f"""\
 global
-    maxconn 4000
+    maxconn {maxconn}
     stats socket {directory / "haproxy.sock"} mode 600 level admin
 
 defaults
@@ -116,7 +119,10 @@ class Cluster:
         for name in self.server_ports:
             self.start_server(name)
         config = self.directory / "haproxy.cfg"
-        config.write_text(haproxy_config(self.settings.port, self.server_ports, self.directory))
+        maxconn = len(self.server_ports) * self.workers * self.settings.max_connections
+        config.write_text(
+            haproxy_config(self.settings.port, self.server_ports, self.directory, maxconn)
+        )
         self._spawn("haproxy", [_haproxy(), "-db", "-f", str(config)])
         self._wait_ready(self.url + "/readyz", "haproxy")
         return self

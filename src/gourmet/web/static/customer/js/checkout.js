@@ -291,7 +291,7 @@ async function place(body, key, attempt, startedAt) {
   const headers = { "Idempotency-Key": key };
   const ticket = lineTicket();
   if (ticket) headers["Gourmet-Ticket"] = ticket;
-  // In a rush the restaurant keeps the attempt waiting in line (up to 20 s) before it answers
+  // In a rush the restaurant keeps the attempt waiting in line (up to 10 s) before it answers
   // with a place: say so, instead of a button that seems stuck.
   const slow = setTimeout(() => {
     setSubmitting(true, "Waiting in line\u2026");
