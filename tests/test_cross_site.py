@@ -3,11 +3,14 @@ another site's page could send it with the victim's cookies (no custom header, a
 no-cors fetch would; or the header with another site's ``Origin`` or ``Sec-Fetch-Site``, as a
 fetch would were a CORS rule ever to let the header through). None may act as the victim: staff
 routes answer 403 and change nothing, a checkout is a guest's, sign-in, sign-up and sign-out
-refuse. The table must name every writing route the app has, so a new one cannot be forgotten.
+refuse. What another site can send without a preflight (a no-cors fetch or a form, as text/plain)
+is refused at every JSON door, a checkout's included (415). The table must name every writing
+route the app has, so a new one cannot be forgotten.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -187,15 +190,47 @@ async def test_login_csrf_signs_nobody_in(
 
 async def test_a_text_plain_form_cannot_sign_in(client: Client, menu: FixtureMenu) -> None:
     """The classic login CSRF: a form with ``enctype="text/plain"`` whose body happens to be
-    JSON. No custom header: refused."""
+    JSON. Not JSON: refused before the credentials are even looked at."""
     await sign_up(client, "eve@example.com")
     response = await client.post(
         "/api/session",
         content=f'{{"email": "eve@example.com", "password": "{PASSWORD}", "x": "="}}',
         headers={"Content-Type": "text/plain", "Origin": EVIL, "Sec-Fetch-Site": "cross-site"},
     )
-    assert response.status_code in (403, 415), response.text
+    assert response.status_code == 415, response.text
     assert SESSION_COOKIE not in response.cookies
+
+
+NO_CORS = {
+    "Content-Type": "text/plain",
+    "Origin": EVIL,
+    "Sec-Fetch-Site": "cross-site",
+    "Sec-Fetch-Mode": "no-cors",
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    sorted(key for key, door in DOORS.items() if door.kind in {"guest", "session", "token"}),
+)
+async def test_a_no_cors_text_plain_post_is_refused_and_changes_nothing(
+    client: Client, conn: Conn, menu: FixtureMenu, method: str, path: str
+) -> None:
+    """Another site's page needs no preflight for a text/plain body (a no-cors fetch, a form):
+    with the victim's session, each customer door refuses it and nothing changes. A checkout,
+    which a guest may place, is refused for the body's type (415), not merely filed as a
+    guest's."""
+    ada = await sign_up(client, "ada@example.com")
+    before = await snapshot(conn)
+    body = DOORS[(method, path)].body(menu)
+    response = await client.request(
+        method, concrete(path), content=json.dumps(body), headers={**ada, **NO_CORS}
+    )
+    assert response.status_code in (403, 404, 415), response.text
+    if path == "/api/orders":
+        assert response.status_code == 415, response.text
+    assert SESSION_COOKIE not in response.cookies
+    assert await snapshot(conn) == before
 
 
 @pytest.mark.parametrize("forgery", FORGERIES)

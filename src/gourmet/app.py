@@ -3,7 +3,7 @@
 ``create_app`` builds the Litestar application and its :class:`~gourmet.services.Runtime`; the
 lifespan (:func:`running`) opens the pool and builds the services; ``create_server_app`` wraps
 the application in the plain ASGI layers that must run before routing (metrics, the menu fast
-path, admission control, the access log) and is what the server runs.
+path, admission control, the access log); ``gourmet.worker`` adds what only a served worker needs.
 """
 
 from __future__ import annotations
@@ -57,15 +57,14 @@ from gourmet.observability.ops.timeseries import Recorder
 from gourmet.observability.sampler import Sampler
 from gourmet.observability.status import endpoints as status_endpoints
 from gourmet.observability.status.service import StatusBoard
-from gourmet.openapi import JsonDocument, SwaggerDocument
+from gourmet.openapi import JsonDocument
 from gourmet.ordering import endpoints as ordering_endpoints
 from gourmet.ordering.busy import AutoBusy, BusyMode
 from gourmet.ordering.endpoints import OrderStatusFastPath
 from gourmet.ordering.notices import EMAIL, SMS, CustomerMail, Notices, ReadyText
-from gourmet.ordering.outbox import Handler, OutboxWorker
-from gourmet.ordering.owed import REFUND
+from gourmet.ordering.outbox import Handler, OutboxWorker, RetryPolicy
 from gourmet.ordering.payment import PaymentService
-from gourmet.ordering.refunds import Refunds, UnpaidExpiry
+from gourmet.ordering.refunds import UnpaidExpiry, payment_jobs
 from gourmet.ordering.retention import KeyPruner
 from gourmet.ordering.service import OrderingService
 from gourmet.ordering.tracking import OrderBook
@@ -136,7 +135,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Gourmet",
             version="0.1.0",
             path="/api/schema",
-            render_plugins=[JsonDocument(), SwaggerDocument()],
+            render_plugins=[JsonDocument()],
         ),
         state=State({RUNTIME_KEY: runtime}),
     )
@@ -288,7 +287,7 @@ def asgi_stack(app: Litestar) -> ASGIApp:
         rules=routes.ADMISSION_RULES,
         deadline_s=settings.deadline_s,
         retry_after_s=settings.shed_retry_after_s,
-        room=WaitingRoom(runtime.limiter, size=settings.waiting_room_size),
+        room=WaitingRoom.from_settings(runtime.limiter, settings),
         tickets=Tickets(runtime.staff_token.encode()),
         hold_s=settings.waiting_room_hold_s,
         max_body_bytes=settings.max_body_bytes,
@@ -363,7 +362,7 @@ def outbox_worker(settings: Settings, services: Services) -> OutboxWorker:
     unpaid orders, in the background."""
     handlers: dict[str, Handler] = {}
     if services.payment_provider is not None:
-        handlers[REFUND] = Refunds(
+        handlers |= payment_jobs(
             services.pool,
             services.order_book,
             services.payment_provider,
@@ -399,5 +398,6 @@ def outbox_worker(settings: Settings, services: Services) -> OutboxWorker:
         handlers,
         every_s=settings.outbox_every_s,
         lease_s=settings.outbox_lease_s,
+        retry=RetryPolicy(max_attempts=settings.outbox_max_attempts),
         chores=tuple(chores),
     )

@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     waiting_room_hold_s: float = Field(
         default=10.0, ge=0, description="longest wait in line within one request"
     )
+    # What the room keeps in memory per process: the customers held in line and those counted
+    # in line while away (with their Idempotency-Key). At the bound, a newcomer gets the room's
+    # "full" answer (their place and when to come back) and nothing more is kept for them.
+    waiting_room_max_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
     shutdown_timeout_s: float = Field(default=10.0, gt=0)
     # On SIGTERM, readiness answers 503 for this long while requests are still served, so a load
     # balancer (or Kubernetes) stops sending traffic before the listener closes.
@@ -129,6 +133,18 @@ class Settings(BaseSettings):
     # A client that has not sent a whole request head within this long is disconnected: idle
     # one-byte connections must not pile up to the connection cap (granian's default is 30 s).
     header_read_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    # granian starts that timeout at the first byte: a connection that has sent none this long
+    # after connecting is closed by its worker's sweep (resilience/connections.py).
+    first_byte_timeout_s: float = Field(default=2.0, ge=0.5, le=60)
+    # Connections one client address may hold on one worker; the quietest beyond are closed.
+    # The trusted proxies are exempt: every client arrives through them.
+    connections_per_address: int = Field(default=256, ge=8)
+    connection_sweep_s: float = Field(default=0.5, ge=0.05, le=5, description="sweep interval")
+    # A request body must arrive whole within this long (408 otherwise), on every route.
+    body_read_timeout_s: float = Field(default=5.0, ge=0.5, le=60)
+    # Two servers on one port split its traffic silently: another may join (SO_REUSEPORT) only
+    # when both say so; otherwise a port already served refuses a second server.
+    share_port: bool = False
 
     # Card payments: the provider (the sandbox, started by `gourmet run`) and its guards.
     payments_url: str | None = SANDBOX_PAYMENTS_URL
@@ -153,6 +169,9 @@ class Settings(BaseSettings):
     # job taken by a worker that then died is handed on after the lease.
     outbox_every_s: float = Field(default=1.0, gt=0, le=60)
     outbox_lease_s: float = Field(default=60.0, ge=5, le=3600)
+    # Tries of a job that keeps failing for now (provider or mail server down) before it is
+    # failed for an operator: with delays doubling from 2 s to 5 minutes, 30 is 1.5 to 2 hours.
+    outbox_max_attempts: int = Field(default=30, ge=1, le=1000)
 
     # Cookies carry Secure when the site is served over HTTPS (behind a TLS proxy, say).
     cookie_secure: bool = False

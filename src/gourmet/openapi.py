@@ -18,8 +18,10 @@ from typing import Any, Final
 
 import msgspec
 from litestar import Litestar, Request
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.routes import HTTPRoute
+
+from gourmet.media_types import ACCEPT_HEADERS, JSON_MEDIA_TYPES
 
 PROBLEM_JSON: Final = "application/problem+json"
 EVENT_STREAM: Final = "text/event-stream"
@@ -59,6 +61,7 @@ PROBLEM_SCHEMA: Final[dict[str, Any]] = {
         "detail": {"type": "string"},
         "instance": {"type": "string"},
         "field": {"type": "string"},
+        "accepted": {"type": "array", "items": {"type": "string"}},  # a 415's media types
     },
 }
 
@@ -69,7 +72,7 @@ WHY: Final = {
     404: "Nothing here by that id or token",
     409: "The request conflicts with the current state",
     413: "The body is too large",
-    415: "The body is not JSON",
+    415: f"The body is not sent as JSON (Content-Type: {' or '.join(JSON_MEDIA_TYPES)})",
     422: "The body is read but its values are not acceptable",
     429: "Too many attempts from this client or for this account; see Retry-After",
     503: "Busy or the database is unavailable; see Retry-After",
@@ -80,15 +83,9 @@ RETRY_AFTER: Final = {
 
 
 class JsonDocument(JsonRenderPlugin):
-    """``/api/schema/openapi.json``, completed."""
-
-    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        complete(request.app, openapi_schema)
-        return super().render(request, openapi_schema)
-
-
-class SwaggerDocument(SwaggerRenderPlugin):
-    """``/api/schema/swagger``, showing the completed document."""
+    """``/api/schema/openapi.json``, completed. The only rendering served: Litestar's viewers
+    (Swagger UI, ReDoc...) load their scripts from a CDN, with no integrity check, on the origin
+    where staff sign in."""
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         complete(request.app, openapi_schema)
@@ -142,6 +139,10 @@ def _document(operation: dict[str, Any], key: tuple[str, str], guarded: bool) ->
         }
         if code in (429, 503):
             response["headers"] = RETRY_AFTER
+        elif code == 415 and (accept := ACCEPT_HEADERS.get(method)):
+            response["headers"] = {
+                accept: {"description": "the media types taken", "schema": {"type": "string"}}
+            }
         responses[str(code)] = response
 
 

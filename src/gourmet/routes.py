@@ -34,12 +34,14 @@ ADMISSION_RULES: Final[tuple[Rule, ...]] = (
     Rule("/checkout", None, READS),  # a form; its data comes from the API
     Rule("/status", None, READS),  # customers must always be able to read it
     Rule("/api/status", None, READS),
-    Rule("/kitchen", None, READS),
-    Rule("/phone", None, READS),  # the phone order form; its data comes from the API
-    Rule("/ops", None, READS),
-    Rule("/ops/login", None),
-    Rule("/manage", None, READS),
+    Rule("/ops/login", None, READS),  # the sign-in form
     # Critical: the people running the restaurant, and customers following a placed order.
+    # The staff's pages look up the session behind their cookie: they take a connection.
+    Rule("/kitchen", Priority.CRITICAL, READS),
+    Rule("/phone", Priority.CRITICAL, READS),  # the phone order form; its data from the API
+    Rule("/ops", Priority.CRITICAL, READS),
+    Rule("/ops/login", Priority.CRITICAL, POSTS),  # counted by the sign-in throttle
+    Rule("/manage", Priority.CRITICAL, READS),
     Rule("/api/ops/*", Priority.CRITICAL),  # operators need their figures most in a spike
     Rule("/api/manage/*", Priority.CRITICAL),  # the pause switch must work in a stampede
     Rule("/orders/*", Priority.CRITICAL, READS),  # the tracking page: one indexed read

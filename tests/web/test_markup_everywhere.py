@@ -78,8 +78,9 @@ OUTSIDE_POSTCODE = "QQ<b/data-pwn>"  # in no zone: the refusal names it
 ORDER_NOTES = hostile("Order note", 500)
 LINE_NOTES = hostile("Line note", 200)
 ACCOUNT_NAME = hostile("Account", 100)
-# An email has no spaces; the server lower-cases it.
-ACCOUNT_EMAIL = "x\"'></script><img/src/data-pwn/onerror=pwned=1>@example.com"
+# One mailbox (the server refuses anything else, so no < > " or spaces), lower-cased: what is
+# left of markup is a quote, an entity, a template and an attribute.
+ACCOUNT_EMAIL = "x'/onerror=pwned=1&amp{{7*7}}`$!#%*+?^|~@example.com"
 STAFF_EMAIL = ACCOUNT_EMAIL.replace("x", "staff", 1)
 # In a link to a sign-in page: a path on this site, so the page keeps it (no spaces either).
 NEXT_PATH = "/\"'></script><svg/data-pwn/onload=pwned=1>"

@@ -9,7 +9,6 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.types import ControllerRouterHandler
 
-from gourmet.accounts.errors import WrongCredentials
 from gourmet.accounts.guards import SESSION_COOKIE, Gate, check_csrf, require_role
 from gourmet.accounts.limits import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE_S, AccessLimits
 from gourmet.accounts.schemas import AccountView, NewStaffAccount, SignIn, SignUp
@@ -84,12 +83,9 @@ async def sign_in(
     email = data.email.strip().lower()
     address = client_of(request, access_limits)
     known = access_limits.devices.knows(request.cookies.get(DEVICE_COOKIE), email)
-    await throttle.check(email, address, known_device=known)
-    try:
-        account, token = await accounts.sign_in(data.email, data.password)
-    except WrongCredentials:
-        await throttle.failed(email, address)
-        raise
+    # Counted as a failure before the password is checked, given back if it succeeds.
+    await throttle.attempt(email, address, known_device=known)
+    account, token = await accounts.sign_in(data.email, data.password)
     await throttle.succeeded(email, address)
     # A new session id at every sign-in, and the one this browser held ends server-side: a
     # session id planted before sign-in (fixation) or left behind is worth nothing after it.

@@ -17,12 +17,6 @@ class WeakPassword(Problem):
     title = "Password too weak"
 
 
-class InvalidEmail(Problem):
-    status = 422
-    slug = "invalid-email"
-    title = "Not an email address"
-
-
 class WrongCredentials(Problem):
     """The same answer for an unknown email and a wrong password: no account discovery."""
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from gourmet.accounts.errors import InvalidEmail, WeakPassword
+from gourmet.accounts.errors import WeakPassword
+from gourmet.notify.addresses import one_mailbox
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -17,12 +18,9 @@ _hasher = PasswordHasher()
 
 
 def normalize_email(email: str) -> str:
-    """Trimmed and lower-cased: one account per address, however it is typed."""
-    cleaned = email.strip().lower()
-    local, at, domain = cleaned.partition("@")
-    if not (local and at and domain) or any(c.isspace() for c in cleaned):
-        raise InvalidEmail("Give an email address like name@example.com.", field="email")
-    return cleaned
+    """One mailbox (InvalidEmail, 422, otherwise), lower-cased: one account per address,
+    however it is typed."""
+    return one_mailbox(email).lower()
 
 
 def check_strength(password: str) -> None:

@@ -10,6 +10,9 @@ Sign-in failures are counted three ways within a window (5 minutes):
   to lock an owner out, so a browser that has signed in to the account before (it holds the
   account's device cookie, ``devices.py``) is not held to it.
 
+Each attempt is counted as a failure before the password is checked (concurrent guesses cannot
+all slip under the limit), and a success gives its count back.
+
 The address is the client's as ``ClientAddress`` sees it: a spoofed ``X-Forwarded-For`` counts
 only behind a trusted proxy. A success clears only that address's count for the account: not
 the address's over all accounts (signing in to one's own account would buy guesses at others),
@@ -47,32 +50,32 @@ class SignInThrottle:
         self._counter = counter
         self._policy = policy or ThrottlePolicy()
 
-    async def check(self, account: str, address: str, *, known_device: bool = False) -> None:
-        """Raise while this attempt is over a limit."""
+    async def attempt(self, account: str, address: str, *, known_device: bool = False) -> None:
+        """Count this attempt before the secret is checked; raise, counting nothing, while it
+        would go past a limit.
+
+        Counting comes first, in one locked upsert: read before the check and counted after it,
+        every attempt in flight passed the read before any of them was counted."""
         policy = self._policy
-        limits = {
+        limits: dict[str, int | None] = {
             _pair(account, address): policy.per_account_from_address,
             _from(address): policy.per_address,
+            # Still counted for a known browser: its wrong guesses count like anyone's.
+            _to(account): None if known_device else policy.per_account,
         }
-        if not known_device:
-            limits[_to(account)] = policy.per_account
-        counts = await self._counter.read(list(limits), policy.window_s)
-        over = [count for bucket, count in counts.items() if count.hits >= limits[bucket]]
+        over = await self._counter.add_within(limits, policy.window_s)
         if over:
-            wait = max(count.resets_in_s for count in over)
+            wait = max(count.resets_in_s for count in over.values())
             raise TooManyAttempts(
                 f"Too many wrong attempts. Try again in {wait} seconds.", retry_after_s=wait
             )
 
-    async def failed(self, account: str, address: str) -> None:
-        await self._counter.add(
-            [_pair(account, address), _from(address), _to(account)], self._policy.window_s
-        )
-
     async def succeeded(self, account: str, address: str) -> None:
-        # Only this address's count for the account: a success must not wipe what many
-        # addresses guessed at it, or the owner signing in would buy the guessers a new round.
+        # Only this address's count for the account is cleared: a success must not wipe what
+        # many addresses guessed at it, or the owner signing in would buy the guessers a new
+        # round. The other two counts get back only this attempt: only failures count there.
         await self._counter.clear([_pair(account, address)])
+        await self._counter.take_back([_from(address), _to(account)], self._policy.window_s)
 
 
 class ClientLimit:

@@ -16,10 +16,11 @@ from granian.http import HTTP1Settings
 from rich.console import Console
 
 from gourmet.cli.seed import seed_demo
-from gourmet.cli.server import GourmetServer
+from gourmet.cli.server import PORT_HINT, GourmetServer
 from gourmet.config import SANDBOX_PAYMENTS_URL, Settings
 from gourmet.db import migrate
 from gourmet.db.embedded import EmbeddedPostgres, ensure_database, start_embedded
+from gourmet.listener import PortInUseError, listen
 from gourmet.observability.health import DRAIN_SIGNAL, READY_DIR_VARIABLE, REPLACE_SIGNAL
 
 console = Console()
@@ -41,7 +42,7 @@ def _granian(settings: Settings) -> GourmetServer:
     os.environ[READY_DIR_VARIABLE] = str(ready_dir)
     return GourmetServer(
         settings,
-        target="gourmet.app:create_server_app",
+        target="gourmet.worker:create_worker_app",
         factory=True,
         address=settings.host,
         port=settings.port,
@@ -85,7 +86,30 @@ def serve() -> None:
 def _serve(settings: Settings) -> None:
     _prepare_metrics_dir(settings)
     _allow_open_files(settings)
-    _granian(settings).serve()
+    try:
+        _granian(settings).serve()
+    except PortInUseError as exc:
+        _refuse(exc)
+
+
+def _refuse(exc: PortInUseError) -> None:
+    console.print(f"[red]{exc}[/red]")
+    raise SystemExit(1) from exc
+
+
+def _check_port_free(settings: Settings) -> None:
+    """Refuse before starting anything (the database, the sandbox) on a port already served;
+    the server's own bind refuses it again, should another take the port meanwhile."""
+    try:
+        listen(
+            settings.host,
+            settings.port,
+            settings.backlog,
+            share=settings.share_port,
+            hint=PORT_HINT,
+        ).close()
+    except PortInUseError as exc:
+        _refuse(exc)
 
 
 def _allow_open_files(settings: Settings) -> None:
@@ -161,6 +185,7 @@ def run() -> None:
     """Start the embedded PostgreSQL (unless GOURMET_DATABASE_URL is set), migrate, load the demo
     menu when empty, print the URLs and serve. Ctrl-C stops the server and the embedded database."""
     settings = Settings()
+    _check_port_free(settings)
     url, embedded = open_database(settings)
     sandbox = start_sandbox(settings)
     sink = start_mail_sink(settings)
@@ -182,7 +207,7 @@ def run() -> None:
             f"  menu (JSON)   {base}/api/menu\n"
             f"  time slots    {base}/api/slots?fulfilment=pickup\n"
             f"  staff orders  {base}/api/staff/orders  (Authorization: Bearer {token})\n"
-            f"  API docs      {base}/api/schema/swagger\n"
+            f"  API document  {base}/api/schema/openapi.json\n"
             f"  health        {base}/healthz  {base}/readyz  metrics {base}/metrics\n"
             f"  card payments {settings.payments_url or 'off'}{SANDBOX_HINT if sandbox else ''}\n"
             f"  emails        {settings.smtp_url or 'off'}{mail_note}\n"

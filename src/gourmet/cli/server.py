@@ -28,18 +28,25 @@ from typing import Any
 from granian import Granian
 
 from gourmet.config import Settings
+from gourmet.listener import OwnListener
 from gourmet.observability.health import DRAIN_SIGNAL, READY_DIR_VARIABLE, REPLACE_SIGNAL
 
 READY_TIMEOUT_S = 60.0
 READY_POLL_S = 0.05
+PORT_HINT = (
+    "Stop the other server, choose another GOURMET_PORT, or set GOURMET_SHARE_PORT=true on both"
+    " to serve the port together."
+)
 
 
-class GourmetServer(Granian):  # type: ignore[misc, valid-type]
+class GourmetServer(OwnListener, Granian):  # type: ignore[misc, valid-type]
     draining = False
+    port_hint = PORT_HINT
 
     def __init__(self, settings: Settings, **options: Any) -> None:
         super().__init__(**options)
         self.settings = settings
+        self.share_port = settings.share_port
         self.ready_dir = Path(os.environ[READY_DIR_VARIABLE])
 
     def signal_handler_interrupt(self, signum: int | None = None, *args: Any) -> None:

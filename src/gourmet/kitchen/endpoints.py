@@ -13,11 +13,12 @@ from gourmet.accounts.errors import Forbidden
 from gourmet.accounts.guards import Gate, require_staff
 from gourmet.db.notifications import NotificationHub
 from gourmet.ordering.busy import BusyChange, BusyMode, BusyState
-from gourmet.ordering.endpoints import check_idempotency_key, placed
+from gourmet.ordering.endpoints import placed
 from gourmet.ordering.events import kitchen_stream
 from gourmet.ordering.schemas import OrderView, PhoneOrder, StatusUpdate
 from gourmet.ordering.service import Entry, OrderingService
 from gourmet.problems import Problem
+from gourmet.resilience.idempotency_key import check_idempotency_key
 
 
 @get("/orders", summary="Open orders, the soonest due first")

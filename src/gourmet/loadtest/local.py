@@ -59,6 +59,7 @@ def local_server(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
         "GOURMET_PAYMENTS_URL": "",
         # A load generator is one client: a per-client limit would measure only itself.
         "GOURMET_CHECKOUTS_PER_CLIENT": "0",
+        "GOURMET_CONNECTIONS_PER_ADDRESS": str(2**31),
         "GOURMET_LOG_LEVEL": "WARNING",
         **env,
     }

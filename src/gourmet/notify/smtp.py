@@ -26,7 +26,8 @@ class MailRejected(Exception):  # noqa: N818 - reads as what the server did
 
 
 class MailSender(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(self, message: EmailMessage, recipient: str) -> None:
+        """Send ``message`` to ``recipient`` alone, whatever its headers say."""
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,13 @@ class SmtpSender:
     url: str
     timeout_s: float = 10.0
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: EmailMessage, recipient: str) -> None:
         parts = urlsplit(self.url)
         try:
             await aiosmtplib.send(
                 message,
+                # The envelope, not the headers, says who receives it: one RCPT TO, always.
+                recipients=[recipient],
                 hostname=parts.hostname or "127.0.0.1",
                 port=parts.port or (465 if parts.scheme == "smtps" else 25),
                 username=parts.username,

@@ -20,9 +20,8 @@ from gourmet.ordering.events import order_stream
 from gourmet.ordering.payment import PaymentService
 from gourmet.ordering.schemas import CardPayment, CheckoutRequest, Fulfilment, OrderView, SlotList
 from gourmet.ordering.service import OrderingService
-from gourmet.problems import Problem
+from gourmet.resilience.idempotency_key import check_idempotency_key
 
-MAX_IDEMPOTENCY_KEY = 255
 ORDER_PATH_PREFIX = "/api/orders/"
 
 
@@ -66,11 +65,6 @@ async def place_order(
         data, idempotency_key, account.id if account is not None else None
     )
     return placed(view, created)
-
-
-def check_idempotency_key(key: str | None) -> None:
-    if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
-        raise Problem(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters long.")
 
 
 def placed(view: OrderView, created: bool) -> Response[OrderView]:

@@ -26,6 +26,7 @@ from psycopg.types.json import Jsonb
 from gourmet.db.pool import GuardedPool
 from gourmet.db.types import Conn
 from gourmet.money import Money
+from gourmet.notify.addresses import InvalidEmail, one_mailbox
 from gourmet.notify.sms import SmsProvider, SmsUnavailable
 from gourmet.notify.smtp import MailRejected, MailSender, MailUnavailable
 from gourmet.ordering import outbox
@@ -97,9 +98,15 @@ class CustomerMail:
         async with self._pool.connection() as conn:
             order = await repo.order_mail_row(conn, job.order_id or 0)
         if order is not None and order["email"]:
-            message = self.compose(order, str(job.payload["event"]), job.event_key)
+            try:  # checked again: an order stored before checkout checked it may hold a list
+                recipient = one_mailbox(order["email"])
+            except InvalidEmail as exc:
+                raise GiveUp(f"not one email address: {exc.detail}") from exc
+            message = self.compose(
+                {**order, "email": recipient}, str(job.payload["event"]), job.event_key
+            )
             try:
-                await self._sender.send(message)
+                await self._sender.send(message, recipient)
             except MailUnavailable as exc:
                 raise RetryLater(str(exc)) from exc
             except MailRejected as exc:

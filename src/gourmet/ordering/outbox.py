@@ -10,8 +10,10 @@ a job (one's lease ran out while it was still waiting) cause one refund.
 A worker takes jobs by moving their ``due_at`` past a lease and committing: it holds no
 connection while it calls out (a slow provider must not drain the pool, as in November). A
 worker that dies mid-way hands its jobs on when their lease runs out. A transient failure is
-tried again later (the delay doubles, up to a few minutes); a final one marks the job failed,
-logged and counted, for an operator (``gourmet payments reconcile`` shows what it left).
+tried again later by the :class:`RetryPolicy`; a final one (:class:`GiveUp`), or a transient one
+still failing when the policy runs out, settles the job ``failed`` with its reason in
+``last_error``: logged on one line, counted (``gourmet_outbox_jobs_failed_total``, alerted on),
+listed for staff (:func:`failed_jobs`, ``GET /api/ops/failed-jobs``) and never tried again.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import contextlib
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any, Literal, get_args
 
 import psycopg
 import structlog
@@ -32,9 +35,12 @@ from gourmet.db.types import Conn
 from gourmet.problems import ServiceUnavailable
 from gourmet.telemetry import metrics
 
-Kind = Literal["refund", "email", "sms"]
+Kind = Literal["refund", "email", "sms", "settle"]  # the outbox_kind_check constraint's list
+# Why a job ended failed: the other side's final answer, or the retry policy ran out.
+FailedHow = Literal["refused", "exhausted"]
 CLAIM_BATCH = 20
-MAX_RETRY_DELAY_S = 300.0
+ERROR_CHARS = 500  # of last_error; a log line carries less
+LOG_ERROR_CHARS = 200
 log = structlog.get_logger(__name__)
 
 
@@ -46,6 +52,37 @@ class Job:
     order_id: int | None
     payload: dict[str, Any]
     attempts: int  # this try included
+
+
+@dataclass(frozen=True, slots=True)
+class FailedJob:
+    """A job given up for good, as staff see it."""
+
+    id: int
+    kind: Kind
+    event_key: str
+    order: int | None  # the order's number
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    failed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When a job that failed for now is tried again, and when trying stops: the delay doubles
+    from ``first_delay_s`` up to ``max_delay_s``, jittered down by up to half so that jobs that
+    failed together (a provider outage) do not come back together; after ``max_attempts``
+    tries the job is failed ("exhausted"). The app's limit is GOURMET_OUTBOX_MAX_ATTEMPTS; None
+    (tried until done) is for a worker a test drives by hand."""
+
+    max_attempts: int | None = None
+    first_delay_s: float = 2.0
+    max_delay_s: float = 300.0
+
+    def delay_s(self, attempts: int, rng: random.Random) -> float:
+        doubled = self.first_delay_s * 2.0 ** max(attempts - 1, 0)
+        return float(min(doubled, self.max_delay_s) * rng.uniform(0.5, 1.0))
 
 
 class RetryLater(Exception):  # noqa: N818 - reads as what the worker should do
@@ -93,33 +130,53 @@ async def mark_done(conn: Conn, job_id: int) -> None:
     )
 
 
-async def _retry_later(conn: Conn, job: Job, error: str, delay_s: float) -> None:
-    await conn.execute(
+@dataclass(frozen=True, slots=True)
+class FailedJobs:
+    total: int  # failed jobs in all; ``jobs`` holds the latest of them
+    jobs: list[FailedJob]
+
+
+async def failed_jobs(conn: Conn, limit: int) -> FailedJobs:
+    """The jobs given up, the latest first, and how many there are."""
+    rows = await (
+        await conn.execute(
+            "SELECT id, kind, event_key, order_id AS order, attempts, last_error, created_at,"
+            " done_at AS failed_at, count(*) OVER () AS total FROM outbox"
+            " WHERE state = 'failed' ORDER BY done_at DESC NULLS LAST, id DESC LIMIT %s",
+            (limit,),
+        )
+    ).fetchall()
+    total = rows[0]["total"] if rows else 0
+    return FailedJobs(
+        total, [FailedJob(**{k: v for k, v in row.items() if k != "total"}) for row in rows]
+    )
+
+
+async def _retry_later(conn: Conn, job: Job, error: str, delay_s: float) -> bool:
+    cursor = await conn.execute(
         "UPDATE outbox SET due_at = now() + make_interval(secs => %s), last_error = %s"
         " WHERE id = %s AND state = 'pending'",
-        (delay_s, error[:500], job.id),
+        (delay_s, error[:ERROR_CHARS], job.id),
     )
+    return cursor.rowcount == 1
 
 
-async def _give_up(conn: Conn, job: Job, error: str) -> None:
-    await conn.execute(
+async def _give_up(conn: Conn, job: Job, error: str) -> bool:
+    cursor = await conn.execute(
         "UPDATE outbox SET state = 'failed', done_at = now(), last_error = %s"
         " WHERE id = %s AND state = 'pending'",
-        (error[:500], job.id),
+        (error[:ERROR_CHARS], job.id),
     )
-
-
-def retry_delay_s(attempts: int, rng: random.Random) -> float:
-    """Doubling from 2 s, jittered, at most MAX_RETRY_DELAY_S."""
-    return float(min(2.0**attempts, MAX_RETRY_DELAY_S) * rng.uniform(0.5, 1.0))
+    return cursor.rowcount == 1
 
 
 class OutboxWorker:
     """Runs the outbox's jobs with ``handlers`` (by kind), and ``chores`` (periodic work, such as
     expiring unpaid orders) on each round. A handler marks its job done in the transaction that
     records the outcome (so the outcome and "done" commit together), raises
-    :class:`RetryLater` or :class:`GiveUp`; anything else it raises is a bug, logged, and the job
-    is tried again later. Nothing stops the loop but cancellation."""
+    :class:`RetryLater` or :class:`GiveUp`; anything else it raises is a bug, logged (with its
+    traceback on the first try only), and tried again like a transient failure. Nothing stops
+    the loop but cancellation."""
 
     def __init__(
         self,
@@ -128,6 +185,7 @@ class OutboxWorker:
         *,
         every_s: float,
         lease_s: float,
+        retry: RetryPolicy | None = None,
         chores: tuple[Callable[[], Awaitable[object]], ...] = (),
         rng: random.Random | None = None,
     ) -> None:
@@ -135,9 +193,15 @@ class OutboxWorker:
         self._handlers = dict(handlers)
         self._every_s = every_s
         self._lease_s = lease_s
+        self._retry = retry or RetryPolicy()
         self._chores = chores
         self._rng = rng or random.Random()
         self.wake = asyncio.Event()  # set to run a round at once (tests, a fresh job)
+        # Each series from 0, so that the first failure after a start is an increase to the
+        # alert (Prometheus sees no increase in a series that appears at 1).
+        for kind in self._handlers:
+            for how in get_args(FailedHow):
+                metrics.OUTBOX_JOBS_FAILED.labels(kind=kind, outcome=how)
 
     async def run_once(self) -> int:
         """Do every chore, then every due job; return how many jobs were taken."""
@@ -163,28 +227,67 @@ class OutboxWorker:
             await self._run(job)
 
     async def _run(self, job: Job) -> None:
-        outcome = "done"
+        # structlog's first parameter is named ``event``: the job's key is logged as ``job``.
         try:
             await self._handlers[job.kind](job)
-        except RetryLater as exc:
-            outcome = "retry"
-            await self._settle(job, _retry_later, str(exc), retry_delay_s(job.attempts, self._rng))
         except GiveUp as exc:
-            outcome = "failed"
-            log.error("outbox_job_failed", kind=job.kind, event=job.event_key, error=str(exc))
-            await self._settle(job, _give_up, str(exc))
-        except Exception as exc:  # a bug: the job waits for its lease and is tried again
-            outcome = "error"
-            log.exception("outbox_job_error", kind=job.kind, event=job.event_key)
-            await self._settle(job, _retry_later, repr(exc), retry_delay_s(job.attempts, self._rng))
-        metrics.OUTBOX_JOBS.labels(kind=job.kind, outcome=outcome).inc()
+            await self._fail(job, "refused", str(exc))
+        except RetryLater as exc:
+            await self._try_again(job, str(exc), "retry")
+        except Exception as exc:  # a bug: its traceback once, then tried again like RetryLater
+            log.error(
+                "outbox_job_error",
+                kind=job.kind,
+                job=job.event_key,
+                attempts=job.attempts,
+                error=repr(exc)[:LOG_ERROR_CHARS],
+                exc_info=job.attempts == 1,
+            )
+            await self._try_again(job, repr(exc), "error")
+        else:
+            metrics.OUTBOX_JOBS.labels(kind=job.kind, outcome="done").inc()
 
-    async def _settle(self, job: Job, how: Callable[..., Awaitable[None]], *args: Any) -> None:
+    async def _try_again(self, job: Job, error: str, outcome: str) -> None:
+        limit = self._retry.max_attempts
+        if limit is not None and job.attempts >= limit:
+            await self._fail(job, "exhausted", f"gave up after {job.attempts} attempts: {error}")
+            return
+        metrics.OUTBOX_JOBS.labels(kind=job.kind, outcome=outcome).inc()
+        delay_s = self._retry.delay_s(job.attempts, self._rng)
+        if outcome == "retry":
+            log.info(
+                "outbox_job_retry",
+                kind=job.kind,
+                job=job.event_key,
+                attempts=job.attempts,
+                retry_in_s=round(delay_s, 1),
+                error=error[:LOG_ERROR_CHARS],
+            )
+        await self._settle(job, _retry_later, error, delay_s)
+
+    async def _fail(self, job: Job, how: FailedHow, reason: str) -> None:
+        metrics.OUTBOX_JOBS.labels(kind=job.kind, outcome="failed").inc()
+        if not await self._settle(job, _give_up, reason):
+            return  # settled by another worker, or left to the lease (and the next try)
+        metrics.OUTBOX_JOBS_FAILED.labels(kind=job.kind, outcome=how).inc()
+        log.error(
+            "outbox_job_failed",
+            kind=job.kind,
+            job=job.event_key,
+            order=job.order_id,
+            attempts=job.attempts,
+            outcome=how,
+            error=reason[:LOG_ERROR_CHARS],
+        )
+
+    async def _settle(self, job: Job, how: Callable[..., Awaitable[bool]], *args: Any) -> bool:
+        """Record the try's outcome; False when not recorded (the lease hands the job on)."""
         try:
             async with self._pool.connection() as conn:
-                await how(conn, job, *args)
-        except (ServiceUnavailable, psycopg.Error) as exc:  # the lease hands it on
-            log.warning("outbox_job_not_settled", event=job.event_key, error=str(exc))
+                return await how(conn, job, *args)
+        except (ServiceUnavailable, psycopg.Error) as exc:
+            log.warning("outbox_job_not_settled", job=job.event_key, error=str(exc))
+            return False
 
     async def run(self) -> None:
         """Run forever: a round every ``every_s`` (or at once when woken)."""

@@ -5,6 +5,11 @@ provider is called with no connection in hand, under a timeout and a circuit bre
 outcome is then recorded in a second short transaction. A provider that takes 5 s therefore costs
 the pool nothing. Each attempt carries the key ``<token>-<attempt>``: a retry after a timeout
 reuses it, so the provider charges at most once, and only a final decline moves to a new attempt.
+
+Every approved charge an order does not use goes back by itself: one that lands after the order
+stopped waiting for it (:func:`gourmet.ordering.owed.give_back`), and one whose answer never
+reached us (switching to pay at pickup first settles the attempt out at the provider, and
+whatever cannot be settled at once is settled later: :mod:`gourmet.ordering.settle`).
 """
 
 from __future__ import annotations
@@ -20,9 +25,9 @@ from gourmet.ordering.errors import (
     no_such_order,
 )
 from gourmet.ordering.notices import Notices
-from gourmet.ordering.owed import owe_refund
+from gourmet.ordering.owed import give_back
+from gourmet.ordering.settle import OUTSTANDING, attempt_key, settle_later
 from gourmet.ordering.tracking import OrderBook
-from gourmet.ordering.workflow import RELEASING_STATUSES
 from gourmet.payments.provider import (
     PaymentProvider,
     PaymentRequestRejected,
@@ -56,7 +61,7 @@ class PaymentService:
         async with self._pool.connection() as conn:
             order = await repo.lock_for_payment(conn, token)
         order = self._payable(token, order)
-        key = f"{token}-{order['payment_attempt']}"
+        key = attempt_key(token, order["payment_attempt"])
         try:
             # No connection is held here: the provider may take seconds.
             result = await self._provider.charge(
@@ -101,20 +106,18 @@ class PaymentService:
             locked = await repo.lock_for_payment(conn, token)
             if locked is None:
                 return None
-            if locked["status"] in RELEASING_STATUSES and locked["payment_reference"] != charge_id:
-                # It ended (expired, or cancelled) while the card was being charged: the money
-                # goes back, and the customer is told so on the order's page.
-                version = await owe_refund(
-                    conn,
-                    locked["id"],
-                    charge_id,
-                    locked["total_cents"],
-                    f"order {locked['id']} ended before its payment",
-                )
-                await repo.notify_order_changed(conn, token, version)
-                return version
             if locked["status"] != "awaiting_payment":
-                return None
+                if locked["payment_reference"] == charge_id:
+                    return None  # recorded already
+                # It stopped waiting for this charge while the card was being charged (it
+                # expired, was cancelled, or its customer chose to pay at pickup): the money
+                # goes back by itself, and the customer is told so on the order's page.
+                version = await give_back(
+                    conn, locked, charge_id, f"order {locked['id']} stopped waiting for it"
+                )
+                if version is not None:
+                    await repo.notify_order_changed(conn, token, version)
+                return version
             await repo.record_payment(
                 conn, locked["id"], payment_status="paid", reference=charge_id
             )
@@ -130,9 +133,32 @@ class PaymentService:
             return version
 
     async def pay_at_pickup(self, token: str) -> None:
-        """Give up on the card: the order goes to the kitchen, to be paid at pickup."""
+        """Give up on the card: the order goes to the kitchen, to be paid at pickup.
+
+        An attempt still out at the provider is settled first: if its charge went through after
+        all, the order is paid by card and nothing is owed at the counter. If the provider cannot
+        say now, the order goes to the kitchen at once and the attempt is settled later (any
+        charge found is given back)."""
+        async with self._pool.connection() as conn:
+            order = self._payable(token, await repo.lock_for_payment(conn, token))
+        outstanding = order["payment_status"] in OUTSTANDING
+        if outstanding:
+            key = attempt_key(token, order["payment_attempt"])
+            try:
+                # No connection is held here: the provider may take seconds.
+                result = await self._provider.settle_attempt(idempotency_key=key)
+            except (ProviderUnavailable, PaymentRequestRejected):
+                pass  # it cannot say now: settled later, below
+            else:
+                outstanding = False
+                if result is not None and result.approved:
+                    with deadline.unbounded():  # the charge happened: record it, whatever the time
+                        await self._record_paid(token, result.charge_id)
+                    return
         async with self._pool.connection() as conn, conn.transaction():
             order = self._payable(token, await repo.lock_for_payment(conn, token))
+            if outstanding:
+                await settle_later(conn, order, token)
             version = await repo.release_to_kitchen(
                 conn,
                 order["id"],

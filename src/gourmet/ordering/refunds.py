@@ -26,9 +26,11 @@ from gourmet.ordering import outbox
 from gourmet.ordering import repository as repo
 from gourmet.ordering.errors import InvalidTransition
 from gourmet.ordering.notices import Notices
-from gourmet.ordering.outbox import GiveUp, Job, RetryLater
+from gourmet.ordering.outbox import GiveUp, Handler, Job, RetryLater
+from gourmet.ordering.owed import REFUND
 from gourmet.ordering.schemas import StatusUpdate
 from gourmet.ordering.service import OrderingService
+from gourmet.ordering.settle import SETTLE, SettleAttempts
 from gourmet.ordering.tracking import OrderBook
 from gourmet.payments.provider import PaymentProvider, PaymentRequestRejected, ProviderUnavailable
 from gourmet.resilience import deadline
@@ -81,6 +83,8 @@ class Refunds:
     async def _record(
         self, conn: Conn, job: Job, refund_id: str, amount_cents: int
     ) -> tuple[str, int] | None:
+        if job.payload.get("stray"):
+            return await self._record_stray(conn, job, amount_cents)
         row = await (
             await conn.execute(
                 "UPDATE orders SET payment_status = 'refunded', refund_reference = %s,"
@@ -100,6 +104,46 @@ class Refunds:
         await self._notices.order_event(conn, job.order_id or 0, "refunded")
         await repo.notify_order_changed(conn, row["token"], row["version"])
         return row["token"], row["version"]
+
+    async def _record_stray(
+        self, conn: Conn, job: Job, amount_cents: int
+    ) -> tuple[str, int] | None:
+        """A charge the order did not use was given back: said in its history, its own
+        payment untouched (it is paid at pickup, or by another charge)."""
+        pending = await (
+            await conn.execute(
+                "SELECT 1 FROM outbox WHERE id = %s AND state = 'pending' FOR UPDATE", (job.id,)
+            )
+        ).fetchone()
+        if pending is None or job.order_id is None:  # recorded by an earlier try of this job
+            return None
+        row = await (
+            await conn.execute(
+                "UPDATE orders SET updated_at = now(), version = version + 1 WHERE id = %s"
+                " RETURNING token, status, version",
+                (job.order_id,),
+            )
+        ).fetchone()
+        if row is None:
+            return None
+        note = f"Refunded {self._money(amount_cents)}: a card charge this order did not need"
+        await repo.record_status(conn, job.order_id, row["status"], row["status"], note, "payments")
+        await repo.notify_order_changed(conn, row["token"], row["version"])
+        return row["token"], row["version"]
+
+
+def payment_jobs(
+    pool: GuardedPool,
+    book: OrderBook,
+    provider: PaymentProvider,
+    money: Money,
+    notices: Notices | None = None,
+) -> dict[str, Handler]:
+    """The outbox handlers that move money: refunds, and the settling of card attempts."""
+    return {
+        REFUND: Refunds(pool, book, provider, money, notices),
+        SETTLE: SettleAttempts(pool, book, provider),
+    }
 
 
 class UnpaidExpiry:

@@ -42,7 +42,9 @@ from gourmet.ordering.schemas import (
     OrderView,
     Slot,
     StatusUpdate,
+    with_one_mailbox,
 )
+from gourmet.ordering.settle import settle_later
 from gourmet.ordering.slot_cache import SlotCache
 from gourmet.ordering.slots import SlotRules
 from gourmet.ordering.tracking import OrderBook
@@ -120,6 +122,7 @@ class OrderingService:
         """Place an order; return it and whether it is new (False: an idempotent replay).
         ``account_id`` is the signed-in customer's account the order is kept under, if any;
         ``entry`` says which staff member took it by phone."""
+        request = with_one_mailbox(request)  # one recipient, or 422 before anything is written
         # The account is part of the request: a key replayed by anyone else (another account,
         # or no account) is a different request (409), never a way to read someone's order.
         fingerprint = hashlib.sha256(
@@ -435,6 +438,8 @@ class OrderingService:
                     )
                     if await menu_repository.return_stock(conn, order_id):
                         await menu_repository.notify_menu_changed(conn)
+                    # A card attempt still out at the provider is settled (and given back).
+                    await settle_later(conn, row, row["token"])
                     if row["payment_status"] == "paid":  # the customer's money goes back
                         version = await owe_refund(
                             conn,

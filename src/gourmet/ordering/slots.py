@@ -39,30 +39,34 @@ class SlotRules:
         return timedelta(minutes=self.slot_minutes)
 
     def starts(self, now: datetime, days: int, limit: int | None = None) -> list[datetime]:
-        """Slot starts (UTC) from ``now`` plus the lead time, over the next ``days`` days;
-        only the first ``limit`` of them when given (checkout needs a handful, not hundreds)."""
+        """Slot starts (UTC) from ``now`` plus the lead time, over the next ``days`` days, in
+        order; only the first ``limit`` of them when given (checkout needs a handful)."""
         earliest = now + timedelta(minutes=self.lead_minutes)
         today = now.astimezone(self.tz).date()
         found: list[datetime] = []
         for offset in range(days + 1):
             day = today + timedelta(days=offset)
-            midnight = datetime.combine(day, time(0), tzinfo=self.tz)
-            for period in self._periods_on(day):
-                # Jump close to ``earliest`` instead of walking from the opening. Wall-clock and
-                # elapsed minutes differ by up to an hour on a DST day, so stop an hour short.
-                minute = period.opens_minute
-                period_start = (midnight + timedelta(minutes=minute)).astimezone(UTC)
-                behind = int((earliest - period_start).total_seconds() // 60) - 60
-                if behind > 0:
-                    minute += behind // self.slot_minutes * self.slot_minutes
-                while minute + self.slot_minutes <= period.closes_minute:
-                    start = (midnight + timedelta(minutes=minute)).astimezone(UTC)
-                    if start >= earliest:
-                        found.append(start)
-                        if limit is not None and len(found) >= limit:
-                            return found
-                    minute += self.slot_minutes
-        return sorted(set(found))
+            # Sorted within the day: the hour repeated when clocks go back interleaves its two
+            # passes in wall-clock order. Days follow one another in UTC as on the wall.
+            for start in sorted(set(self._day_starts(day, earliest))):
+                found.append(start)
+                if limit is not None and len(found) >= limit:
+                    return found
+        return found
+
+    def _day_starts(self, day: date, earliest: datetime) -> Iterable[datetime]:
+        midnight = datetime.combine(day, time(0), tzinfo=self.tz)
+        for period in self._periods_on(day):
+            # Jump close to ``earliest`` instead of walking from the opening. Wall-clock and
+            # elapsed minutes differ by up to an hour on a DST day, so stop an hour short.
+            minute = period.opens_minute
+            opening = (midnight + timedelta(minutes=minute)).astimezone(UTC)
+            behind = int((earliest - opening).total_seconds() // 60) - 60
+            if behind > 0:
+                minute += behind // self.slot_minutes * self.slot_minutes
+            while minute + self.slot_minutes <= period.closes_minute:
+                yield from (m for m in _moments(day, minute, self.tz) if m >= earliest)
+                minute += self.slot_minutes
 
     def is_start(self, moment: datetime, now: datetime, days: int) -> bool:
         """Whether ``moment`` is one of ``starts(now, days)``, without listing them all."""
@@ -71,9 +75,8 @@ class SlotRules:
         local = moment.astimezone(self.tz)
         if (local.date() - now.astimezone(self.tz).date()).days > days:
             return False
-        midnight = datetime.combine(local.date(), time(0), tzinfo=self.tz)
         return any(
-            (midnight + timedelta(minutes=minute)).astimezone(UTC) == moment
+            moment in _moments(local.date(), minute, self.tz)
             for period in self._periods_on(local.date())
             for minute in range(
                 period.opens_minute, period.closes_minute - self.slot_minutes + 1, self.slot_minutes
@@ -103,3 +106,16 @@ class SlotRules:
         return any(
             p.opens_minute <= minute < p.closes_minute for p in self._periods_on(local.date())
         )
+
+
+def _moments(day: date, minute: int, tz: ZoneInfo) -> tuple[datetime, ...]:
+    """The moments (UTC) at which the clocks in ``tz`` read ``minute`` past midnight of ``day``:
+    none in the hour skipped when they go forward (a skipped wall time would otherwise stand in
+    for the hour after it), two in the hour they go back over."""
+    wall = datetime.combine(day, time(0)) + timedelta(minutes=minute)
+    found: list[datetime] = []
+    for fold in (0, 1):
+        moment = wall.replace(tzinfo=tz, fold=fold).astimezone(UTC)
+        if moment.astimezone(tz).replace(tzinfo=None) == wall and moment not in found:
+            found.append(moment)
+    return tuple(found)

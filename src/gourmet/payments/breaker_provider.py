@@ -49,6 +49,9 @@ class BreakerProvider:
             )
         )
 
+    async def settle_attempt(self, *, idempotency_key: str) -> ChargeResult | None:
+        return await self._call(lambda: self.inner.settle_attempt(idempotency_key=idempotency_key))
+
     async def refund(
         self, *, idempotency_key: str, charge_id: str, amount_cents: int, reason: str
     ) -> RefundResult:

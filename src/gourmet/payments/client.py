@@ -66,6 +66,10 @@ class _ChargeOut(msgspec.Struct):
     reason: str | None = None
 
 
+class _SettledOut(msgspec.Struct):
+    charge: _ChargeOut | None
+
+
 class _RefundOut(msgspec.Struct):
     id: str
     charge_id: str
@@ -131,16 +135,21 @@ class HttpPaymentProvider:
         description: str,
         card_token: str,
     ) -> ChargeResult:
-        total_s = self.timeouts.total_s
-        if self._budget is not None:
-            total_s = self._budget(total_s)
         payload = {
             "amount_cents": amount_cents,
             "currency": currency,
             "description": description,
             "card_token": card_token,
         }
-        return _charge_result(await self._post(self._url, payload, idempotency_key, total_s))
+        response = await self._post(self._url, payload, idempotency_key, self._total_s())
+        return _charge_result(response)
+
+    async def settle_attempt(self, *, idempotency_key: str) -> ChargeResult | None:
+        response = await self._post(self._url + "/settle", {}, idempotency_key, self._total_s())
+        charge = _answer(response, _SettledOut, what="settlement").charge
+        if charge is None:
+            return None
+        return ChargeResult(ChargeStatus(charge.status), charge.id, charge.reason)
 
     async def refund(
         self, *, idempotency_key: str, charge_id: str, amount_cents: int, reason: str
@@ -177,6 +186,12 @@ class HttpPaymentProvider:
                 LedgerRefund(r.id, r.idempotency_key, r.charge_id, r.amount_cents) for r in given
             ),
         )
+
+    def _total_s(self) -> float:
+        """A customer's call may take what their request has left (a refund has no customer
+        waiting on it)."""
+        total_s = self.timeouts.total_s
+        return total_s if self._budget is None else self._budget(total_s)
 
     async def _post(
         self, url: str, payload: dict[str, object], idempotency_key: str, total_s: float

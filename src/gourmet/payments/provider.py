@@ -145,6 +145,16 @@ class PaymentProvider(Protocol):
         :class:`PaymentRequestRejected` (final)."""
         ...
 
+    async def settle_attempt(self, *, idempotency_key: str) -> ChargeResult | None:
+        """Close the charge attempt under ``idempotency_key`` and say how it ended.
+
+        Returns the provider's final answer when a charge was made under the key, or None when
+        none was; either way the provider refuses any charge under the key from then on, so a
+        request still travelling cannot charge the card after its order stopped waiting for it.
+        Raises :class:`ProviderUnavailable` when the provider cannot say (it is down, or the
+        attempt is still in progress there): ask again later."""
+        ...
+
     async def refund(
         self, *, idempotency_key: str, charge_id: str, amount_cents: int, reason: str
     ) -> RefundResult:

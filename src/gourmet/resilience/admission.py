@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from gourmet.asgi import ASGIApp, Message, Receive, Scope, Send
 from gourmet.config import setting_default
+from gourmet.problems import Problem
 from gourmet.resilience import deadline
 from gourmet.resilience.answers import (
     MAX_LINE_RETRY_S,
@@ -35,6 +36,8 @@ from gourmet.resilience.answers import (
     shed_response,
     wants_html,
 )
+from gourmet.resilience.body_deadline import read_body
+from gourmet.resilience.idempotency_key import check_idempotency_key
 from gourmet.resilience.limiter import AdaptiveLimiter, Permit, Priority
 from gourmet.resilience.waiting_room import TICKET_HEADER, Tickets, Turn, WaitingRoom
 
@@ -224,6 +227,13 @@ class AdmissionMiddleware:
         request with its own deadline counted from the admission; or answer with the place."""
         assert self.room is not None
         key = header(scope, b"idempotency-key")
+        try:
+            # Checkout's own rule, before the key is kept or even hashed: the server accepts
+            # headers of hundreds of kilobytes, and the room remembers keys for minutes.
+            check_idempotency_key(None if key is None else key.decode("latin-1"))
+        except Problem as refused:
+            await send_problem(scope, send, refused.status_code, refused.detail)
+            return
         first_at = None
         if self._tickets is not None:
             first_at = self._tickets.first_at(header(scope, TICKET_HEADER), key)
@@ -273,27 +283,9 @@ class AdmissionMiddleware:
     async def _read_body(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
         """The whole request body, within the request's time and size; None once answered (too
         large, too slow) or when the client went away."""
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            async with asyncio.timeout(max(deadline.remaining_in_scope(scope) or 0.0, 0.0)):
-                while True:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        return None
-                    chunk = message.get("body", b"")
-                    size += len(chunk)
-                    if size > self._max_body_bytes:
-                        detail = f"The request body may be at most {self._max_body_bytes} bytes."
-                        await send_problem(scope, send, 413, detail)
-                        return None
-                    chunks.append(chunk)
-                    if not message.get("more_body", False):
-                        return b"".join(chunks)
-        except TimeoutError:
-            detail = "The request body did not arrive in time; nothing was done."
-            await send_problem(scope, send, 408, detail)
-            return None
+        timeout_s = max(deadline.remaining_in_scope(scope) or 0.0, 0.0)
+        body, _ = await read_body(scope, receive, send, timeout_s, self._max_body_bytes)
+        return body
 
     async def _answer_turn(
         self, scope: Scope, send: Send, turn: Turn, key: bytes | None, first_at: float

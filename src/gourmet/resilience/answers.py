@@ -105,6 +105,15 @@ async def send_problem(scope: Scope, send: Send, status: int, detail: str) -> No
     await send({"type": "http.response.body", "body": body})
 
 
+async def send_unreadable_body(scope: Scope, send: Send) -> None:
+    """400 for a body that ended before it was whole. granian reports a body it cannot parse (a
+    malformed chunk size) as it reports a client that went away: ``http.disconnect``. Answered
+    either way: a client still there learns its body was malformed instead of getting a 500,
+    and to one that left the answer goes nowhere."""
+    detail = "The request body could not be read whole (malformed, or cut short); nothing was done."
+    await send_problem(scope, send, 400, detail)
+
+
 class Replay:
     """The receive of a request whose body was read before it was admitted: the body once,
     then what the client does next (it goes away), from ``after``."""

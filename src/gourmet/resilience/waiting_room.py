@@ -31,8 +31,13 @@ import itertools
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from gourmet.config import setting_default
 from gourmet.resilience.limiter import AdaptiveLimiter, Permit, Priority
+
+if TYPE_CHECKING:
+    from gourmet.config import Settings
 
 TICKET_HEADER = b"gourmet-ticket"
 TICKET_MAX_AGE_S = 15 * 60.0  # a ticket older than this is a new arrival (a customer gives up in 2)
@@ -49,6 +54,11 @@ EARLY_SLACK_S = 1.0  # back this much before their time still counts as on time
 # left empty by customers all told to come too late idles the database (the replayed spike's
 # placements fell to a fifth for ten seconds with no such bound).
 EARLY_SHARE = 0.8
+# What the room counts against its memory bound (Settings.waiting_room_max_bytes), as tracemalloc
+# measures it on CPython 3.11: a customer held in line (waiter, future, line entry, timer), and
+# one counted while away (dictionary slot, tuples, times), plus the length of their key.
+HELD_BYTES = 640
+AWAY_BYTES = 300
 
 
 class Tickets:
@@ -140,11 +150,19 @@ def _settle(future: asyncio.Future[Permit | None], value: Permit | None) -> None
 class WaitingRoom:
     """A bounded line in front of one priority class of the limiter (checkout).
 
+    Bounded twice: at most ``size`` customers held, and at most ``max_bytes`` kept in all
+    (:attr:`kept_bytes`: those held, and those counted while away with their keys). A client
+    chooses its key's length, so without the second bound a crowd of refused attempts with
+    long keys would grow the process until it dies. The room is full when either bound is
+    reached: a newcomer then gets the same answer as one finding the line full of earlier
+    customers, and nothing is kept for them.
+
     Safe under asyncio for the limiter's reason: nothing between a check and its update awaits.
     Counters for the metrics: ``served`` (places given, at once or after waiting), ``waited``
     (of those, after waiting), ``timed_out`` (sent back without a place: the hold ran out, or
     ``evicted``, an earlier customer took it), ``turned_away`` (the line was full of earlier
-    customers), ``left`` (the client went away while waiting).
+    customers), ``left`` (the client went away while waiting); and ``not_kept`` (sent back
+    but not counted while away: the room's memory was full).
     """
 
     def __init__(
@@ -152,13 +170,16 @@ class WaitingRoom:
         limiter: AdaptiveLimiter,
         *,
         size: int,
+        max_bytes: int = setting_default("waiting_room_max_bytes"),
         priority: Priority = Priority.CHECKOUT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if size < 0:
-            raise ValueError("size must be >= 0")
+        if size < 0 or max_bytes < 0:
+            raise ValueError("size and max_bytes must be >= 0")
         self._limiter = limiter
         self._size = size
+        self._max_bytes = max_bytes
+        self._away_bytes = 0  # of kept_bytes, those counted while away
         self._priority = priority
         self._clock = clock
         # (first attempt, arrival number, waiter), sorted: the head is line[0].
@@ -173,11 +194,29 @@ class WaitingRoom:
         )
         self._away_line: list[tuple[float, bytes]] = []
         self.served = self.waited = self.timed_out = self.turned_away = 0
-        self.evicted = self.left = 0
+        self.evicted = self.left = self.not_kept = 0
         limiter.on_release(self._admit_heads)
+
+    @classmethod
+    def from_settings(cls, limiter: AdaptiveLimiter, settings: Settings) -> WaitingRoom:
+        return cls(
+            limiter, size=settings.waiting_room_size, max_bytes=settings.waiting_room_max_bytes
+        )
 
     def __len__(self) -> int:
         return len(self._line)
+
+    @property
+    def kept_bytes(self) -> int:
+        """The memory the room keeps, as it counts it (HELD_BYTES, AWAY_BYTES): at most
+        ``max_bytes``."""
+        return len(self._line) * HELD_BYTES + self._away_bytes
+
+    def _fits(self, more: int) -> bool:
+        if self.kept_bytes + more <= self._max_bytes:
+            return True
+        self._expire_away()  # those away too long give their share back first
+        return self.kept_bytes + more <= self._max_bytes
 
     def outcomes(self) -> dict[str, int]:
         """The counters by outcome, as the metrics label them."""
@@ -225,8 +264,9 @@ class WaitingRoom:
         if hold_s <= 0 or self._size == 0:
             self.turned_away += 1
             return self._turn(first_at)
-        if len(self._line) >= self._size:
-            if first_at >= self._line[-1][0]:
+        if len(self._line) >= self._size or not self._fits(HELD_BYTES):
+            # Full: an earlier customer takes the place of the last one (the same bytes).
+            if not self._line or first_at >= self._line[-1][0]:
                 self.turned_away += 1
                 return self._turn(first_at)
             *_, last = self._line.pop()
@@ -278,8 +318,12 @@ class WaitingRoom:
     def _note_away(self, key: bytes, first_at: float) -> None:
         if len(self._away) >= MAX_AWAY:
             self._drop_away(next(iter(self._away)))
+        if not self._fits(AWAY_BYTES + len(key)):
+            self.not_kept += 1  # they keep their place by their ticket, uncounted meanwhile
+            return
         now = self._clock()
         self._away[key] = (first_at, now, now)
+        self._away_bytes += AWAY_BYTES + len(key)
         bisect.insort(self._away_line, (first_at, key))
 
     def _forget_away(self, key: bytes) -> None:
@@ -288,6 +332,7 @@ class WaitingRoom:
 
     def _drop_away(self, key: bytes) -> None:
         first_at, _seen, _due = self._away.pop(key)
+        self._away_bytes -= AWAY_BYTES + len(key)
         index = bisect.bisect_left(self._away_line, (first_at, key))
         if index < len(self._away_line) and self._away_line[index] == (first_at, key):
             del self._away_line[index]

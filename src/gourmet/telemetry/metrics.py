@@ -297,3 +297,13 @@ def exposition() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST
+
+
+# Counted once per job, when it is settled failed (gourmet_outbox_jobs counts every try): the
+# OutboxJobsFailed alert (deploy/prometheus/rules.yml) reads it.
+OUTBOX_JOBS_FAILED = Counter(
+    "gourmet_outbox_jobs_failed",
+    "Outbox jobs given up for good, by kind and outcome (refused: a final answer such as a"
+    " refund the provider refused; exhausted: still failing after the retry policy's tries)",
+    ["kind", "outcome"],
+)

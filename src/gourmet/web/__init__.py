@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
 from gourmet.web import account_pages, menu_pages, order_pages, staff_pages, status_page
+from gourmet.web.static_files import static_router
 
 WEB_DIR = Path(__file__).parent
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -25,12 +25,11 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
 
 
 def routes() -> list[ControllerRouterHandler]:
-    static = create_static_files_router(path="/static", directories=[STATIC_DIR])
     return [
         *menu_pages.ROUTES,
         *order_pages.ROUTES,
         *account_pages.ROUTES,
         *status_page.ROUTES,
         *staff_pages.ROUTES,
-        static,
+        static_router(STATIC_DIR),
     ]

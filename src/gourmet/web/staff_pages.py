@@ -150,9 +150,8 @@ async def login(
     throttle = access_limits.throttle
     # The staff token is far too long to guess: no count over all addresses, which could only
     # lock the staff out; per address, as for any account.
-    await throttle.check(STAFF_SIGN_IN, address, known_device=True)
+    await throttle.attempt(STAFF_SIGN_IN, address, known_device=True)
     if not token_matches(data.get("token", ""), gate.staff_token):
-        await throttle.failed(STAFF_SIGN_IN, address)
         return Redirect(f"{SIGN_IN_PATH}?error=1&next={target}", status_code=303)
     await throttle.succeeded(STAFF_SIGN_IN, address)
     response = Redirect(target, status_code=303)

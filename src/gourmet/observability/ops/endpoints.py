@@ -1,4 +1,5 @@
-"""The ops page's data: 15 minutes of this worker's figures and the alerts firing (staff)."""
+"""The ops page's data: 15 minutes of this worker's figures, the alerts firing, and the outbox's
+failed jobs (staff)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ from litestar.di import NamedDependency
 from litestar.types import ControllerRouterHandler
 
 from gourmet.accounts.guards import require_staff
+from gourmet.db.pool import GuardedPool
 from gourmet.observability.ops.alerts import firing
 from gourmet.observability.ops.timeseries import Recorder
 from gourmet.observability.status.service import StatusBoard
+from gourmet.ordering.outbox import FailedJobs, failed_jobs
+
+FAILED_JOBS_SHOWN = 100  # the latest; the answer says how many there are in all
 
 
 @get("/series", summary="The ops page's data: 15 minutes of this worker's figures, alerts")
@@ -27,6 +32,12 @@ async def ops_series(
     }
 
 
+@get("/failed-jobs", summary="Outbox jobs given up for good (refunds, emails), the latest first")
+async def list_failed_jobs(pool: NamedDependency[GuardedPool]) -> FailedJobs:
+    async with pool.connection() as conn:
+        return await failed_jobs(conn, FAILED_JOBS_SHOWN)
+
+
 ROUTES: list[ControllerRouterHandler] = [
-    Router(path="/api/ops", route_handlers=[ops_series], guards=[require_staff]),
+    Router(path="/api/ops", route_handlers=[ops_series, list_failed_jobs], guards=[require_staff]),
 ]

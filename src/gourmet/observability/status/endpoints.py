@@ -10,14 +10,14 @@ from litestar.params import FromPath, JSONBody
 from litestar.types import ControllerRouterHandler
 
 from gourmet.accounts.guards import Gate, require_staff
-from gourmet.observability.status.schemas import IncidentPost, StatusFeed
+from gourmet.observability.status.schemas import IncidentPost, PublicStatusFeed, StatusFeed
 from gourmet.observability.status.service import StatusBoard
 from gourmet.problems import Problem
 
 
 @get("/api/status", summary="Status of ordering, tracking and payments, with incidents")
-async def status_feed(status_board: NamedDependency[StatusBoard]) -> StatusFeed:
-    return status_board.feed()
+async def status_feed(status_board: NamedDependency[StatusBoard]) -> PublicStatusFeed:
+    return status_board.public_feed()
 
 
 @post("/incidents", summary="Post a new incident", status_code=201)

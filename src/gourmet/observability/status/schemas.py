@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -13,15 +14,23 @@ ComponentState = Literal["operational", "degraded", "outage"]
 COMPONENTS: tuple[ComponentName, ...] = ("ordering", "tracking", "payments")
 
 
-class IncidentUpdate(msgspec.Struct, frozen=True):
+class PublicIncidentUpdate(msgspec.Struct, frozen=True):
+    """An update as everyone may read it: what and when, never who (authors are staff emails,
+    or what an operator signed with the shared token)."""
+
     state: IncidentState
     message: str
     expected_resolution_at: datetime | None
-    author: str
     at: datetime
 
 
-class Incident(msgspec.Struct, frozen=True):
+class IncidentUpdate(PublicIncidentUpdate, frozen=True):
+    """An update as the staff see it."""
+
+    author: str
+
+
+class PublicIncident(msgspec.Struct, frozen=True):
     id: int
     title: str
     state: IncidentState
@@ -31,7 +40,11 @@ class Incident(msgspec.Struct, frozen=True):
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
-    updates: list[IncidentUpdate]
+    updates: Sequence[PublicIncidentUpdate]
+
+
+class Incident(PublicIncident, frozen=True):
+    updates: Sequence[IncidentUpdate]
 
 
 class IncidentPost(msgspec.Struct, frozen=True):
@@ -50,9 +63,17 @@ class Component(msgspec.Struct, frozen=True):
     reason: str | None = None
 
 
-class StatusFeed(msgspec.Struct, frozen=True):
+class PublicStatusFeed(msgspec.Struct, frozen=True):
+    """What ``/api/status`` tells anyone."""
+
     overall: ComponentState
     components: list[Component]
-    incidents: list[Incident]  # open ones first, then those resolved in the last days
+    incidents: Sequence[PublicIncident]  # open ones first, then those resolved in the last days
     banner: str | None
     generated_at: datetime
+
+
+class StatusFeed(PublicStatusFeed, frozen=True):
+    """The same for the staff, with who wrote each update."""
+
+    incidents: Sequence[Incident]

@@ -24,6 +24,9 @@ from gourmet.observability.status.schemas import (
     ComponentState,
     Incident,
     IncidentPost,
+    PublicIncident,
+    PublicIncidentUpdate,
+    PublicStatusFeed,
     StatusFeed,
 )
 from gourmet.problems import NotFound, Problem
@@ -82,6 +85,7 @@ class StatusBoard:
         self._breaker_open = breaker_open
         self._clock = clock
         self._incidents: list[Incident] = []
+        self._public_incidents: list[PublicIncident] = []
         # (time, requests shed so far, connection waits that timed out so far), once a second.
         self._samples: deque[tuple[float, int, int]] = deque(maxlen=int(WINDOW_S) + 5)
 
@@ -89,6 +93,7 @@ class StatusBoard:
         """The hub's handler for ``status_changed``: re-read the incidents."""
         async with self._pool.connection() as conn:
             self._incidents = await repository.recent_incidents(conn)
+        self._public_incidents = [public_incident(incident) for incident in self._incidents]
 
     def observe(self) -> None:
         """Called every second (by the metrics sampler) to remember the recent counters."""
@@ -143,6 +148,17 @@ class StatusBoard:
             generated_at=datetime.now(UTC),
         )
 
+    def public_feed(self) -> PublicStatusFeed:
+        """The feed anyone may read: as :meth:`feed`, without who wrote each update."""
+        staff = self.feed()
+        return PublicStatusFeed(
+            overall=staff.overall,
+            components=staff.components,
+            incidents=self._public_incidents,
+            banner=staff.banner,
+            generated_at=staff.generated_at,
+        )
+
     def _derived(self, name: ComponentName) -> Component:
         if name in ("ordering", "tracking") and not self._pool.health.up:
             return Component(name, "outage", "our database cannot be reached")
@@ -160,3 +176,23 @@ class StatusBoard:
         now = self._clock()
         old = next((s for s in self._samples if now - s[0] <= WINDOW_S), self._samples[-1])
         return self._shed_total() - old[1], self._pool.acquire_timeouts - old[2]
+
+
+def public_incident(incident: Incident) -> PublicIncident:
+    """A copy without the authors. A copy, not the same object typed as its parent: the encoder
+    writes every field an object has, whatever type the response declares."""
+    return PublicIncident(
+        id=incident.id,
+        title=incident.title,
+        state=incident.state,
+        message=incident.message,
+        components=incident.components,
+        expected_resolution_at=incident.expected_resolution_at,
+        created_at=incident.created_at,
+        updated_at=incident.updated_at,
+        resolved_at=incident.resolved_at,
+        updates=[
+            PublicIncidentUpdate(u.state, u.message, u.expected_resolution_at, u.at)
+            for u in incident.updates
+        ],
+    )

@@ -5,6 +5,10 @@
 - ``POST /charges`` with an ``Idempotency-Key`` header and ``{amount_cents, currency, description,
   card_token}``: 201 approved, 402 declined, 400 malformed or no key, 422 key reused with other
   parameters, 500/503 injected failure. A repeated key replays the first answer.
+- ``POST /charges/settle`` with an ``Idempotency-Key`` header: closes that charge attempt.
+  200 ``{"charge": {...}}`` if a charge was made under the key, 200 ``{"charge": null}`` if none
+  was (and from then on a charge under the key is refused with 422 ``attempt_settled``), 409
+  while a charge under the key is still in progress; the same latency and injected failures.
 - ``GET /charges``: ``{"charges": [...], "attempts": n, "in_flight": n}`` for tests to count.
 - ``POST /refunds`` with an ``Idempotency-Key`` header and ``{charge_id, amount_cents, reason}``:
   201 refunded, 404 no such approved charge, 422 more than is left to refund (or key reused);

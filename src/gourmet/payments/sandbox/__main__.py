@@ -22,6 +22,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     from granian.constants import Interfaces
     from granian.log import LogLevels
 
+    from gourmet.listener import OwnListener, PortInUseError
+
+    class SandboxServer(OwnListener, Granian):  # type: ignore[misc, valid-type]
+        port_hint = (
+            "Stop the other provider, choose another --port, or pass --share-port to both to"
+            " serve the port together."
+        )
+
     parser = argparse.ArgumentParser(
         prog="python -m gourmet.payments.sandbox",
         description="Run the sandbox card payment provider.",
@@ -31,6 +39,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--failure-rate", type=float, default=0.0)
     parser.add_argument("--seed", type=int, help="seed the failure injection (reproducible runs)")
+    parser.add_argument(
+        "--share-port",
+        action="store_true",
+        help="join a provider already serving the port (each then gets part of the charges)",
+    )
     args = parser.parse_args(argv)
     os.environ[f"{ENV_PREFIX}LATENCY_MS"] = str(args.latency_ms)
     os.environ[f"{ENV_PREFIX}FAILURE_RATE"] = str(args.failure_rate)
@@ -40,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         app_from_env()  # fail here, with a message, rather than in the worker
     except msgspec.ValidationError as exc:
         parser.error(str(exc))
-    server: Any = Granian(
+    server: Any = SandboxServer(
         "gourmet.payments.sandbox.app:app_from_env",
         factory=True,
         address=args.host,
@@ -49,7 +62,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         workers=1,
         log_level=LogLevels.warning,
     )
-    server.serve()
+    server.share_port = args.share_port
+    try:
+        server.serve()
+    except PortInUseError as exc:
+        parser.exit(1, f"{exc}\n")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,8 @@ class SandboxApp:
         self.config = config or SandboxConfig()
         self.charges: dict[str, Charge] = {}
         self.refunds: dict[str, Refund] = {}  # by idempotency key
+        self.settled: set[str] = set()  # attempts closed with no charge: refused from then on
+        self.pending: dict[str, int] = {}  # charge requests in progress, by key
         self.attempts = 0  # charge requests received, failed ones included
         self.in_flight = 0
         # Bumped by a reset: a request still sleeping from before it must not store a charge
@@ -71,6 +73,9 @@ class SandboxApp:
             # ASGI servers lower-case header names.
             keys = [v.decode() for k, v in scope["headers"] if k == b"idempotency-key"]
             return await self._charge(keys[0] if keys else "", body)
+        if route == ("POST", "/charges/settle"):
+            keys = [v.decode() for k, v in scope["headers"] if k == b"idempotency-key"]
+            return await self._settle(keys[0] if keys else "")
         if route == ("GET", "/charges"):
             charges = list(self.charges.values())
             stats = {"attempts": self.attempts, "in_flight": self.in_flight}
@@ -99,6 +104,7 @@ class SandboxApp:
         if change.reset:
             self.charges.clear()
             self.refunds.clear()
+            self.settled.clear()
             self.attempts = 0
             self.generation += 1
         return 200, self.config, {}
@@ -106,10 +112,28 @@ class SandboxApp:
     async def _charge(self, key: str, body: bytes) -> Reply:
         self.attempts += 1
         self.in_flight += 1
+        self.pending[key] = self.pending.get(key, 0) + 1
         try:
             return await self._charge_once(key, body)
         finally:
             self.in_flight -= 1
+            self.pending[key] -= 1
+            if not self.pending[key]:
+                del self.pending[key]
+
+    async def _settle(self, key: str) -> Reply:
+        busy = key in self.pending  # in progress when the request arrived
+        if (failure := await self._injected()) is not None:
+            return failure
+        if not key:
+            return 400, {"error": "idempotency_key_missing"}, {}
+        # No await from here on: settling and a charge under the same key cannot interleave.
+        if busy or key in self.pending:
+            return 409, {"error": "attempt_in_progress"}, {}
+        charge = self.charges.get(key)
+        if charge is None:
+            self.settled.add(key)
+        return 200, {"charge": charge}, {}
 
     async def _injected(self) -> Reply | None:
         """The configured latency, then an injected failure if one is drawn."""
@@ -169,6 +193,8 @@ class SandboxApp:
             if existing.request != request:
                 return 422, {"error": "idempotency_key_reused"}, {}
             return _charge_reply(existing, replayed=True)
+        if key in self.settled:
+            return 422, {"error": "attempt_settled"}, {}
         token = request.card_token
         reason = None if token in APPROVES else DECLINES.get(token, "invalid_card")
         charge = Charge(

@@ -52,7 +52,38 @@ function showAlerts(alerts) {
   }
 }
 
+function showFailedJobs(failed) {
+  const summary = document.getElementById("failed-summary");
+  const table = document.getElementById("failed-jobs");
+  const rows = table.querySelector("tbody");
+  rows.replaceChildren();
+  summary.textContent = failed.total === 0 ? "None." :
+    `${failed.total} failed job(s)` + (failed.total > failed.jobs.length ? `; the latest ${failed.jobs.length}:` : ":");
+  table.hidden = failed.total === 0;
+  for (const job of failed.jobs) {
+    const row = document.createElement("tr");
+    const failedAt = job.failed_at ? new Date(job.failed_at).toLocaleString() : "";
+    for (const text of [job.kind, job.order ?? "", job.attempts, job.last_error ?? "", failedAt]) {
+      const cell = document.createElement("td");
+      cell.textContent = String(text);
+      row.append(cell);
+    }
+    rows.append(row);
+  }
+}
+
+async function refreshFailedJobs() {
+  try {
+    const response = await fetch("/api/ops/failed-jobs", { credentials: "same-origin" });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    showFailedJobs(await response.json());
+  } catch (error) {
+    document.getElementById("failed-summary").textContent = `Could not load failed jobs: ${error.message}`;
+  }
+}
+
 async function refresh() {
+  refreshFailedJobs();
   try {
     const response = await fetch("/api/ops/series", { credentials: "same-origin" });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);

@@ -416,6 +416,9 @@ function showProblem(result) {
     case "card-token-required":
       fieldError("card_token", detail || "Please choose a card.");
       return;
+    case "invalid-email":
+      fieldError("customer.email", "Please enter one email address, like name@example.com.");
+      return;
     case "payment-declined":
     case "payments-unavailable":
     case "payment-not-possible":
