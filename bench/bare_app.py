@@ -19,7 +19,7 @@ from gourmet.config import Settings
 from gourmet.db.budget import DEFAULT_POOL_CEILING
 from gourmet.db.pool import server_options
 from gourmet.menu import repository as menu_repository
-from gourmet.ordering.repository import ORDER_VIEW_SQL
+from gourmet.ordering.tracking.repository import ORDER_VIEW_SQL
 
 Scope = dict[str, Any]
 

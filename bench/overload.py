@@ -4,7 +4,7 @@
    profile delivers for the mix (70% order status reads, 30% checkouts spread over 40 slots) while
    refusing at most 5% of it; the driver's own top send rate is then measured on ``/healthz``.
 2. For each profile (a fresh server process each, the same database), open-model load
-   (:mod:`gourmet.loadtest.openload`: arrivals independent of responses, latency from the
+   (:mod:`gourmet_tools.loadtest.openload`: arrivals independent of responses, latency from the
    intended send time)
    at 0.5x, 1x, 2x, 5x and 10x capacity, each spike followed at once by a recovery probe at 0.5x.
    Recovery is the time until the p99 of every later 1-second bucket is within 2x the p99 the
@@ -38,234 +38,30 @@ import json
 import math
 import os
 import platform
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
+from gourmet_tools.loadtest import loadstats, openload, traffic
+from gourmet_tools.loadtest.loadrun import Phase, Run
+from gourmet_tools.loadtest.loadstats import CpuMeter
+from gourmet_tools.loadtest.traffic import RequestKind
 
 from bench.__main__ import DATABASE, RESULTS, ROOT, prepare_database
+from bench.cpus import cpu_split, pin_tree, wait_for_quiet
 from bench.overload_report import GOALS, check_goals, format_row, header, plot, print_report
-from gourmet.config import Settings
+from bench.target import Plan, Target, env_float, gourmet
 from gourmet.db.embedded import start_embedded
-from gourmet.loadtest import loadstats, openload
-from gourmet.loadtest.loadrun import Phase, Run
-from gourmet.loadtest.loadstats import CpuMeter, process_table, process_tree
-from gourmet.loadtest.openload import RequestKind
 
-PORT = 8103
 PGDATA = ROOT / "var" / "overload-pgdata"
-PROFILES = ("hardened", "incident")
 CAPACITY_STEPS = (1, 2, 3, 4, 6, 8, 12, 16)
 CAPACITY_MAX_REFUSED = 0.05
 CALIBRATION_S = 3.0
 
 
-def _env_float(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Durations and sizes of one sweep; every field can be set from the environment."""
-
-    spike_s: float
-    probe_s: float
-    capacity_step_s: float
-    unloaded_s: float
-    multipliers: tuple[float, ...]
-    profiles: tuple[str, ...]
-    pool_max_size: int
-    max_connections: int
-    timeout_s: float
-    cpu_split: str
-    unloaded_share: float = 0.1
-    probe_share: float = 0.5
-    settle_max_s: float = 10.0
-    quiet_wait_s: float = 30.0
-
-    @classmethod
-    def from_env(cls) -> Plan:
-        quick = os.environ.get("OVERLOAD_QUICK", "") not in ("", "0")
-        multipliers = os.environ.get("OVERLOAD_MULTIPLIERS", "0.5,1,2,5,10")
-        return cls(
-            spike_s=_env_float("OVERLOAD_SPIKE_S", 4 if quick else 7),
-            probe_s=_env_float("OVERLOAD_PROBE_S", 6 if quick else 8),
-            capacity_step_s=2 if quick else 3,
-            # Long enough for a p99 of a thousand samples: the admitted p99 goal is relative to it.
-            unloaded_s=_env_float("OVERLOAD_UNLOADED_S", 8 if quick else 15),
-            multipliers=tuple(float(m) for m in multipliers.split(",")),
-            profiles=tuple(os.environ.get("OVERLOAD_PROFILES", ",".join(PROFILES)).split(",")),
-            pool_max_size=int(os.environ.get("OVERLOAD_POOL_MAX_SIZE", "1")),
-            max_connections=int(os.environ.get("OVERLOAD_MAX_CONNECTIONS", "4096")),
-            timeout_s=_env_float("OVERLOAD_TIMEOUT_S", 5.0),
-            cpu_split=os.environ.get("OVERLOAD_CPU_SPLIT", "server"),
-        )
-
-
-# --- CPU: the load generator must not take the server's CPU, and the report says who used what ---
-
-
-@dataclass(frozen=True)
-class CpuSplit:
-    """Which cores the app server (its Python thread, and granian's Rust I/O threads),
-    PostgreSQL and this driver may run on."""
-
-    mode: str
-    server: frozenset[int]
-    server_io: frozenset[int]
-    postgres: frozenset[int]
-    driver: frozenset[int]
-
-
-def cpu_split(mode: str) -> CpuSplit | None:
-    """``server``: the server's Python thread, which runs all of Gourmet's code, gets the first
-    core alone (it cannot use more than one); granian's Rust I/O thread, PostgreSQL and the driver
-    share the others. ``process``: the whole server process on the first core, its I/O thread
-    included, which then costs the Python thread a context switch each way per request (a hello
-    world ASGI app there takes half the core at 7,700 requests/s). ``sut``: the server and
-    PostgreSQL share all cores but the last, which the driver gets alone. ``off``: no pinning."""
-    cores = sorted(os.sched_getaffinity(0))
-    if mode == "off" or len(cores) < 2:
-        return None
-    first, rest = frozenset(cores[:1]), frozenset(cores[1:])
-    if mode == "server":
-        return CpuSplit(mode, server=first, server_io=rest, postgres=rest, driver=rest)
-    if mode == "process":
-        return CpuSplit(mode, server=first, server_io=first, postgres=rest, driver=rest)
-    if mode == "sut":
-        system = frozenset(cores[:-1])
-        return CpuSplit(mode, system, system, postgres=system, driver=frozenset(cores[-1:]))
-    raise SystemExit(f"OVERLOAD_CPU_SPLIT={mode}: expected server, process, sut or off")
-
-
-def pin_io_threads(root: int, cores: frozenset[int]) -> int:
-    """Pin the Rust runtime threads (named ``tokio-*``) of the server's processes to ``cores``."""
-    pinned = 0
-    for pid in process_tree(process_table(), root):
-        try:
-            threads = os.listdir(f"/proc/{pid}/task")
-        except FileNotFoundError:
-            continue
-        for tid in threads:
-            try:
-                name = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
-                if name.startswith("tokio"):
-                    os.sched_setaffinity(int(tid), cores)
-                    pinned += 1
-            except (FileNotFoundError, ProcessLookupError, PermissionError):
-                pass
-    return pinned
-
-
-def pin_tree(root: int, cores: frozenset[int]) -> int:
-    """Pin ``root`` and its descendants (backends PostgreSQL forks later inherit the mask)."""
-    pinned = 0
-    for pid in process_tree(process_table(), root):
-        try:
-            os.sched_setaffinity(pid, cores)
-            pinned += 1
-        except (ProcessLookupError, PermissionError):
-            pass
-    return pinned
-
-
-def wait_for_quiet(limit_s: float, busy_pct: float = 20.0) -> float:
-    """Wait (up to ``limit_s``) for a second in which the machine is nearly idle: a benchmark
-    sharing its CPU with other work measures that work too. Returns the last second's CPU use."""
-    deadline = time.monotonic() + limit_s
-    while True:
-        meter = CpuMeter({})
-        time.sleep(1.0)
-        used = meter.read()["machine_cpu_pct"]
-        if used <= busy_pct:
-            return used
-        if time.monotonic() > deadline:
-            print(
-                f"warning: the machine is still {used:.0f}% busy with other work; rows marked"
-                " '*' below measured a busier machine"
-            )
-            return used
-
-
 # --- the server under test -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Target:
-    """A running app server: where to reach it and which processes to account CPU to."""
-
-    base: str
-    trees: dict[str, int]
-    log: Path
-
-
-@contextmanager
-def gourmet(
-    url: str, profile: str, plan: Plan, postmaster: int | None, split: CpuSplit | None
-) -> Iterator[Target]:
-    """A fresh granian process running ``profile``, on its own core when the CPU is split."""
-    env = {
-        **os.environ,
-        "GOURMET_DATABASE_URL": url,
-        # The load generator is one client: a per-client limit would measure only itself.
-        "GOURMET_CHECKOUTS_PER_CLIENT": "0",
-        "GOURMET_DATA_DIR": str(ROOT / "var"),
-        "GOURMET_PROFILE": profile,
-        "GOURMET_POOL_MAX_SIZE": str(plan.pool_max_size),
-        "PYTHONPATH": str(ROOT),
-    }
-    args = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1"]
-    args += ["--port", str(PORT), "--workers", "1", "--no-ws", "--log-level", "warning"]
-    # The accept queue the profile asks for (bounded in the hardened one) and the connection cap,
-    # as `gourmet serve` passes them.
-    chosen: dict[str, Any] = {"profile": profile}  # and GOURMET_* from the environment
-    settings = Settings(**chosen)
-    args += ["--backlog", str(settings.backlog), "--backpressure", str(settings.max_connections)]
-    args += ["--factory", "gourmet.app:create_server_app"]
-    log = ROOT / "var" / f"overload-{profile}.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            args,
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            # The worker process inherits the mask granian's main process starts with.
-            preexec_fn=(lambda: os.sched_setaffinity(0, split.server)) if split else None,
-        )
-        base = f"http://127.0.0.1:{PORT}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"the {profile} server did not start; see {log}")
-                time.sleep(0.2)
-            io_apart = split is not None and split.server_io != split.server
-            if io_apart and split is not None and not pin_io_threads(proc.pid, split.server_io):
-                raise RuntimeError("no granian I/O thread found to pin")
-            trees = {"server": proc.pid}
-            if postmaster is not None:
-                trees["postgres"] = postmaster
-            yield Target(base, trees, log)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def checkout_bodies(client: httpx.Client, slots: int = 40) -> list[dict[str, Any]]:
@@ -291,8 +87,8 @@ def build_mix(base: str, orders: int = 64, slots: int = 40) -> list[RequestKind]
             response = client.post("/api/orders", json=checkouts[i % len(checkouts)])
             response.raise_for_status()
             tokens.append(response.json()["token"])
-    status = tuple(openload.http_get(host, f"/api/orders/{token}") for token in tokens)
-    checkout = tuple(openload.http_post_json(host, "/api/orders", body) for body in checkouts)
+    status = tuple(traffic.http_get(host, f"/api/orders/{token}") for token in tokens)
+    checkout = tuple(traffic.http_post_json(host, "/api/orders", body) for body in checkouts)
     return [RequestKind("status", 0.7, status), RequestKind("checkout", 0.3, checkout)]
 
 
@@ -333,7 +129,7 @@ def measure_capacity(target: Target, mix: list[RequestKind], plan: Plan) -> dict
 
 def calibrate_driver(target: Target, rate: float, plan: Plan) -> dict[str, Any]:
     """What this driver sends on this machine: open load on ``/healthz`` (no database)."""
-    mix = [RequestKind("healthz", 1.0, (openload.http_get(target.base[7:], "/healthz"),))]
+    mix = [RequestKind("healthz", 1.0, (traffic.http_get(target.base[7:], "/healthz"),))]
     meter = CpuMeter(target.trees)
     run = asyncio.run(
         openload.open_load(
@@ -496,7 +292,7 @@ def main() -> None:
         "gourmet_env": {k: v for k, v in os.environ.items() if k.startswith("GOURMET_")},
         "profiles": {},
     }
-    capacity = _env_float("OVERLOAD_CAPACITY", 0.0)
+    capacity = env_float("OVERLOAD_CAPACITY", 0.0)
     results["idle_machine_cpu_pct"] = wait_for_quiet(plan.quiet_wait_s)
     try:
         url = prepare_database(embedded.admin_url, embedded.url_for(DATABASE))

@@ -38,22 +38,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from gourmet_tools.loadtest import openload, traffic
+from gourmet_tools.loadtest.customers import audit, population, run_population
+from gourmet_tools.loadtest.loadrun import Phase
+from gourmet_tools.loadtest.traffic import RequestKind
 
 from bench.__main__ import DATABASE, RESULTS, ROOT, prepare_database
-from bench.overload import (
-    Plan,
-    checkout_bodies,
-    cpu_split,
-    gourmet,
-    measure_capacity,
-    pin_tree,
-    wait_for_quiet,
-)
+from bench.cpus import cpu_split, pin_tree, wait_for_quiet
+from bench.overload import checkout_bodies, measure_capacity
+from bench.target import Plan, gourmet
 from gourmet.db.embedded import start_embedded
-from gourmet.loadtest import openload
-from gourmet.loadtest.customers import audit, population, run_population
-from gourmet.loadtest.loadrun import Phase
-from gourmet.loadtest.openload import RequestKind
 
 PGDATA = ROOT / "var" / "retrying-pgdata"
 GOALS = {"placed_share": 0.99, "lost": 0, "duplicated": 0, "unacknowledged": 0}
@@ -92,7 +86,7 @@ def main() -> None:
                 if capacity == 0.0:
                     host = target.base.removeprefix("http://")
                     payloads = tuple(
-                        openload.http_post_json(host, "/api/orders", body) for body in bodies
+                        traffic.http_post_json(host, "/api/orders", body) for body in bodies
                     )
                     mix = [RequestKind("checkout", 1.0, payloads)]
                     measured = measure_capacity(target, mix, plan)

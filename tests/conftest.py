@@ -26,7 +26,7 @@ from gourmet.db.embedded import (
 from gourmet.db.types import Conn
 from gourmet.management import repository as management_repo
 from gourmet.menu import repository as menu_repo
-from gourmet.ordering.slots import OpeningPeriod
+from gourmet.ordering.checkout.slots import OpeningPeriod
 from tests.serving import Client, serve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,12 +34,15 @@ ROOT = Path(__file__).resolve().parent.parent
 # on the same server must not drop each other's database.
 TEST_DATABASE = f"gourmet_test_{os.getpid()}"
 STAFF_TOKEN = "test-staff-token-0123456789"
-TABLES = (
-    "restaurant, category, item, modifier_group, modifier_option, opening_hours, slot_capacity,"
-    " slot_booking, delivery_zone, orders, order_line, order_line_option, order_status_history,"
-    " checkout_request, incident, incident_update, account, account_session, rate_counter,"
-    " outbox, special_day, busy_mode"
+# Every table the migrations made (the migration tool's own bookkeeping aside), read from the
+# catalog: a table added by a new migration is emptied between tests without anyone listing it.
+TABLES_SQL = (
+    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+    " AND tablename NOT LIKE '%yoyo%' ORDER BY tablename"
 )
+# Who uses the shared embedded cluster: one file per test session, named by its pid. The last
+# session to end stops the cluster (concurrent runs share it; none stops it under another).
+USERS_DIR = ROOT / "var" / "test-pgdata-users"
 
 
 @dataclass(frozen=True)
@@ -61,11 +64,57 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="session")
-def embedded_server() -> EmbeddedPostgres | None:
-    """The embedded cluster the tests run on, or None when GOURMET_DATABASE_URL names one."""
+def embedded_server() -> Iterator[EmbeddedPostgres | None]:
+    """The embedded cluster the tests run on, or None when GOURMET_DATABASE_URL names one.
+    Stopped when the session ends, unless another test session still uses it."""
     if os.environ.get("GOURMET_DATABASE_URL"):
-        return None
-    return start_embedded(ROOT / "var" / "test-pgdata")
+        yield None
+        return
+    USERS_DIR.mkdir(parents=True, exist_ok=True)
+    me = USERS_DIR / str(os.getpid())
+    me.touch()
+    server = start_embedded(ROOT / "var" / "test-pgdata")
+    try:
+        yield server
+    finally:
+        me.unlink(missing_ok=True)
+        if not any(_alive(int(user.name)) for user in USERS_DIR.iterdir() if user.name.isdigit()):
+            server.stop()
+
+
+def _stale_test_databases(admin_url: str) -> list[str]:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        names = [
+            row[0]
+            for row in conn.execute(
+                "SELECT datname FROM pg_database WHERE datname ~ '^gourmet_test_[0-9]+$'"
+            )
+        ]
+    return [name for name in names if not _alive(int(name.rsplit("_", 1)[1]))]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def application_tables(conn: Conn) -> list[str]:
+    rows = await (await conn.execute(TABLES_SQL)).fetchall()
+    return [row["tablename"] for row in rows]
+
+
+_tables: list[str] = []  # the schema is migrated once a session: read once
+
+
+async def empty_tables(conn: Conn) -> None:
+    if not _tables:
+        _tables.extend(await application_tables(conn))
+    await conn.execute(f"TRUNCATE {', '.join(_tables)} RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture(scope="session")
@@ -78,6 +127,8 @@ def admin_url(embedded_server: EmbeddedPostgres | None) -> str:
 @pytest.fixture(scope="session")
 def database_url(admin_url: str) -> Iterator[str]:
     url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{TEST_DATABASE}"))
+    for stale in _stale_test_databases(admin_url):  # left by sessions that were killed
+        drop_database(admin_url, stale)
     drop_database(admin_url, TEST_DATABASE)
     ensure_database(admin_url, TEST_DATABASE)
     migrate.upgrade(url)
@@ -103,7 +154,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 async def load_fixture_menu(conn: Conn) -> FixtureMenu:
-    await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    await empty_tables(conn)
     await management_repo.configure_restaurant(
         conn,
         name="Test Kitchen",

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gourmet.cli import app
-from tests.conftest import TABLES
+from tests.conftest import TABLES_SQL
 
 runner = CliRunner()
 
@@ -34,7 +34,8 @@ def test_seed_demo_loads_forty_items_once(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+        tables = [row[0] for row in conn.execute(TABLES_SQL)]
+        conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     monkeypatch.setenv("GOURMET_DATABASE_URL", database_url)
     first = runner.invoke(app, ["seed", "demo"])
     assert first.exit_code == 0, first.output

@@ -21,6 +21,7 @@ from gourmet.config import Settings
 from gourmet.db.types import Conn
 from tests.conftest import STAFF_TOKEN, FixtureMenu
 from tests.ordering.helpers import checkout_body
+from tests.polling import wait_until
 from tests.processes import free_port
 from tests.tools import require_tool
 
@@ -96,13 +97,20 @@ async def test_a_killed_server_and_a_restarted_one_lose_no_order(
 
     async with httpx.AsyncClient(base_url=cluster.url, timeout=10) as client:
         load = asyncio.gather(*(customer(client) for _ in range(CUSTOMERS)))
-        await asyncio.sleep(1.5)
+
+        async def more_orders(count: int) -> None:
+            """Until ``count`` more customers have their order (traffic flows, through
+            whatever happened to the servers)."""
+            target = len(acknowledged) + count
+            await wait_until(lambda: len(acknowledged) >= target, timeout_s=60)
+
+        await more_orders(20)
         cluster.stop_server("gourmet-1", signal.SIGKILL)  # a crash
-        await asyncio.sleep(1.5)
+        await more_orders(20)
         cluster.start_server("gourmet-1")
         cluster.stop_server("gourmet-2")  # a restart: drain, stop, start
         cluster.start_server("gourmet-2")
-        await asyncio.sleep(1.5)
+        await more_orders(20)
         done.set()
         await load
 

@@ -22,7 +22,7 @@ from litestar.routes import HTTPRoute
 from gourmet.accounts.guards import SESSION_COOKIE, STAFF_COOKIE
 from gourmet.db.types import Conn
 from tests.accounts.helpers import CSRF, PASSWORD, sign_up
-from tests.conftest import STAFF_TOKEN, TABLES, FixtureMenu
+from tests.conftest import STAFF_TOKEN, FixtureMenu, application_tables
 from tests.ordering.helpers import checkout_body
 from tests.serving import Client
 
@@ -106,7 +106,7 @@ async def test_every_writing_route_is_in_the_table(app: Litestar) -> None:
 
 async def snapshot(conn: Conn) -> dict[str, Any]:
     """Every row of every table (but the counters of refused guesses), as JSON."""
-    tables = [t.strip() for t in TABLES.split(",") if t.strip() not in VOLATILE]
+    tables = [t for t in await application_tables(conn) if t not in VOLATILE]
     rows = {}
     for table in tables:
         cursor = await conn.execute(f"SELECT coalesce(json_agg(t), '[]') AS j FROM {table} t")

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
+from gourmet_tools.loadtest.local import STAFF_TOKEN, local_server
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -26,7 +27,6 @@ from schemathesis import checks as st_checks
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from gourmet.accounts.guards import SESSION_COOKIE
-from gourmet.loadtest.local import STAFF_TOKEN, local_server
 from tests.loadtest.helpers import own_database
 from tests.processes import free_port
 

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from gourmet.menu.schemas import Item, ModifierGroup, Option
+from gourmet.ordering.checkout.pricing import BASIS_POINTS, price_cart, tax_cents
+from gourmet.ordering.checkout.slots import OpeningPeriod, SlotRules
 from gourmet.ordering.errors import OptionRulesBroken, QuantityOutOfRange
-from gourmet.ordering.pricing import BASIS_POINTS, price_cart, tax_cents
 from gourmet.ordering.schemas import MAX_QUANTITY, CartLine
-from gourmet.ordering.slots import OpeningPeriod, SlotRules
 from gourmet.ordering.workflow import TRANSITIONS, check_transition, next_status_options
 from gourmet.problems import Problem
 from gourmet.resilience.limiter import AdaptiveLimiter, LimiterConfig, Permit, Priority

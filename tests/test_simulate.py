@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gourmet_tools.capacity.simulate import Model, curve, simulate
 from typer.testing import CliRunner
 
-from gourmet.capacity.simulate import Model, curve, simulate
 from gourmet.cli import app
 
 MODEL = Model(scale=0.1, base_rate=30.0, patience_s=60.0)

@@ -124,10 +124,11 @@ async def test_a_reload_under_load_fails_no_request_and_loses_no_order(
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
             done = asyncio.Event()
             load = [asyncio.create_task(customer(client, done)) for _ in range(8)]
-            await asyncio.sleep(1)
+            await wait_until(lambda: len(acknowledged) >= 10, timeout_s=30)  # traffic flows
             process.send_signal(signal.SIGHUP)
             await wait_until(lambda: not workers_of(process.pid) & before, timeout_s=30)
-            await asyncio.sleep(1)  # and on with the new workers
+            ordered = len(acknowledged)  # and on with the new workers
+            await wait_until(lambda: len(acknowledged) >= ordered + 10, timeout_s=30)
             done.set()
             await asyncio.gather(*load)
     finally:

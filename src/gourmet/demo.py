@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from gourmet.db.types import Conn
 from gourmet.management import repository as management_repo
 from gourmet.menu import repository as menu_repo
-from gourmet.ordering.slots import OpeningPeriod
+from gourmet.ordering.checkout.slots import OpeningPeriod
 
 Options = tuple[tuple[str, int], ...]
 

@@ -26,6 +26,8 @@ from gourmet.accounts.service import AccountService
 from gourmet.config import Settings
 from gourmet.db.notifications import NotificationHub
 from gourmet.db.pool import GuardedPool
+from gourmet.kitchen.busy import BusyMode
+from gourmet.kitchen.orders import KitchenOrders
 from gourmet.management.rules import RulesEditor
 from gourmet.management.service import MenuEditor
 from gourmet.menu.service import CachedMenu, MenuCache
@@ -33,11 +35,10 @@ from gourmet.money import Money
 from gourmet.observability.health import Lifecycle
 from gourmet.observability.ops.timeseries import Recorder
 from gourmet.observability.status.service import StatusBoard
-from gourmet.ordering.busy import BusyMode
-from gourmet.ordering.notices import Notices
-from gourmet.ordering.payment import PaymentService
-from gourmet.ordering.service import OrderingService
-from gourmet.ordering.tracking import OrderBook
+from gourmet.ordering.checkout.service import OrderingService
+from gourmet.ordering.money.service import PaymentService
+from gourmet.ordering.notifications.notices import Notices
+from gourmet.ordering.tracking.book import OrderBook
 from gourmet.payments.breaker import CircuitBreaker
 from gourmet.payments.provider import PaymentProvider
 from gourmet.resilience.admission import AdmissionMiddleware
@@ -63,6 +64,7 @@ class Services:
     notices: Notices
     busy: BusyMode
     ordering: OrderingService
+    kitchen_orders: KitchenOrders
     accounts: AccountService
     access_limits: AccessLimits
     gate: Gate
@@ -139,6 +141,7 @@ def dependencies(runtime: Runtime) -> dict[str, Provide]:
         "menu_cache": provide(lambda: runtime.services.menu_cache),
         "payments": provide(lambda: runtime.services.payments),
         "ordering": provide(lambda: runtime.services.ordering),
+        "kitchen_orders": provide(lambda: runtime.services.kitchen_orders),
         "busy": provide(lambda: runtime.services.busy),
         "accounts": provide(lambda: runtime.services.accounts),
         "menu_editor": provide(lambda: runtime.services.menu_editor),

@@ -20,6 +20,7 @@ from gourmet.db.pgbouncer import BouncerConfig, LocalBouncer
 from gourmet.db.types import Conn
 from tests.conftest import STAFF_TOKEN, FixtureMenu
 from tests.ordering.helpers import checkout_body
+from tests.polling import wait_until
 from tests.processes import free_port, stop
 from tests.test_serve import gourmet_serve
 from tests.tools import require_tool
@@ -144,13 +145,15 @@ async def test_a_pgbouncer_restart_mid_traffic_loses_and_duplicates_no_order(
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
             load = asyncio.gather(*(customer(client) for _ in range(6)))
-            await asyncio.sleep(0.5)
+            await wait_until(lambda: len(acknowledged) >= 5, timeout_s=30)  # traffic flows
             restarting.set()
             bouncer.stop()
-            await asyncio.sleep(1.0)
+            # Every customer has tried while PgBouncer was away.
+            await wait_until(lambda: len(during_restart) >= 6, timeout_s=30)
             bouncer.start(Settings())
             restarting.clear()
-            await asyncio.sleep(1.0)
+            ordered = len(acknowledged)
+            await wait_until(lambda: len(acknowledged) >= ordered + 5, timeout_s=30)  # and again
             traffic_over.set()
             await load
     finally:

@@ -1,32 +1,24 @@
-"""The Kubernetes deployment (deploy/k8s, ``kubectl apply -k deploy/k8s``): valid manifests, the
-capacity plan's numbers, a shutdown that outlasts the drain, PgBouncer configured as Gourmet
-configures it, and monitoring that cannot drift from deploy/prometheus and deploy/grafana.
+"""The Kubernetes deployment (deploy/k8s, ``kubectl apply -k deploy/k8s``): valid manifests, a
+shutdown that outlasts the drain, and monitoring that cannot drift from deploy/prometheus and
+deploy/grafana.
 
 The core manifests are validated strictly with kubernetes-validate (no cluster needed); the
 Prometheus Operator's resources, which it has no schema for, against the subset of their CRDs'
 schemas in crd_schemas.py. ``kubectl kustomize`` renders the whole; kubectl is not a Debian
-package, so where it is missing that test is skipped with the reason, in CI too. Debian's
-pgbouncer is started on the PgBouncer configuration (skipped without it, a failure under CI=true).
+package, so where it is missing that test is skipped with the reason, in CI too. The capacity
+plan and PgBouncer: test_k8s_pools.py.
 """
 
 from __future__ import annotations
 
 import copy
-import inspect
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 import tomllib
 from collections import Counter
-from dataclasses import replace
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -34,13 +26,8 @@ import kubernetes_validate
 import pytest
 import yaml
 from prometheus_client import Gauge
-from psycopg.conninfo import conninfo_to_dict
-from pydantic import ValidationError
 
-from gourmet.cli.capacity import plan_command
 from gourmet.config import setting_default
-from gourmet.db.pgbouncer import BouncerConfig, render_ini
-from gourmet.db.plan import PGBOUNCER_CLIENT_CEILING, Deployment, plan
 from gourmet.telemetry import metrics
 from tests.deploy.crd_schemas import CRD_GROUP, CRD_SCHEMAS
 from tests.deploy.k8s_manifests import (
@@ -49,24 +36,17 @@ from tests.deploy.k8s_manifests import (
     PGBOUNCER_INI,
     ROOT,
     SECRET_EXAMPLE,
-    connect_query,
     container,
     documents,
     kustomization,
-    pgbouncer_ini,
-    planned_options,
     pod_labels,
-    pod_settings,
     pod_spec,
     prestop_seconds,
     resource,
     resources,
-    secret_example,
     selects,
     settings_literals,
 )
-from tests.processes import free_port
-from tests.tools import require_tool
 
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 RULES = ROOT / "deploy" / "prometheus" / "rules.yml"
@@ -84,18 +64,6 @@ RENDERED_KINDS = {
     "PrometheusRule": 1,
     "ServiceMonitor": 1,
 }
-# PgBouncer settings that must be what render_ini (the tested local PgBouncer) writes.
-BOUNCER_GUARDS = (
-    "pool_mode",
-    "reserve_pool_size",
-    "query_wait_timeout",
-    "server_connect_timeout",
-    "server_login_retry",
-    "server_lifetime",
-)
-PGBOUNCER_START_S = 10.0
-
-A_SECRET = "kV3-qT9zLm2xW8pRb7YcN4dHs"  # what secrets.token_urlsafe gives: long, varied
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,167 +168,6 @@ def test_kustomize_points_the_pods_at_the_generated_config_maps() -> None:
     [dashboard] = [c for c in config_maps.values() if "gourmet.json" in c.get("data", {})]
     assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert dashboard["data"]["gourmet.json"] == DASHBOARD.read_text()
-
-
-# ---------------------------------------------------------------------------------------------
-# The capacity plan
-
-
-def test_replicas_and_pool_sizes_are_the_capacity_plans() -> None:
-    literals = settings_literals()
-    workers = int(literals["GOURMET_WORKERS"])
-    max_replicas = resource("HorizontalPodAutoscaler", "gourmet")["spec"]["maxReplicas"]
-    bouncer = resource("Deployment", "pgbouncer")["spec"]
-    ini = pgbouncer_ini(PGBOUNCER_INI.read_text())["pgbouncer"]
-
-    options = planned_options()
-    assert options["workers-per-pod"] == workers
-    assert options["max-replicas"] == max_replicas == int(literals["GOURMET_REPLICAS"])
-    assert options["pgbouncer-replicas"] == bouncer["replicas"]
-    # Never two PgBouncers at once (a rolling update would briefly run two server pools).
-    assert bouncer["strategy"]["type"] == "Recreate"
-
-    deployment = Deployment(
-        max_connections=options["max-connections"],
-        superuser_reserved=inspect.signature(plan_command).parameters["superuser_reserved"].default,
-        reserved=int(literals["GOURMET_DB_RESERVED_CONNECTIONS"]),
-        workers_per_pod=workers,
-        max_replicas=max_replicas,
-        pgbouncer_replicas=bouncer["replicas"],
-    )
-    derived = plan(deployment)
-    assert derived.fits, derived.problem
-    assert literals["GOURMET_DATABASE_POOLER"] == "pgbouncer"
-    assert int(literals["GOURMET_POOL_MAX_SIZE"]) == derived.pool_size
-    assert int(ini["default_pool_size"]) == derived.pgbouncer_pool_size
-    assert int(ini["max_db_connections"]) == derived.pgbouncer_pool_size
-
-    deployed = replace(
-        deployment,
-        pool_size=int(literals["GOURMET_POOL_MAX_SIZE"]),
-        pgbouncer_pool_size=int(ini["default_pool_size"]),
-    )
-    assert plan(deployed).fits, plan(deployed).problem
-    # maxReplicas is the ceiling: one more replica's listeners no longer fit.
-    assert not plan(replace(deployed, max_replicas=max_replicas + 1)).fits
-
-
-def test_pgbouncer_takes_every_pool_even_during_a_rollout() -> None:
-    literals = settings_literals()
-    surge = resource("Deployment", "gourmet")["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
-    pods = resource("HorizontalPodAutoscaler", "gourmet")["spec"]["maxReplicas"] + surge
-    clients = pods * int(literals["GOURMET_WORKERS"]) * int(literals["GOURMET_POOL_MAX_SIZE"])
-    max_client_conn = int(pgbouncer_ini(PGBOUNCER_INI.read_text())["pgbouncer"]["max_client_conn"])
-    assert clients <= max_client_conn <= PGBOUNCER_CLIENT_CEILING
-
-
-# ---------------------------------------------------------------------------------------------
-# Settings, secrets and PgBouncer
-
-
-def test_the_pods_settings_load_and_refuse_the_placeholder_secret(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    assert str(SECRET_EXAMPLE.relative_to(K8S)) not in kustomization()["resources"]
-    with pytest.raises(ValidationError, match="GOURMET_STAFF_TOKEN"):
-        pod_settings(monkeypatch)  # production refuses the example's placeholder
-    settings = pod_settings(monkeypatch, GOURMET_STAFF_TOKEN=A_SECRET)
-    assert settings.environment == "production"
-    assert settings.database_pooler == "pgbouncer"
-    assert settings.host == "0.0.0.0"
-
-
-def test_the_secret_points_the_pools_at_pgbouncer_and_listen_at_postgresql() -> None:
-    secret = secret_example()
-    pools = conninfo_to_dict(secret["GOURMET_DATABASE_URL"])
-    listen = conninfo_to_dict(secret["GOURMET_LISTEN_DATABASE_URL"])
-    service = resource("Service", "pgbouncer")["spec"]
-    assert (pools["host"], int(str(pools["port"]))) == (
-        "pgbouncer",
-        service["ports"][0]["port"],
-    )
-    ini = pgbouncer_ini(PGBOUNCER_INI.read_text())
-    upstream = conninfo_to_dict(ini["databases"][str(pools["dbname"])].split(" connect_query")[0])
-    assert (listen["host"], listen["port"], listen["dbname"]) == (
-        upstream["host"],
-        upstream["port"],
-        upstream["dbname"],
-    )
-    # Every key the pods take from the Secret is in the example.
-    bouncer = pod_spec(resource("Deployment", "pgbouncer"))
-    [users] = [v["secret"] for v in bouncer["volumes"] if "secret" in v]
-    assert users["secretName"] == "gourmet-secrets"
-    assert {item["key"] for item in users["items"]} <= set(secret)
-
-
-def test_pgbouncer_sets_the_guards_gourmet_sets(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Through PgBouncer the statement, lock and idle timeouts reach PostgreSQL only by
-    connect_query: the same ones, and the same queue bound, as the tested local PgBouncer."""
-    settings = pod_settings(monkeypatch, GOURMET_STAFF_TOKEN=A_SECRET)
-    ini = pgbouncer_ini(PGBOUNCER_INI.read_text())
-    assert settings.listen_database_url is not None
-    config = BouncerConfig(
-        settings.listen_database_url, 6432, int(ini["pgbouncer"]["default_pool_size"])
-    )
-    expected = pgbouncer_ini(render_ini(config, settings, Path("/run/pgbouncer")))
-    [entry] = ini["databases"].values()
-    assert connect_query(entry) == connect_query(expected["databases"]["*"])
-    for key in BOUNCER_GUARDS:
-        assert ini["pgbouncer"][key] == expected["pgbouncer"][key], key
-    assert ini["pgbouncer"]["unix_socket_dir"] == ""  # the root filesystem is read-only
-
-    bouncer = pod_spec(resource("Deployment", "pgbouncer"))
-    [port] = container(bouncer, "pgbouncer")["ports"]
-    assert int(ini["pgbouncer"]["listen_port"]) == port["containerPort"]
-    mounts = {m["name"]: m["mountPath"] for m in container(bouncer, "pgbouncer")["volumeMounts"]}
-    [users] = [v for v in bouncer["volumes"] if "secret" in v]
-    assert (
-        ini["pgbouncer"]["auth_file"]
-        == f"{mounts[users['name']]}/{users['secret']['items'][0]['path']}"
-    )
-
-
-def test_pgbouncer_starts_on_the_configuration() -> None:
-    """Debian's pgbouncer on the ini (only the address, port and user list moved): an unknown
-    or misspelt parameter would stop it, as it would stop the pod."""
-    executable = require_tool("pgbouncer", "pgbouncer")
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="gourmet-k8s-pgbouncer-") as folder:
-        directory = Path(folder)
-        directory.chmod(0o755)  # pgbouncer refuses root: the user it runs as reads these
-        users = directory / "userlist.txt"
-        users.write_text('"gourmet" "not-a-secret"\n')
-        text = PGBOUNCER_INI.read_text()
-        for key, value in (
-            ("listen_addr", "127.0.0.1"),
-            ("listen_port", port),
-            ("auth_file", users),
-        ):
-            text, count = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
-            assert count == 1, key
-        ini = directory / "pgbouncer.ini"
-        ini.write_text(text)
-        for path in (users, ini):
-            path.chmod(0o644)
-        command = [executable, str(ini)]
-        if os.geteuid() == 0:
-            command[1:1] = ["-u", "nobody"]
-        log = directory / "pgbouncer.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + PGBOUNCER_START_S
-            while "process up" not in log.read_text():
-                assert process.poll() is None, f"pgbouncer stopped:\n{log.read_text()}"
-                assert time.monotonic() < deadline, f"pgbouncer did not start:\n{log.read_text()}"
-                time.sleep(0.05)  # polling its log while it starts
-            socket.create_connection(("127.0.0.1", port), timeout=2).close()
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=10)
-        said = log.read_text()
-    complaints = [line for line in said.splitlines() if re.search(r"WARNING|ERROR|FATAL", line)]
-    assert complaints == [], said
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import anyio
 import pytest
 from litestar import Litestar
 
-from gourmet.ordering.events import kitchen_stream
+from gourmet.ordering.tracking.events import kitchen_stream
 from gourmet.services import runtime_of
 from tests.conftest import STAFF_HEADERS, STAFF_TOKEN, FixtureMenu
 from tests.ordering.helpers import checkout_body
@@ -34,7 +34,7 @@ async def test_stream_pushes_new_orders_and_moves(
     client: Client, app: Litestar, menu: FixtureMenu
 ) -> None:
     stream = kitchen_stream(
-        runtime_of(app).services.hub, runtime_of(app).services.ordering.kitchen_cards
+        runtime_of(app).services.hub, runtime_of(app).services.kitchen_orders.kitchen_cards
     )
     with anyio.fail_after(10):
         first = json.loads(str((await anext(stream)).data))

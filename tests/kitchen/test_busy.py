@@ -11,7 +11,7 @@ import pytest
 from litestar import Litestar
 
 from gourmet.db.types import Conn
-from gourmet.ordering.busy import AutoBusy
+from gourmet.kitchen.busy import AutoBusy
 from gourmet.services import runtime_of
 from tests.accounts.helpers import CSRF, sign_up
 from tests.conftest import STAFF_HEADERS, FixtureMenu

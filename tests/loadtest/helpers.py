@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-from gourmet.loadtest.local import fresh_database
+from gourmet_tools.loadtest.local import fresh_database
 
 
 def own_database(admin_url: str, name: str) -> str:

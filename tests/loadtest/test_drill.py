@@ -8,10 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from gourmet_tools.loadtest.local import STAFF_TOKEN, local_server
 from typer.testing import CliRunner
 
 from gourmet.cli import app
-from gourmet.loadtest.local import STAFF_TOKEN, local_server
 from tests.loadtest.helpers import own_database
 from tests.processes import free_port
 

@@ -7,9 +7,8 @@ import asyncio
 import math
 
 import pytest
-
-from gourmet.loadtest import loadstats, openload
-from gourmet.loadtest.loadrun import Phase
+from gourmet_tools.loadtest import loadstats, openload, traffic
+from gourmet_tools.loadtest.loadrun import Phase
 
 pytestmark = pytest.mark.anyio
 
@@ -48,7 +47,7 @@ async def test_arrivals_keep_their_rate_through_a_stall() -> None:
     server = await stalling_server()
     port = server.sockets[0].getsockname()[1]
     host = f"127.0.0.1:{port}"
-    mix = [openload.RequestKind("get", 1.0, (openload.http_get(host, "/"),))]
+    mix = [traffic.RequestKind("get", 1.0, (traffic.http_get(host, "/"),))]
     async with server:
         run = await openload.open_load(
             f"http://{host}",

@@ -3,8 +3,8 @@ newcomers were served at once again."""
 
 from __future__ import annotations
 
-from gourmet.loadtest.customers import CONNECTION_LOST, Customer
-from gourmet.loadtest.runner import backlog_cleared_after, recovery_after
+from gourmet_tools.loadtest.customers import CONNECTION_LOST, Customer
+from gourmet_tools.loadtest.runner import backlog_cleared_after, recovery_after
 
 
 def customer(arrives_s: float, acknowledged_s: float | None, *answers: float) -> Customer:

@@ -9,15 +9,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gourmet_tools.loadtest
 import psycopg
 import pytest
+from gourmet_tools.loadtest.local import STAFF_TOKEN, local_server
 
-from gourmet.loadtest.local import STAFF_TOKEN, local_server
 from tests.loadtest.helpers import own_database
 from tests.processes import free_port
 
 DATABASE = "gourmet_locust_test"
-ROOT = Path(__file__).resolve().parents[2]
+# A path, not an import: importing locust here would monkey-patch the test process (gevent).
+LOCUSTFILE = Path(gourmet_tools.loadtest.__file__).parent / "locustfile.py"
 
 
 @pytest.fixture
@@ -35,7 +37,7 @@ def test_the_journeys_run_headless_and_every_order_is_kept_once(
             [
                 str(Path(sys.executable).with_name("locust")),
                 "-f",
-                str(ROOT / "loadtest" / "locustfile.py"),
+                str(LOCUSTFILE),
                 "--headless",
                 "--host",
                 base,

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from gourmet_tools.loadtest import report
+from gourmet_tools.loadtest.loadrun import Phase
+from gourmet_tools.loadtest.local import STAFF_TOKEN, local_server
+from gourmet_tools.loadtest.runner import run_shape
+from gourmet_tools.loadtest.shapes import Shape, ramp
 
-from gourmet.loadtest import report
-from gourmet.loadtest.loadrun import Phase
-from gourmet.loadtest.local import STAFF_TOKEN, local_server
-from gourmet.loadtest.runner import run_shape
-from gourmet.loadtest.shapes import Shape, ramp
 from tests.loadtest.helpers import own_database
 from tests.processes import free_port
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gourmet.menu.schemas import Item, ModifierGroup, Option
+from gourmet.ordering.checkout.pricing import price_cart, tax_cents, tip_cents
 from gourmet.ordering.errors import (
     InvalidCart,
     InvalidTip,
@@ -13,7 +14,6 @@ from gourmet.ordering.errors import (
     QuantityOutOfRange,
     UnknownItem,
 )
-from gourmet.ordering.pricing import price_cart, tax_cents, tip_cents
 from gourmet.ordering.schemas import CartLine
 
 SIZE = ModifierGroup(

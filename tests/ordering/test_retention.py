@@ -8,8 +8,8 @@ import pytest
 from litestar import Litestar
 
 from gourmet.db.types import Conn
-from gourmet.ordering import retention
-from gourmet.ordering.retention import KeyPruner
+from gourmet.ordering.checkout import retention
+from gourmet.ordering.checkout.retention import KeyPruner
 from gourmet.services import runtime_of
 from tests.conftest import FixtureMenu
 from tests.ordering.helpers import checkout_body

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from gourmet.ordering.slots import OpeningPeriod, SlotRules
+from gourmet.ordering.checkout.slots import OpeningPeriod, SlotRules
 
 NEW_YORK = ZoneInfo("America/New_York")
 

@@ -12,8 +12,9 @@ from litestar import Litestar
 from gourmet.app import asgi_stack, create_app
 from gourmet.config import Settings
 from gourmet.ordering import repository as repo
-from gourmet.ordering import tracking
-from gourmet.ordering.tracking import OrderBook
+from gourmet.ordering.tracking import book as tracking
+from gourmet.ordering.tracking import repository as tracking_repo
+from gourmet.ordering.tracking.book import OrderBook
 from gourmet.services import runtime_of
 from tests.conftest import STAFF_HEADERS, FixtureMenu
 from tests.ordering.helpers import checkout_body
@@ -143,7 +144,7 @@ async def test_a_read_that_raced_with_a_change_is_not_served_as_current(
 ) -> None:
     token = (await place(client, menu))["token"]
     book = OrderBook(runtime_of(app).services.pool, capacity=10)
-    read = repo.order_view_row
+    read = tracking_repo.order_view_row
 
     async def read_then_hear_of_a_change(conn: Any, wanted: str) -> Any:
         row = await read(conn, wanted)
@@ -152,7 +153,7 @@ async def test_a_read_that_raced_with_a_change_is_not_served_as_current(
         await book.on_change(repo.notice(wanted, row["version"] + 1))
         return row
 
-    monkeypatch.setattr(repo, "order_view_row", read_then_hear_of_a_change)
+    monkeypatch.setattr(tracking_repo, "order_view_row", read_then_hear_of_a_change)
     view = await book.order(token)
     assert view.token == token
     assert book.fresh_json(token) is None  # held, but the next read goes to the database

@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 from gourmet.cli import app as cli
 from gourmet.db.types import Conn
 from gourmet.notify import sink
-from gourmet.ordering.outbox import Job, OutboxWorker
-from gourmet.ordering.owed import REFUND
-from gourmet.ordering.reconcile import reconcile
-from gourmet.ordering.refunds import Refunds
+from gourmet.ordering.money.owed import REFUND
+from gourmet.ordering.money.reconcile import reconcile
+from gourmet.ordering.money.refunds import Refunds
+from gourmet.ordering.notifications.outbox import Job, OutboxWorker
 from gourmet.payments.client import HttpPaymentProvider
 from gourmet.services import runtime_of
 from tests.conftest import STAFF_HEADERS, FixtureMenu

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gourmet.config import Settings
-from gourmet.ordering.slots import OpeningPeriod, SlotRules
+from gourmet.ordering.checkout.slots import OpeningPeriod, SlotRules
 
 TZ = ZoneInfo(Settings.model_fields["timezone"].default)
 ASAP = 12

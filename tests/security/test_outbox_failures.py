@@ -29,8 +29,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from gourmet.app import asgi_stack, create_app
 from gourmet.config import Settings
 from gourmet.db.types import Conn
-from gourmet.ordering import outbox
-from gourmet.ordering.outbox import Job, OutboxWorker
+from gourmet.ordering.notifications import outbox
+from gourmet.ordering.notifications.outbox import Job, OutboxWorker
 from gourmet.services import runtime_of
 from tests.conftest import STAFF_HEADERS, FixtureMenu
 from tests.ordering.helpers import checkout_body

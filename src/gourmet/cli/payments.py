@@ -12,7 +12,7 @@ from rich.console import Console
 
 from gourmet.cli.context import database_url
 from gourmet.config import Settings
-from gourmet.ordering.reconcile import Reconciliation, reconcile
+from gourmet.ordering.money.reconcile import Reconciliation, reconcile
 from gourmet.payments.client import HttpPaymentProvider
 from gourmet.payments.provider import ProviderUnavailable
 

@@ -12,29 +12,31 @@ from litestar.response import ServerSentEvent
 from gourmet.accounts.errors import Forbidden
 from gourmet.accounts.guards import Gate, require_staff
 from gourmet.db.notifications import NotificationHub
-from gourmet.ordering.busy import BusyChange, BusyMode, BusyState
-from gourmet.ordering.endpoints import placed
-from gourmet.ordering.events import kitchen_stream
+from gourmet.kitchen.busy import BusyChange, BusyMode, BusyState
+from gourmet.kitchen.orders import KitchenOrders
+from gourmet.ordering.checkout.endpoints import placed
+from gourmet.ordering.checkout.placed import Entry
+from gourmet.ordering.checkout.service import OrderingService
 from gourmet.ordering.schemas import OrderView, PhoneOrder, StatusUpdate
-from gourmet.ordering.service import Entry, OrderingService
+from gourmet.ordering.tracking.events import kitchen_stream
 from gourmet.problems import Problem
 from gourmet.resilience.idempotency_key import check_idempotency_key
 
 
 @get("/orders", summary="Open orders, the soonest due first")
-async def list_open_orders(ordering: NamedDependency[OrderingService]) -> list[OrderView]:
-    return await ordering.open_orders()
+async def list_open_orders(kitchen_orders: NamedDependency[KitchenOrders]) -> list[OrderView]:
+    return await kitchen_orders.open_orders()
 
 
 @post("/orders/{order_id:int}/status", summary="Move an order to its next status", status_code=200)
 async def change_order_status(
     request: Request[Any, Any, Any],
-    ordering: NamedDependency[OrderingService],
+    kitchen_orders: NamedDependency[KitchenOrders],
     gate: NamedDependency[Gate],
     order_id: FromPath[int],
     data: JSONBody[StatusUpdate],
 ) -> OrderView:
-    return await ordering.change_status(order_id, data, actor=await gate.actor(request))
+    return await kitchen_orders.change_status(order_id, data, actor=await gate.actor(request))
 
 
 class PhoneOrderByCard(Problem):
@@ -86,10 +88,10 @@ async def set_busy(
 
 @get("/orders/events", summary="Open orders, live (server-sent events)")
 async def open_order_events(
-    ordering: NamedDependency[OrderingService], hub: NamedDependency[NotificationHub]
+    kitchen_orders: NamedDependency[KitchenOrders], hub: NamedDependency[NotificationHub]
 ) -> ServerSentEvent:
     return ServerSentEvent(
-        kitchen_stream(hub, ordering.kitchen_cards), headers={"Cache-Control": "no-store"}
+        kitchen_stream(hub, kitchen_orders.kitchen_cards), headers={"Cache-Control": "no-store"}
     )
 
 

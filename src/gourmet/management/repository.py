@@ -17,7 +17,7 @@ from typing import Any
 from psycopg import sql
 
 from gourmet.db.types import Conn
-from gourmet.ordering.slots import OpeningPeriod
+from gourmet.ordering.checkout.slots import OpeningPeriod
 
 ZONE_COLUMNS = frozenset({"name", "postcode_prefixes", "fee_cents", "min_order_cents"})
 

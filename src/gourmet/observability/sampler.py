@@ -16,7 +16,7 @@ import structlog
 from gourmet.db.pool import GuardedPool
 from gourmet.menu.service import MenuCache
 from gourmet.observability.status.service import StatusBoard
-from gourmet.ordering.tracking import OrderBook
+from gourmet.ordering.tracking.book import OrderBook
 from gourmet.resilience.admission import AdmissionMiddleware
 from gourmet.resilience.limiter import AdaptiveLimiter
 from gourmet.telemetry import metrics

@@ -18,8 +18,8 @@ from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
 from gourmet.accounts.guards import Gate
+from gourmet.ordering.checkout.service import OrderingService
 from gourmet.ordering.schemas import OrderView
-from gourmet.ordering.service import OrderingService
 from gourmet.problems import ServiceUnavailable
 from gourmet.web.order_pages import STATUS_LABELS
 from gourmet.web.rendering import Pages, clock_time, day_label, json_for_html

@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.response import Template
 
 from gourmet.menu.service import MenuCache
-from gourmet.ordering.payment import PaymentService
+from gourmet.ordering.money.service import PaymentService
 from gourmet.web.rendering import Pages
 
 TIP_PERCENTS: Final = (10, 15, 20)  # the checkout page's choices; any amount is also offered

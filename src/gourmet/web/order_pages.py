@@ -11,9 +11,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Template
 
-from gourmet.ordering.payment import PaymentService
+from gourmet.ordering.checkout.service import OrderingService
+from gourmet.ordering.money.service import PaymentService
 from gourmet.ordering.schemas import Fulfilment, OrderStatus, OrderView
-from gourmet.ordering.service import OrderingService
 from gourmet.problems import NotFound, ServiceUnavailable
 from gourmet.web.menu_pages import SANDBOX_CARDS
 from gourmet.web.rendering import Pages, clock_time, day_label, json_for_html

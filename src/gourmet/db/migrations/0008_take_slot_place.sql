@@ -4,7 +4,7 @@
 -- checkout behind it). The first of ``candidates`` with room is taken; a candidate seen full is
 -- skipped without locking it, and a race lost under the lock moves on to the next one. When none
 -- has room the statement fails with SQLSTATE GR001, so the transaction (and its idempotency key
--- claim) rolls back and the application answers "slot full" (ordering/slot_repository.py).
+-- claim) rolls back and the application answers "slot full" (ordering/checkout/slot_repository.py).
 -- depends: 0007_order_version
 
 CREATE FUNCTION take_slot_place(wanted text, candidates timestamptz[], capacity integer)

@@ -15,7 +15,7 @@ from gourmet.db.pool import GuardedPool
 from gourmet.observability.ops.alerts import firing
 from gourmet.observability.ops.timeseries import Recorder
 from gourmet.observability.status.service import StatusBoard
-from gourmet.ordering.outbox import FailedJobs, failed_jobs
+from gourmet.ordering.notifications.outbox import FailedJobs, failed_jobs
 
 FAILED_JOBS_SHOWN = 100  # the latest; the answer says how many there are in all
 

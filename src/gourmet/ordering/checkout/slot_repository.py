@@ -1,0 +1,134 @@
+"""All SQL of taking orders into slots: the restaurant's rules as checkout reads them (one
+statement), bookings per slot, and giving back a place. A place is taken by the order's own
+insert (``take_slot_place``, migrations 0008 and 0016, called by ordering/repository.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import psycopg
+
+from gourmet.db.types import Conn, Cursor
+from gourmet.ordering.checkout.slots import OpeningPeriod, SpecialDay
+from gourmet.ordering.schemas import Fulfilment
+
+
+@dataclass(frozen=True)
+class RestaurantRules:
+    tax_rate_bp: int
+    slot_minutes: int
+    lead_minutes: int
+    ordering_paused: bool
+    pause_message: str
+    capacity_unit: str = "orders"  # what a slot's capacity counts: orders, or items
+
+
+@dataclass(frozen=True)
+class Zone:
+    id: int
+    name: str
+    prefixes: tuple[str, ...]
+    fee_cents: int
+    min_order_cents: int
+
+
+@dataclass(frozen=True)
+class OrderingContext:
+    """Everything checkout and the slot list need to know about the restaurant, in one read."""
+
+    rules: RestaurantRules
+    periods: tuple[OpeningPeriod, ...]
+    special_days: tuple[SpecialDay, ...]
+    capacity: int
+    zones: tuple[Zone, ...]
+
+
+_CONTEXT_SQL = """
+SELECT r.tax_rate_bp, r.slot_minutes, r.ordering_paused, r.pause_message, r.capacity_unit,
+    -- The kitchen's busy mode adds to the lead time while it lasts.
+    r.lead_minutes + coalesce((SELECT b.extra_minutes FROM busy_mode b
+        WHERE b.busy_until > now()), 0) AS lead_minutes,
+    coalesce((SELECT json_agg(json_build_object('weekday', h.weekday,
+        'opens_minute', h.opens_minute, 'closes_minute', h.closes_minute))
+        FROM opening_hours h WHERE h.fulfilment IN ('both', %(fulfilment)s)), '[]') AS periods,
+    coalesce((SELECT json_agg(json_build_object('day', s.day, 'closed', s.closed,
+        'opens_minute', s.opens_minute, 'closes_minute', s.closes_minute,
+        'message', s.message)) FROM special_day s WHERE s.day >= current_date - 1), '[]')
+        AS special_days,
+    coalesce((SELECT c.max_orders FROM slot_capacity c WHERE c.fulfilment = %(fulfilment)s), 0)
+        AS capacity,
+    coalesce((SELECT json_agg(json_build_object('id', z.id, 'name', z.name,
+        'prefixes', z.postcode_prefixes, 'fee_cents', z.fee_cents,
+        'min_order_cents', z.min_order_cents)) FROM delivery_zone z), '[]') AS zones
+FROM restaurant r
+"""
+
+
+async def ordering_context(conn: Conn, fulfilment: Fulfilment) -> OrderingContext:
+    return await read_ordering_context(await send_ordering_context(conn, fulfilment))
+
+
+async def send_ordering_context(conn: Conn, fulfilment: Fulfilment) -> Cursor:
+    """The rules' read, sent: in a pipeline it travels with the statements around it."""
+    return await conn.execute(_CONTEXT_SQL, {"fulfilment": fulfilment})
+
+
+async def read_ordering_context(sent: Cursor) -> OrderingContext:
+    row = await sent.fetchone()
+    if row is None:
+        rules = RestaurantRules(0, 15, 20, True, "The restaurant is not set up yet.")
+        return OrderingContext(rules, (), (), 0, ())
+    return OrderingContext(
+        rules=RestaurantRules(
+            tax_rate_bp=row["tax_rate_bp"],
+            slot_minutes=row["slot_minutes"],
+            lead_minutes=row["lead_minutes"],
+            ordering_paused=row["ordering_paused"],
+            pause_message=row["pause_message"],
+            capacity_unit=row["capacity_unit"],
+        ),
+        periods=tuple(OpeningPeriod(**p) for p in row["periods"]),
+        special_days=tuple(
+            SpecialDay(**{**s, "day": date.fromisoformat(s["day"])}) for s in row["special_days"]
+        ),
+        capacity=row["capacity"],
+        zones=tuple(
+            Zone(z["id"], z["name"], tuple(z["prefixes"]), z["fee_cents"], z["min_order_cents"])
+            for z in row["zones"]
+        ),
+    )
+
+
+async def bookings(
+    conn: Conn, fulfilment: Fulfilment, starts: Sequence[datetime]
+) -> dict[datetime, int]:
+    rows = await (
+        await conn.execute(
+            "SELECT slot_start, booked FROM slot_booking"
+            " WHERE fulfilment = %s AND slot_start = ANY(%s)",
+            (fulfilment, list(starts)),
+        )
+    ).fetchall()
+    return {row["slot_start"]: row["booked"] for row in rows}
+
+
+# take_slot_place (migration 0008) found no candidate with a place left.
+NO_PLACE_LEFT = "GR001"
+
+
+def no_place_left(error: psycopg.Error) -> bool:
+    """Whether ``error`` is the order's insert finding every slot it may take full."""
+    return error.sqlstate == NO_PLACE_LEFT
+
+
+async def release_slot(
+    conn: Conn, fulfilment: Fulfilment, start: datetime, weight: int = 1
+) -> None:
+    """Give back the ``weight`` places an order took in its slot."""
+    await conn.execute(
+        "UPDATE slot_booking SET booked = greatest(booked - %s, 0)"
+        " WHERE fulfilment = %s AND slot_start = %s",
+        (weight, fulfilment, start),
+    )

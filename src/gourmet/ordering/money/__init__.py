@@ -1,0 +1,1 @@
+"""The money of orders: card payments, settling stray charges, refunds and reconciliation."""

@@ -1,0 +1,1 @@
+"""What leaves an order's transaction: the outbox and the customers' notices."""

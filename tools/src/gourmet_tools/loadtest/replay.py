@@ -1,0 +1,94 @@
+"""``gourmet replay-incident``: the November spike, compressed, against the platform as it was
+(the ``incident`` profile) and as it is (``hardened``), each on a fresh database, one report
+side by side.
+
+Both servers run alike (one worker, a pool of ``pool_size``) so that only the profile differs.
+The normal rate is a fifth of the checkout capacity measured first (closed loops of checkouts
+for a few seconds), so the spike offers twice what the server can place: as in November, more
+than it can do, for long enough to matter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from gourmet.db.embedded import start_embedded
+from gourmet_tools.loadtest import loadstats, openload, traffic
+from gourmet_tools.loadtest.local import STAFF_TOKEN, fresh_database, local_server
+from gourmet_tools.loadtest.menu_orders import checkout_bodies
+from gourmet_tools.loadtest.runner import Progress, RunResult, run_shape
+from gourmet_tools.loadtest.shapes import november
+
+PROFILES = ("incident", "hardened")
+SPIKE_X_CAPACITY = 2.0  # the spike (10x normal) offers this much of the measured capacity
+CAPACITY_PROBE_S = 4.0
+CAPACITY_CLIENTS = 8
+PORT = 8181
+
+
+def measure_capacity(base: str) -> float:
+    """Checkouts per second closed loops of CAPACITY_CLIENTS reach."""
+    with httpx.Client(base_url=base, timeout=10) as client:
+        bodies = checkout_bodies(client)
+    host = base.removeprefix("http://")
+    payloads = tuple(traffic.http_post_json(host, "/api/orders", body) for body in bodies)
+    mix = [traffic.RequestKind("checkout", 1.0, payloads)]
+    run = asyncio.run(
+        openload.closed_load(base, mix, concurrency=CAPACITY_CLIENTS, duration_s=CAPACITY_PROBE_S)
+    )
+    return float(loadstats.summarize(run, 0.0, CAPACITY_PROBE_S)["goodput_per_s"])
+
+
+def replay_incident(
+    folder: Path,
+    *,
+    scale: float,
+    patience_s: float,
+    pool_size: int,
+    base_rate: float | None = None,
+    say: Callable[[str], None] = print,
+    progress: Callable[[str], Progress] | None = None,
+) -> list[RunResult]:
+    embedded = start_embedded(folder.parent / "replay-pgdata")
+    results: list[RunResult] = []
+    try:
+        for profile in PROFILES:
+            name = f"gourmet_replay_{profile}"
+            url = embedded.url_for(name)
+            fresh_database(embedded.admin_url, url, name)
+            env = {
+                "GOURMET_DATABASE_URL": url,
+                "GOURMET_PROFILE": profile,
+                "GOURMET_WORKERS": "1",
+                "GOURMET_POOL_MAX_SIZE": str(pool_size),
+                "GOURMET_DATA_DIR": str(folder / profile),
+            }
+            with local_server(env, PORT, folder / f"{profile}.log") as base:
+                if base_rate is None:
+                    capacity = measure_capacity(base)
+                    base_rate = capacity * SPIKE_X_CAPACITY / 10
+                    say(
+                        f"checkout capacity {capacity:.0f}/s: normal {base_rate:.1f} customers/s,"
+                        f" the spike {10 * base_rate:.0f}/s"
+                    )
+                shape = november(base_rate, scale)
+                say(f"{profile}: {shape.description}, {shape.duration_s:.0f} s of arrivals")
+                result = run_shape(
+                    profile,
+                    base,
+                    shape,
+                    patience_s=patience_s,
+                    staff_token=STAFF_TOKEN,
+                    database_url=url,
+                    spike_prefix="spike",
+                    progress=progress(profile) if progress else None,
+                )
+                result.figures["base_rate_per_s"] = base_rate
+                results.append(result)
+    finally:
+        embedded.stop()
+    return results
