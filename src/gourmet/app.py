@@ -181,6 +181,7 @@ def asgi_stack(app: Litestar) -> ASGIApp:
         room=WaitingRoom.from_settings(runtime.limiter, settings),
         tickets=Tickets(runtime.staff_token.encode()),
         hold_s=settings.waiting_room_hold_s,
+        checkout_budget_s=settings.checkout_budget_s,
         max_body_bytes=settings.max_body_bytes,
     )
     runtime.admission = admission

@@ -84,6 +84,12 @@ class Settings(BaseSettings):
 
     # Admission control (hardened profile only).
     deadline_s: float = Field(default=3.0, gt=0, description="default budget of a request")
+    # An order attempt's whole time from its arrival, its wait in line included: below the ten
+    # seconds after which browsers' fetches, API clients, proxies and people give up (sending
+    # no deadline), so that no order is placed for a client that has gone (line_policy.py).
+    checkout_budget_s: float = Field(
+        default=8.0, gt=0, le=60, description="an order attempt's time from arrival, line included"
+    )
     limiter_initial: int = Field(default=20, ge=1)
     limiter_min: int = Field(default=4, ge=1)
     limiter_max: int = Field(default=100, ge=1)
@@ -91,18 +97,13 @@ class Settings(BaseSettings):
     limiter_burst_wait_ms: float = Field(default=5.0, ge=0)
     shed_retry_after_s: tuple[int, int] = (1, 3)
     # The waiting room (resilience/waiting_room.py): order attempts that find checkout's share
-    # full wait in a line of at most this many per process, each for at most hold seconds.
-    # A longer line and hold mean fewer tries a customer in a spike (a held request costs a
-    # timer; a try costs the worker's CPU). `gourmet replay-incident`, hardened, same arrivals:
-    # 4.1 tries and a mean wait of 38 s at 1000 and 5 s; 2.4 and 22 s at 3000 and 10 s; at a
-    # heavier spike (88/s then 880/s), 2.3 and 53 s at 3000 and 10 s, 1.7 and 36 s at 6000 and
-    # 20 s. But each held customer keeps a connection open, through every proxy in front: at
-    # 6000 the overload benchmark's clients (4096 connections, like HAProxy's maxconn) ran out
-    # of connections for status reads (3,093/s served at 10x against 8,374/s at 3000). So 3000,
-    # and max_connections must leave CONNECTIONS_BESIDE_THE_LINE beside the line.
+    # full wait in a line of at most this many per process, each for at most hold seconds and
+    # never past its checkout budget (line_policy.py). Each held customer keeps a connection
+    # open, so max_connections must leave CONNECTIONS_BESIDE_THE_LINE beside the line. How the
+    # size and the hold were chosen, measured: docs/results/README.md, "The waiting room".
     waiting_room_size: int = Field(default=3000, ge=0, description="0: refuse at once instead")
     waiting_room_hold_s: float = Field(
-        default=10.0, ge=0, description="longest wait in line within one request"
+        default=6.5, ge=0, description="longest wait in line within one request"
     )
     # What the room keeps in memory per process: the customers held in line and those counted
     # in line while away (with their Idempotency-Key). At the bound, a newcomer gets the room's

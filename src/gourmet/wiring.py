@@ -4,6 +4,7 @@ budget, with the background worker that moves money and mail (the composition ro
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
@@ -97,6 +98,7 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
         payments=payments,
         slots_cached=settings.hardened,
         notices=notices,
+        statement_timeout_s=settings.statement_timeout_ms / 1000 or math.inf,
     )
     hub.on(ORDER_CHANNEL, ordering.slot_cache.on_change)
     hub.on(RULES_CHANNEL, ordering.slot_cache.on_change)

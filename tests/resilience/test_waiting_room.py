@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from gourmet.resilience.limiter import AdaptiveLimiter, Permit, Priority
+from gourmet.resilience.line_policy import LinePolicy
 from gourmet.resilience.waiting_room import Tickets, Turn, WaitingRoom
 from tests.polling import wait_until
 from tests.resilience.test_admission import fixed_limiter
@@ -131,12 +132,12 @@ async def test_a_customer_sent_back_returns_when_the_line_can_hold_them() -> Non
     assert isinstance(turn, Turn)
     assert (turn.place, turn.wait_s, turn.reach_s) == (50, 5.0, 4.0)  # 40 held, at 10 a second
     # In 3 s, 30 are served: the customer is 20th, halfway into a line of 40, and waits there.
-    assert turn.back_in_s(hold_s=10) == 3.0
+    assert LinePolicy(budget_s=20, serve_s=3, hold_s=10).back_in(turn) == 3.0
     # A short hold bounds the reach, and then no later than four fifths of the estimate.
-    assert turn.back_in_s(hold_s=1) == 4.0
+    assert LinePolicy(budget_s=20, serve_s=3, hold_s=1).back_in(turn) == 4.0
     long_wait = Turn(place=1000, wait_s=100.0, reach_s=4.0)
-    assert long_wait.back_in_s(hold_s=10) == 80.0  # an estimate can be off by more than 2 s
-    assert Turn(place=3, wait_s=None).back_in_s(hold_s=10) is None
+    assert LinePolicy(budget_s=20, serve_s=3, hold_s=10).back_in(long_wait) == 80.0
+    assert LinePolicy().back_in(Turn(place=3, wait_s=None)) is None
     holder.success()
 
 

@@ -5,6 +5,7 @@ and the body read ahead reaches the app."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import random
 from typing import Any
@@ -73,7 +74,7 @@ async def test_an_attempt_not_served_in_time_gets_its_place_and_a_ticket_that_ke
     # Meanwhile a newcomer is waiting; the customer coming back with the ticket goes first.
     newcomer = asyncio.create_task(call(mw, "POST", "/api/orders", ("x-test-status", "201")))
     await wait_until(lambda: len(mw.room) == 1)
-    mw.hold_s = 5
+    mw.line = dataclasses.replace(mw.line, hold_s=5)
     returning = asyncio.create_task(
         call(
             mw,

@@ -8,6 +8,7 @@ answer. Measured in the room's own accounting and with tracemalloc."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import random
 import tracemalloc
@@ -133,7 +134,7 @@ async def test_what_the_room_keeps_stays_within_its_bound_and_then_it_answers_fu
     assert kept <= room.kept_bytes * 1.2 + 64 * 1024, (kept, room.kept_bytes)
     assert kept >= room.kept_bytes * 0.5, (kept, room.kept_bytes)
 
-    mw.hold_s = 5.0  # time to wait, but no memory left to be held in
+    mw.line = dataclasses.replace(mw.line, hold_s=5.0)  # time to wait, but no memory left
     turned_away = room.turned_away
     reply = await call(mw, "POST", "/api/orders", ("idempotency-key", "newcomer"))
     assert reply.status == 503
@@ -151,7 +152,7 @@ async def test_a_room_with_memory_left_still_holds_a_customer() -> None:
     """The bound counts a held customer too: with room for one, one waits and is served."""
     held_bytes = waiting_room.HELD_BYTES
     app, mw, room = full_checkout(max_bytes=held_bytes)
-    mw.hold_s = 5.0
+    mw.line = dataclasses.replace(mw.line, hold_s=5.0)
     held = asyncio.create_task(call(mw, "POST", "/api/orders", BLOCK))
     await wait_until(lambda: app.entered == 1)
     waiting = asyncio.create_task(call(mw, "POST", "/api/orders", ("idempotency-key", "a")))

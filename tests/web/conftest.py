@@ -150,13 +150,16 @@ def line_server(
 ) -> Iterator[LiveServer]:
     """Gourmet placing one order at a time (a pool of one, a limit of one), whose waiting room
     holds an attempt for 3 s (long enough for the page to say it is waiting in line); a
-    checkout blocked on a lock keeps its place busy for up to 10 s instead of timing out."""
+    checkout blocked on a lock keeps its place busy for up to 10 s instead of timing out (its
+    deadline and the database's bounds are 10 s, within a checkout budget of 20 s)."""
     settings = {
         "GOURMET_POOL_MAX_SIZE": "1",
         "GOURMET_LIMITER_INITIAL": "1",
         "GOURMET_LIMITER_MIN": "1",
         "GOURMET_LIMITER_MAX": "1",
         "GOURMET_WAITING_ROOM_HOLD_S": "3",
+        "GOURMET_DEADLINE_S": "10",
+        "GOURMET_CHECKOUT_BUDGET_S": "20",
         "GOURMET_LOCK_TIMEOUT_MS": "10000",
         "GOURMET_STATEMENT_TIMEOUT_MS": "10000",
     }

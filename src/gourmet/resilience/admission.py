@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import math
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -27,7 +26,6 @@ from gourmet.config import setting_default
 from gourmet.problems import Problem
 from gourmet.resilience import deadline
 from gourmet.resilience.answers import (
-    MAX_LINE_RETRY_S,
     Replay,
     header,
     line_response,
@@ -39,6 +37,7 @@ from gourmet.resilience.answers import (
 from gourmet.resilience.body_deadline import read_body
 from gourmet.resilience.idempotency_key import check_idempotency_key
 from gourmet.resilience.limiter import AdaptiveLimiter, Permit, Priority
+from gourmet.resilience.line_policy import LinePolicy
 from gourmet.resilience.waiting_room import TICKET_HEADER, Tickets, Turn, WaitingRoom
 
 READS = frozenset({"GET", "HEAD"})
@@ -86,6 +85,7 @@ class AdmissionMiddleware:
         room: WaitingRoom | None = None,
         tickets: Tickets | None = None,
         hold_s: float = setting_default("waiting_room_hold_s"),
+        checkout_budget_s: float = setting_default("checkout_budget_s"),
         max_body_bytes: int = setting_default("max_body_bytes"),
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
@@ -112,7 +112,8 @@ class AdmissionMiddleware:
         self.retry_after_s = retry_after_s
         self.room = room
         self._tickets = tickets
-        self.hold_s = hold_s
+        # The timing of attempts that may wait in line: their budget from arrival, their hold.
+        self.line = LinePolicy(budget_s=checkout_budget_s, serve_s=deadline_s, hold_s=hold_s)
         self._max_body_bytes = max_body_bytes
         self._clock = clock
         self._wall_clock = wall_clock
@@ -212,9 +213,11 @@ class AdmissionMiddleware:
 
     def _stamp_deadline(self, scope: Scope, *, queued: bool = False) -> float:
         asked = header(scope, deadline.DEADLINE_HEADER)
-        # A queued request may spend its hold in line before its own time starts.
-        budget = self.deadline_s + (self.hold_s if queued else 0.0)
-        instant = self._clock() + deadline.budget_s(asked, budget)
+        now = self._clock()
+        if queued:  # one budget from arrival, the wait in line taken from it (line_policy.py)
+            instant = self.line.deadline(now, asked)
+        else:
+            instant = now + deadline.budget_s(asked, self.deadline_s)
         scope.setdefault("state", {})[deadline.DEADLINE_KEY] = instant
         return instant
 
@@ -224,7 +227,7 @@ class AdmissionMiddleware:
         self, scope: Scope, receive: Receive, send: Send, priority: Priority, kind: tuple[int, str]
     ) -> None:
         """Read the body, wait in line for a permit (leaving if the client goes), then serve the
-        request with its own deadline counted from the admission; or answer with the place."""
+        request with what is left of its budget; or answer with the place."""
         assert self.room is not None
         key = header(scope, b"idempotency-key")
         try:
@@ -244,8 +247,7 @@ class AdmissionMiddleware:
             return
         gone = asyncio.ensure_future(receive())  # answers only once the client is gone
         try:
-            left = deadline.remaining_in_scope(scope) or 0.0
-            hold = min(self.hold_s, left - self.deadline_s / 2)
+            hold = self.line.hold(deadline.remaining_in_scope(scope) or 0.0)
             held_until = self._clock() + hold
             waiting = asyncio.ensure_future(self.room.wait_turn(first_at, kind, hold, key))
             await asyncio.wait({waiting, gone}, return_when=asyncio.FIRST_COMPLETED)
@@ -269,13 +271,17 @@ class AdmissionMiddleware:
                 await self._answer_turn(scope, send, outcome, key, first_at)
                 return
             state = scope["state"]
-            admitted_deadline = min(state[deadline.DEADLINE_KEY], self._clock() + self.deadline_s)
+            admitted_deadline = self.line.admitted_deadline(
+                state[deadline.DEADLINE_KEY], self._clock()
+            )
             state[deadline.DEADLINE_KEY] = admitted_deadline
             token = deadline.CURRENT.set(admitted_deadline)
+            watched = deadline.DEPARTURE.set(gone)  # nothing committed for a client gone
             try:
                 after = functools.partial(asyncio.shield, gone)  # the read-ahead saw it go
                 await self._run_admitted(scope, Replay(body, after), send, outcome)
             finally:
+                deadline.DEPARTURE.reset(watched)
                 deadline.CURRENT.reset(token)
         finally:
             gone.cancel()
@@ -290,11 +296,9 @@ class AdmissionMiddleware:
     async def _answer_turn(
         self, scope: Scope, send: Send, turn: Turn, key: bytes | None, first_at: float
     ) -> None:
-        back_in = turn.back_in_s(self.hold_s)
-        if back_in is None:
+        retry_after = self.line.retry_after(turn)
+        if retry_after is None:  # no estimate yet: as any refusal
             retry_after = self._rng.randint(*self.retry_after_s)
-        else:  # the next try finds a place in line (Turn.back_in_s), and hears at least this often
-            retry_after = min(max(math.ceil(back_in), 1), MAX_LINE_RETRY_S)
         ticket = None
         if self._tickets is not None and key:
             ticket = self._tickets.issue(key, first_at)

@@ -63,9 +63,6 @@ def shed_page(retry_after_s: int) -> tuple[list[tuple[bytes, bytes]], bytes]:
     return refusal_headers(b"text/html; charset=utf-8", body, retry_after_s), body
 
 
-MAX_LINE_RETRY_S = 60  # a customer in line hears from us at least once a minute
-
-
 def line_response(
     path: str, turn: Turn, retry_after_s: int, ticket: str | None
 ) -> tuple[list[tuple[bytes, bytes]], bytes]:

@@ -9,9 +9,10 @@ for any more serves no one.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -28,6 +29,9 @@ DEADLINE_HEADER = b"x-request-deadline-ms"
 # The same deadline, for code far from the scope (a repository acquiring a connection): the
 # middleware sets it in the request's task, and ASGI apps handle a request within that task.
 CURRENT: ContextVar[float | None] = ContextVar("gourmet_deadline", default=None)
+# The client of the request being served, where the admission middleware watches it (an order
+# attempt, whose body it read ahead): a future that completes once the client has gone.
+DEPARTURE: ContextVar[asyncio.Future[Any] | None] = ContextVar("gourmet_departure", default=None)
 
 
 def current_timeout(ceiling_s: float, now: float | None = None) -> float:
@@ -57,6 +61,42 @@ class DeadlineExceeded(Exception):  # noqa: N818 - "exceeded" reads better than 
     def __init__(self, overrun_s: float) -> None:
         super().__init__(f"request deadline passed {overrun_s * 1000:.0f} ms ago")
         self.overrun_s = overrun_s
+
+
+class ClientGone(DeadlineExceeded):
+    """The client has gone (its connection closed) before the work was done: none is started."""
+
+    def __init__(self) -> None:
+        super().__init__(0.0)
+
+
+def client_gone() -> bool:
+    """Whether the client of the request being served is known to have gone."""
+    departure = DEPARTURE.get()
+    return departure is not None and departure.done() and not departure.cancelled()
+
+
+@contextlib.contextmanager
+def cancelled_on_departure(cancel: Callable[[], Awaitable[object]]) -> Iterator[None]:
+    """Run ``cancel`` (a connection's cancel of its running statement) if the client goes while
+    the block runs: a checkout blocked on a lock stops, instead of committing an order its
+    customer will never hear of. Work already committed stays (a retry with the same
+    Idempotency-Key finds it)."""
+    departure = DEPARTURE.get()
+    if departure is None:
+        yield
+        return
+    cancelling: list[asyncio.Future[object]] = []
+
+    def on_departure(gone: asyncio.Future[Any]) -> None:
+        if not gone.cancelled():
+            cancelling.append(asyncio.ensure_future(cancel()))
+
+    departure.add_done_callback(on_departure)
+    try:
+        yield
+    finally:
+        departure.remove_done_callback(on_departure)
 
 
 def budget_s(header_value: bytes | None, default_s: float) -> float:
@@ -94,7 +134,10 @@ def remaining_in_scope(scope: Mapping[str, Any]) -> float | None:
 
 def ensure_time_to_finish(margin_s: float = START_MARGIN_S, now: float | None = None) -> None:
     """Raise :class:`DeadlineExceeded` unless the current request has ``margin_s`` left: work
-    started later could not be answered in time (nothing has been done yet)."""
+    started later could not be answered in time (nothing has been done yet). Raise
+    :class:`ClientGone` if its client is known to have gone."""
+    if client_gone():
+        raise ClientGone
     left = remaining({DEADLINE_KEY: CURRENT.get()}, now)
     if left is not None and left < margin_s:
         raise DeadlineExceeded(margin_s - left)

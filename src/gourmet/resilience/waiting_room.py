@@ -49,11 +49,6 @@ RATE_WINDOW_S = 5.0  # the service rate behind estimates: places given in the la
 AWAY_FOR_S = 120.0
 MAX_AWAY = 100_000  # customers remembered as away, per process
 EARLY_SLACK_S = 1.0  # back this much before their time still counts as on time
-# Customers sent back come again after at most this share of their estimated wait: the
-# estimate (places ahead / the last 5 s's rate) can be off by a fifth over a minute, and a line
-# left empty by customers all told to come too late idles the database (the replayed spike's
-# placements fell to a fifth for ten seconds with no such bound).
-EARLY_SHARE = 0.8
 # What the room counts against its memory bound (Settings.waiting_room_max_bytes), as tracemalloc
 # measures it on CPython 3.11: a customer held in line (waiter, future, line entry, timer), and
 # one counted while away (dictionary slot, tuples, times), plus the length of their key.
@@ -114,23 +109,13 @@ class Turn:
     seconds until then (None while nothing has been served lately to estimate from), whether
     the customer came back before the time they were given (they ignore Retry-After), and the
     line's reach: the seconds of service that the customers it can hold stand for (0.0 with no
-    estimate). A customer back within their reach of their turn gets a place and waits there."""
+    estimate). A customer back within their reach of their turn gets a place and waits there.
+    When to come back is the line's policy (``line_policy.LinePolicy.back_in``)."""
 
     place: int
     wait_s: float | None
     early: bool = False
     reach_s: float = 0.0
-
-    def back_in_s(self, hold_s: float) -> float | None:
-        """When to try again: once the place is halfway into what that try can wait for (the
-        line's reach, or a hold of ``hold_s`` if shorter), and no later than EARLY_SHARE of the
-        estimate, which a long wait can miss by more than the reach. Earlier, the line is still
-        full of those before them and they are sent back at once, a try for nothing; later,
-        the line runs dry while they are away and the kitchen's capacity goes unused, which
-        costs every customer behind them. None with no estimate."""
-        if self.wait_s is None:
-            return None
-        return min(self.wait_s - min(self.reach_s, hold_s) / 2, self.wait_s * EARLY_SHARE)
 
 
 class _Waiter:

@@ -42,6 +42,15 @@ class NewOrder:
     slot_weight: int = 1  # the places of its slot it takes: 1, or its items (capacity_unit)
 
 
+async def send_time_limit(conn: Conn, seconds: float) -> None:
+    """Bound each statement of this transaction to ``seconds`` (``SET LOCAL statement_timeout``,
+    gone with the transaction, so a pooler's next client never inherits it): a checkout that
+    waits on a slot's lock past its client's time is cancelled, never committed late."""
+    await conn.execute(
+        "SELECT set_config('statement_timeout', %s, true)", (str(max(int(seconds * 1000), 1)),)
+    )
+
+
 async def send_claim(conn: Conn, key: str, fingerprint: str) -> Cursor:
     """Claim ``key`` for this transaction; :func:`claimed` reads whether it was taken (False:
     another committed request owns it). Sent, not awaited: in a pipeline it travels with the

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import math
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -21,17 +23,15 @@ from gourmet.money import Money
 from gourmet.ordering.checkout import repository as repo
 from gourmet.ordering.checkout import slot_repository as slot_repo
 from gourmet.ordering.checkout.delivery import delivery_terms, normalize_postcode
-from gourmet.ordering.checkout.placed import OVERRIDE_CAPACITY, Entry, in_utc, new_order_view
+from gourmet.ordering.checkout.placed import OVERRIDE_CAPACITY, Entry, new_order_view
 from gourmet.ordering.checkout.pricing import price_cart, tax_cents, tip_cents
-from gourmet.ordering.checkout.slot_cache import SlotCache
-from gourmet.ordering.checkout.slots import SlotRules
+from gourmet.ordering.checkout.slot_choice import SlotChoice
 from gourmet.ordering.errors import (
     CardTokenRequired,
     IdempotencyKeyReused,
     ItemUnavailable,
     MenuChanged,
     OrderingPaused,
-    OutsideOpeningHours,
     SlotFull,
     no_such_order,
 )
@@ -48,13 +48,16 @@ from gourmet.ordering.tracking import repository as tracking_repo
 from gourmet.ordering.tracking.book import OrderBook
 from gourmet.ordering.tracking.views import order_view
 from gourmet.problems import Problem
+from gourmet.resilience import deadline
 from gourmet.telemetry import metrics
 
 TOKEN_BYTES = 18  # 144 random bits: unguessable, and 24 URL-safe characters
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what secrets.token_urlsafe gives
-ASAP_CANDIDATES = 48  # how many upcoming slots an ASAP order may fall into
 OPEN_ORDERS_LIMIT = 500
 ACCOUNT_ORDERS_LIMIT = 50  # an account's history, newest first
+# Kept of a checkout's deadline for its commit and its answer's way back to the client.
+ANSWER_MARGIN_S = 0.1
+CANCEL_TIMEOUT_S = 2.0  # sending a cancel request to the server
 
 
 class OrderingService:
@@ -70,20 +73,32 @@ class OrderingService:
         slots_cached: bool = True,
         clock: Callable[[], datetime] | None = None,
         notices: Notices | None = None,
+        statement_timeout_s: float = math.inf,
     ) -> None:
         self._pool = pool
+        self._statement_timeout_s = statement_timeout_s  # the server's own bound (0: none)
         self._book = book
         self._payments = payments
         self._notices = notices or Notices()
-        self._tz = tz
-        self._slot_days_ahead = slot_days_ahead
         self._money = money
-        self._clock = clock or (lambda: datetime.now(UTC))
-        # Slot lists held until an order or a rule changes them (slot_cache.py); the hub feeds
-        # it the other processes' changes.
-        self.slot_cache = SlotCache(self._read_slots, enabled=slots_cached)
-        # Whether today is a closed special day, as of the last slot list read (held with it).
-        self._closed_today: dict[Fulfilment, str | None] = {}
+        self._slots = SlotChoice(
+            pool, tz=tz, days_ahead=slot_days_ahead, cached=slots_cached, clock=clock
+        )
+        # Slot lists held until an order or a rule changes them; the hub feeds it the other
+        # processes' changes.
+        self.slot_cache = self._slots.cache
+
+    async def slots(self, fulfilment: Fulfilment) -> list[Slot]:
+        """Upcoming slots and their places left, from memory until something changes them."""
+        return await self._slots.slots(fulfilment)
+
+    def closed_today(self, fulfilment: Fulfilment) -> str | None:
+        """Today's closing message when today is a closed special day (read with the slots)."""
+        return self._slots.closed_today(fulfilment)
+
+    def forget_slots(self) -> None:
+        """The restaurant's rules changed in this process: slot lists are read again."""
+        self.slot_cache.forget()
 
     # -- checkout -----------------------------------------------------------------------------
 
@@ -127,7 +142,7 @@ class OrderingService:
             if not slot_repo.no_place_left(exc):
                 raise
             # Nothing was written (the transaction rolled back): say which slot is free next.
-            problem = await self._no_place_left(request)
+            problem = await self._slots.no_place_left(request)
             metrics.ORDERS_REJECTED.labels(problem.type_slug).inc()
             raise problem from exc
         except Problem as problem:
@@ -159,7 +174,25 @@ class OrderingService:
         and the items in the first; stock (only for counted items) in the second; the order
         with its slot place, and COMMIT, in the last. The slot's row lock is held from that
         last statement to its commit, never across the round trips before it."""
+        # No order for a client that has gone: nothing runs, or commits, past the deadline,
+        # and a statement still running when the client goes is cancelled.
+        cancel = functools.partial(conn.cancel_safe, timeout=CANCEL_TIMEOUT_S)
+        with deadline.cancelled_on_departure(cancel):
+            return await self._place(conn, request, key, fingerprint, account_id, entry)
+
+    async def _place(
+        self,
+        conn: Conn,
+        request: CheckoutRequest,
+        key: str | None,
+        fingerprint: str,
+        account_id: int | None,
+        entry: Entry | None,
+    ) -> tuple[OrderView, bool]:
         async with conn.pipeline(), conn.transaction():
+            left = deadline.current_timeout(math.inf) - ANSWER_MARGIN_S
+            if left < self._statement_timeout_s:  # tighter than the server's own bound
+                await repo.send_time_limit(conn, left)
             claim = await repo.send_claim(conn, key, fingerprint) if key else None
             context_sent = await slot_repo.send_ordering_context(conn, request.fulfilment)
             items_sent = await menu_repository.send_items_and_tracking(
@@ -174,6 +207,7 @@ class OrderingService:
                 conn, request, context, items, tracked, account_id, entry
             )
             overridden = entry is not None and entry.override
+            deadline.ensure_time_to_finish(ANSWER_MARGIN_S)  # else nothing is written
             inserted = await repo.send_insert_order(
                 conn,
                 new_order,
@@ -228,7 +262,7 @@ class OrderingService:
                 f"{context.capacity}; please split it, or call the restaurant."
             )
         zone, fee = delivery_terms(request, cart, context.zones, self._money)
-        candidates = await self._candidates(conn, request, context)
+        candidates = await self._slots.candidates(conn, request, context)
         quantities = cart.quantities_by_item()
         short, sold_out = await menu_repository.take_stock(
             conn, {item_id: qty for item_id, qty in quantities.items() if item_id in tracked}
@@ -267,105 +301,6 @@ class OrderingService:
             slot_weight=weight,
         )
         return new_order, repo.line_documents(cart), candidates, sold_out
-
-    async def _candidates(
-        self, conn: Conn, request: CheckoutRequest, context: slot_repo.OrderingContext
-    ) -> list[datetime]:
-        """The slots this order may take, best first: the one asked for, or the next ones."""
-        now = self._clock()
-        slot_rules = self._slot_rules(context)
-        days = self._slot_days_ahead
-        if request.slot is not None:
-            wanted = in_utc(request.slot)
-            if wanted is None or not slot_rules.is_start(wanted, now, days):
-                starts = slot_rules.starts(now, days, limit=ASAP_CANDIDATES)
-                nxt = await self._next_free(conn, request.fulfilment, starts, context.capacity)
-                raise OutsideOpeningHours(
-                    "That time is not one of our slots (outside opening hours, too soon, or not "
-                    "on a slot boundary). Pick a slot from /api/slots.",
-                    next_free_slot=nxt,
-                )
-            return [wanted]
-        starts = slot_rules.starts(now, days, limit=ASAP_CANDIDATES)
-        if not slot_rules.is_open(now):
-            nxt = await self._next_free(conn, request.fulfilment, starts, context.capacity)
-            holiday = slot_rules.closed_today(now)
-            raise OutsideOpeningHours(
-                (f"Closed today: {holiday.message}. " if holiday and holiday.message else "")
-                + "We are closed right now, so we cannot cook as soon as possible. "
-                "Schedule your order for a later slot instead.",
-                next_free_slot=nxt,
-            )
-        if not starts:
-            raise SlotFull("Every slot in the next hours is full; please try again later.")
-        return starts
-
-    async def _no_place_left(self, request: CheckoutRequest) -> Problem:
-        """The answer when none of the order's slots had a place left: the next free one."""
-        async with self._pool.connection() as conn:
-            context = await slot_repo.ordering_context(conn, request.fulfilment)
-            slot_rules = self._slot_rules(context)
-            if request.slot is None:
-                return SlotFull("Every slot in the next hours is full; please try again later.")
-            wanted = request.slot.astimezone(UTC)
-            later = slot_rules.starts(
-                wanted + timedelta(seconds=1), self._slot_days_ahead, limit=ASAP_CANDIDATES
-            )
-            nxt = await self._next_free(conn, request.fulfilment, later, context.capacity)
-        return SlotFull(
-            "That time slot is full."
-            + (f" The next free slot starts at {self._local(nxt)}." if nxt else ""),
-            next_free_slot=nxt,
-        )
-
-    def _local(self, moment: datetime) -> str:
-        return moment.astimezone(self._tz).strftime("%H:%M on %A %d %B")
-
-    def _slot_rules(self, context: slot_repo.OrderingContext) -> SlotRules:
-        rules = context.rules
-        special = {day.day: day for day in context.special_days}
-        return SlotRules(context.periods, rules.slot_minutes, rules.lead_minutes, self._tz, special)
-
-    async def _next_free(
-        self, conn: Conn, fulfilment: Fulfilment, starts: Sequence[datetime], capacity: int
-    ) -> datetime | None:
-        candidates = list(starts[:ASAP_CANDIDATES])
-        booked = await slot_repo.bookings(conn, fulfilment, candidates)
-        return next((s for s in candidates if booked.get(s, 0) < capacity), None)
-
-    # -- slots --------------------------------------------------------------------------------
-
-    async def slots(self, fulfilment: Fulfilment) -> list[Slot]:
-        """Upcoming slots and their places left, from memory until something changes them."""
-        return await self.slot_cache.slots(fulfilment)
-
-    def closed_today(self, fulfilment: Fulfilment) -> str | None:
-        """Today's closing message when today is a closed special day (read with the slots)."""
-        return self._closed_today.get(fulfilment)
-
-    def forget_slots(self) -> None:
-        """The restaurant's rules changed in this process: slot lists are read again."""
-        self.slot_cache.forget()
-
-    async def _read_slots(self, fulfilment: Fulfilment) -> list[Slot]:
-        async with self._pool.connection() as conn:
-            context = await slot_repo.ordering_context(conn, fulfilment)
-            slot_rules = self._slot_rules(context)
-            starts = slot_rules.starts(self._clock(), self._slot_days_ahead)
-            booked = await slot_repo.bookings(conn, fulfilment, starts)
-        holiday = slot_rules.closed_today(self._clock())
-        self._closed_today[fulfilment] = holiday.message if holiday else None
-        rules, capacity = context.rules, context.capacity
-        return [
-            Slot(
-                start=s,
-                end=s + slot_rules.slot_length,
-                capacity=capacity,
-                remaining=max(capacity - booked.get(s, 0), 0),
-                available=booked.get(s, 0) < capacity and not rules.ordering_paused,
-            )
-            for s in starts
-        ]
 
     # -- reading orders (staff move them: gourmet.kitchen.orders) ------------------------
 
