@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.scale
 	$(BIN)/python -m bench.retrying
 	$(BIN)/python -m bench.workers
+	$(BIN)/python -m bench.night
 
 clean:
 	rm -rf $(VENV) var site .mypy_cache .pytest_cache .ruff_cache

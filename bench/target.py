@@ -86,7 +86,7 @@ def gourmet(
         "GOURMET_CHECKOUTS_PER_CLIENT": "0",
         "GOURMET_DATA_DIR": str(ROOT / "var"),
         "GOURMET_PROFILE": profile,
-        "GOURMET_POOL_MAX_SIZE": str(plan.pool_max_size),
+        **({"GOURMET_POOL_MAX_SIZE": str(plan.pool_max_size)} if plan.pool_max_size else {}),
         "PYTHONPATH": str(ROOT),
     }
     args = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1"]

@@ -144,9 +144,8 @@ class _Driver:
         run, now = self.run, clock()
         rng = self.rng
         k = min(bisect.bisect_left(self.cumulative, rng.random()), len(self.mix) - 1)
-        kind = self.mix[k]
-        payload = kind.payloads[rng.randrange(len(kind.payloads))]
-        row = len(run.status)
+        kind, row = self.mix[k], len(run.status)
+        payload = kind.make(row) if kind.make else kind.payloads[rng.randrange(len(kind.payloads))]
         run.intended.append(intended - self.t0)
         run.sent.append(now - self.t0)
         run.kind.append(k)

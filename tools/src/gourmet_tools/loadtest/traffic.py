@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,22 +14,25 @@ from gourmet_tools.loadtest.loadrun import Phase
 
 @dataclass(frozen=True, slots=True)
 class RequestKind:
-    """One kind of request in the mix: its share and the encoded requests to pick from."""
+    """One kind of request in the mix: its share and the encoded requests to pick from, or
+    ``make``, which encodes the request of a given row (a checkout with a key of its own)."""
 
     name: str
     weight: float
-    payloads: tuple[bytes, ...]
+    payloads: tuple[bytes, ...] = ()
+    make: Callable[[int], bytes] | None = None
 
 
 def http_get(host: str, path: str) -> bytes:
     return f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
 
 
-def http_post_json(host: str, path: str, body: Any) -> bytes:
+def http_post_json(host: str, path: str, body: Any, headers: str = "") -> bytes:
+    """A POST of ``body`` as JSON; ``headers`` are extra header lines, each ending in CRLF."""
     data = json.dumps(body, separators=(",", ":")).encode()
     head = (
         f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(data)}\r\n\r\n"
+        f"{headers}Content-Length: {len(data)}\r\n\r\n"
     )
     return head.encode() + data
 
