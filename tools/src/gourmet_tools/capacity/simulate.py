@@ -28,7 +28,9 @@ from typing import Any
 import simpy
 
 from gourmet.db.plan import Deployment, plan
+from gourmet_tools.checkout_page import NO_ANSWER, Answer, CheckoutPage
 from gourmet_tools.loadtest.shapes import Shape, november
+from gourmet_tools.percentiles import percentile
 
 POLICIES = ("old", "naive", "gourmet")
 CLIENT_TIMEOUT_S = 30.0
@@ -206,8 +208,7 @@ class Cluster:
         self.recent = [(t, x) for t, x in self.recent if t >= cutoff]
         if not self.recent:
             return 0.0
-        latencies = sorted(x for _, x in self.recent)
-        return latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+        return percentile([x for _, x in self.recent], 99)
 
 
 def simulate(policy: str, model: Model) -> Outcome:
@@ -225,6 +226,7 @@ def simulate(policy: str, model: Model) -> Outcome:
     def customer() -> Generator[simpy.Event, Any, None]:
         tally["customers"] += 1
         arrived = env.now
+        page = CheckoutPage(arrived, key=f"customer-{tally['customers']}")
         while env.now - arrived < model.patience_s:
             result, _took = yield from cluster.checkout()
             if result == "placed":
@@ -233,7 +235,12 @@ def simulate(policy: str, model: Model) -> Outcome:
                 second(env.now).latencies.append(env.now - arrived)
                 return
             second(env.now).refused += 1
-            yield env.timeout(1.0 if result == "busy" else 1.0 + rng.random())
+            # A 503 "busy" with Retry-After: 1, or no answer in time: as the page reacts.
+            answer = Answer(503, retry_after="1") if result == "busy" else Answer(NO_ANSWER)
+            step = page.after(answer, env.now)
+            if step.action != "retry":
+                break
+            yield env.timeout(step.wait_s)
         tally["gave_up"] += 1
 
     def arrivals() -> Generator[simpy.Event, Any, None]:

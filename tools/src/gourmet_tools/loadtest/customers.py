@@ -1,8 +1,9 @@
-"""Customers, not requests: each arrives when the schedule says, places one order as the
-checkout page does (one Idempotency-Key; a retry after each 503 when its Retry-After says,
-sending back the waiting room's ticket; a retry 2 s after a lost connection; giving up when
-their patience runs out, an attempt still in flight then abandoned), and the database is read
-afterwards for what happened to them: orders lost, duplicated, placed but never acknowledged.
+"""Customers, not requests: each arrives when the schedule says and places one order as the
+checkout page does (:mod:`gourmet_tools.checkout_page`, the one model of its retries: one
+Idempotency-Key, the waiting room's ticket sent back, Retry-After obeyed, no deadline header),
+until it places the order, the page stops, or their patience runs out (an attempt still in
+flight then abandoned, its connection closed). The database is read afterwards for what happened
+to them: orders lost, duplicated, placed but never acknowledged.
 
 Used by ``gourmet loadtest``, ``gourmet replay-incident`` and ``bench.retrying``.
 """
@@ -24,11 +25,11 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg.rows import dict_row
 
+from gourmet_tools.checkout_page import NO_ANSWER, Answer, CheckoutPage
 from gourmet_tools.loadtest.loadrun import Phase
 from gourmet_tools.loadtest.traffic import arrivals
 from gourmet_tools.percentiles import known, percentile
 
-CONNECTION_RETRY_S = 2  # what the checkout page waits after a lost connection
 CONNECTION_LOST = -1  # an attempt that got no answer (refused, reset, closed)
 
 
@@ -66,15 +67,13 @@ class Connections:
         self.opened = 0
 
     async def post(
-        self, customer: Customer, ticket: str | None, deadline_ms: int
+        self, customer: Customer, headers: dict[str, str]
     ) -> tuple[int, dict[str, str], bytes]:
         head = (
             f"POST /api/orders HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(customer.body)}\r\n"
-            f"Idempotency-Key: {customer.key}\r\nX-Request-Deadline-Ms: {deadline_ms}\r\n"
         )
-        if ticket:
-            head += f"Gourmet-Ticket: {ticket}\r\n"
+        head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         request = head.encode() + b"\r\n" + customer.body
         while self._idle:
             # A kept connection the server has since closed (idle too long) fails before any
@@ -132,41 +131,32 @@ async def shop(
     loop = asyncio.get_running_loop()
     await asyncio.sleep(max(start + customer.arrives_s - loop.time(), 0))
     give_up_at = start + customer.arrives_s + patience_s
-    ticket: str | None = None
+    page = CheckoutPage(loop.time(), customer.key, storm_wait_s=storm_wait_s)
     while (left := give_up_at - loop.time()) > 0:
         customer.attempts += 1
         sent = loop.time()
         try:
-            # The customer's remaining patience is the request's deadline: the server starts
-            # no order for someone who will have gone before it is confirmed.
             status, headers, body = await asyncio.wait_for(
-                connections.post(customer, ticket, max(int(left * 1000), 1)), left
+                connections.post(customer, page.headers()), left
             )
         except TimeoutError:
             customer.abandoned_in_flight = True
             return
         except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
-            customer.answers.append((loop.time() - start, CONNECTION_LOST))
-            customer.latencies.append(loop.time() - sent)
-            wait_s: float = CONNECTION_RETRY_S
-        else:
-            customer.answers.append((loop.time() - start, status))
-            customer.latencies.append(loop.time() - sent)
-            if status in (200, 201):
-                customer.acknowledged_s = loop.time() - start
-                customer.token = json.loads(body)["token"]
-                return
-            if status < 500:
-                customer.refused = status
-                return
-            # 503 (busy, in line): as Retry-After says. Any other 5xx: the customer clicks
-            # "Place order" again a little later.
-            wait_s = float(headers.get("retry-after", CONNECTION_RETRY_S))
-            if storm_wait_s is not None:  # a client that ignores Retry-After
-                wait_s = storm_wait_s
-            ticket = headers.get("gourmet-ticket", ticket)
+            status, headers, body = CONNECTION_LOST, {}, b""
+        customer.answers.append((loop.time() - start, status))
+        customer.latencies.append(loop.time() - sent)
+        if status >= 500:
             customer.errors[status] = customer.errors.get(status, 0) + 1
-        await asyncio.sleep(min(wait_s, max(give_up_at - loop.time(), 0)))
+        step = page.after(Answer.from_http(max(status, NO_ANSWER), headers, body), loop.time())
+        if step.action == "placed":
+            customer.acknowledged_s = loop.time() - start
+            customer.token = json.loads(body)["token"]
+            return
+        if step.action != "retry":  # a problem the page shows, or the page's patience is over
+            customer.refused = status if 0 < status < 500 else None
+            return
+        await asyncio.sleep(min(step.wait_s, max(give_up_at - loop.time(), 0)))
 
 
 async def run_population(

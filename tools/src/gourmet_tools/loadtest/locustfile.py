@@ -26,6 +26,7 @@ from typing import Any
 
 from locust import FastHttpUser, LoadTestShape, between, task
 
+from gourmet_tools.checkout_page import Answer, CheckoutPage
 from gourmet_tools.loadtest.shapes import SHAPES
 
 PATIENCE_S = float(os.environ.get("GOURMET_LOCUST_PATIENCE_S", "60"))
@@ -109,29 +110,32 @@ class Customer(FastHttpUser):
         }
 
     def _checkout(self, body: dict[str, Any], key: str) -> str | None:
-        """The order's token once acknowledged, or None when patience ran out."""
+        """The order's token once acknowledged, or None when the page stopped or patience ran
+        out. Retries as the checkout page does (gourmet_tools.checkout_page)."""
         give_up = time.monotonic() + PATIENCE_S
-        headers = {"Idempotency-Key": key}
+        page = CheckoutPage(time.monotonic(), key)
         while time.monotonic() < give_up:
             with self.client.post(
-                "/api/orders", json=body, headers=headers, name="/api/orders", catch_response=True
+                "/api/orders",
+                json=body,
+                headers=page.headers(),
+                name="/api/orders",
+                catch_response=True,
             ) as answer:
-                if answer.status_code in (200, 201):
+                status = answer.status_code
+                headers = {name.lower(): value for name, value in (answer.headers or {}).items()}
+                step = page.after(
+                    Answer.from_http(status, headers, answer.content or b""), time.monotonic()
+                )
+                if step.action == "placed":
                     answer.success()
                     return str(answer.json()["token"])
-                if answer.status_code in (503, 429):
+                if step.action == "retry":
                     answer.success()  # asked to wait: the journey goes on, not a failure
-                    ticket = answer.headers.get("gourmet-ticket")
-                    if ticket:
-                        headers["Gourmet-Ticket"] = ticket
-                    wait_s = float(answer.headers.get("retry-after", "1"))
-                elif answer.status_code == 0 or answer.status_code >= 500:
-                    answer.failure(f"checkout answered {answer.status_code}")
-                    wait_s = 2.0
                 else:
-                    answer.failure(f"checkout refused {answer.status_code}: {answer.text[:200]}")
+                    answer.failure(f"checkout ended at {status}: {answer.text[:200]}")
                     return None
-            time.sleep(min(wait_s, max(0.0, give_up - time.monotonic())))
+            time.sleep(min(step.wait_s, max(0.0, give_up - time.monotonic())))
         return None
 
 
