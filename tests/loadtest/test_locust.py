@@ -50,12 +50,12 @@ def test_the_journeys_run_headless_and_every_order_is_kept_once(
             env={
                 **os.environ,
                 "GOURMET_STAFF_TOKEN": STAFF_TOKEN,
-                "GOURMET_LOCUST_SHAPE": "steady",
-                "GOURMET_LOCUST_BASE_RATE": "3",
-                "GOURMET_LOCUST_SCALE": "0.05",  # 15 s
-                "GOURMET_LOCUST_WEIGHTS": "browser=40,customer=45,staff=15",
-                "GOURMET_LOCUST_THINK_S": "0.2,1",
-                "GOURMET_LOCUST_LEDGER": str(ledger),
+                "JOURNEYS_SHAPE": "steady",
+                "JOURNEYS_BASE_RATE": "3",
+                "JOURNEYS_SCALE": "0.05",  # 15 s
+                "JOURNEYS_WEIGHTS": "browser=40,customer=45,staff=15",
+                "JOURNEYS_THINK_S": "0.2,1",
+                "JOURNEYS_LEDGER": str(ledger),
             },
             capture_output=True,
             text=True,

@@ -25,7 +25,7 @@ READINESS_TIMEOUT_S = 1.0
 DRAIN_SIGNAL = signal.SIGUSR1
 # Where a worker says its app has started (a file named by its pid), so a reload stops the old
 # worker only once the new one serves.
-READY_DIR_VARIABLE = "GOURMET_READY_DIR"
+READY_DIR_VARIABLE = "SERVE_READY_DIR"
 REPLACE_SIGNAL = signal.SIGUSR2
 
 

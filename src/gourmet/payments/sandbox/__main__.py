@@ -1,7 +1,7 @@
 """``python -m gourmet.payments.sandbox``: serve the sandbox provider with granian.
 
 One worker, always: charges and idempotency keys live in that worker's memory. The options reach
-the worker process through ``GOURMET_SANDBOX_*`` variables, which granian's factory target
+the worker process through ``PAYMENT_SANDBOX_*`` variables, which granian's factory target
 (:func:`gourmet.payments.sandbox.app.app_from_env`) reads.
 """
 

@@ -28,7 +28,7 @@ from gourmet.payments.sandbox.schemas import (
 )
 
 MAX_BODY_BYTES = 64 * 1024
-ENV_PREFIX = "GOURMET_SANDBOX_"  # how the CLI hands its options to granian's worker process
+ENV_PREFIX = "PAYMENT_SANDBOX_"  # how the CLI hands its options to granian's worker process
 
 Reply = tuple[int, Any, dict[str, str]]
 
@@ -231,7 +231,7 @@ async def _read_body(receive: Receive) -> bytes | None:
 
 
 def app_from_env() -> SandboxApp:
-    """The app for granian's worker, configured by the ``GOURMET_SANDBOX_*`` variables."""
+    """The app for granian's worker, configured by the ``PAYMENT_SANDBOX_*`` variables."""
     env = {
         name: os.environ.get(ENV_PREFIX + name.upper()) for name in ("latency_ms", "failure_rate")
     }

@@ -3,15 +3,15 @@
     locust -f loadtest/locustfile.py --headless --host http://127.0.0.1:8000 \\
         --csv var/locust/run --html var/locust/report.html
 
-Who visits (weights in GOURMET_LOCUST_WEIGHTS, default "browser=80,customer=18,staff=2"):
+Who visits (weights in JOURNEYS_WEIGHTS, default "browser=80,customer=18,staff=2"):
 most browse the menu; customers build a cart and check out with one Idempotency-Key, retrying
 as the checkout page does (Retry-After, the waiting room's ticket) until their patience runs out,
 then follow their order; a few staff work the kitchen board (GOURMET_STAFF_TOKEN). Think times
-come from GOURMET_LOCUST_THINK_S ("1,5": seconds, uniform). The load follows one of Gourmet's
-shapes (GOURMET_LOCUST_SHAPE: steady, dinner-rush, november, growth, soak; with
-GOURMET_LOCUST_BASE_RATE visitors arriving per second and GOURMET_LOCUST_SCALE compressing time),
+come from JOURNEYS_THINK_S ("1,5": seconds, uniform). The load follows one of Gourmet's
+shapes (JOURNEYS_SHAPE: steady, dinner-rush, november, growth, soak; with
+JOURNEYS_BASE_RATE visitors arriving per second and JOURNEYS_SCALE compressing time),
 taken from gourmet_tools.loadtest.shapes, the same curves `gourmet loadtest` drives; the run
-ends with the shape. GOURMET_LOCUST_LEDGER names a file where each acknowledged order's key and
+ends with the shape. JOURNEYS_LEDGER names a file where each acknowledged order's key and
 token are written, to be checked against the database.
 """
 
@@ -29,19 +29,19 @@ from locust import FastHttpUser, LoadTestShape, between, task
 from gourmet_tools.checkout_page import Answer, CheckoutPage
 from gourmet_tools.loadtest.shapes import SHAPES
 
-PATIENCE_S = float(os.environ.get("GOURMET_LOCUST_PATIENCE_S", "60"))
+PATIENCE_S = float(os.environ.get("JOURNEYS_PATIENCE_S", "60"))
 STAFF_TOKEN = os.environ.get("GOURMET_STAFF_TOKEN", "")
-LEDGER = os.environ.get("GOURMET_LOCUST_LEDGER")
+LEDGER = os.environ.get("JOURNEYS_LEDGER")
 _ledger_lock = threading.Lock()
 
 
 def _weights() -> dict[str, int]:
-    text = os.environ.get("GOURMET_LOCUST_WEIGHTS", "browser=80,customer=18,staff=2")
+    text = os.environ.get("JOURNEYS_WEIGHTS", "browser=80,customer=18,staff=2")
     return {name: int(value) for name, value in (p.split("=") for p in text.split(","))}
 
 
 def _think() -> Any:
-    low, high = (float(x) for x in os.environ.get("GOURMET_LOCUST_THINK_S", "1,5").split(","))
+    low, high = (float(x) for x in os.environ.get("JOURNEYS_THINK_S", "1,5").split(","))
     return between(low, high)
 
 
@@ -171,9 +171,9 @@ class GourmetShape(LoadTestShape):
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        name = os.environ.get("GOURMET_LOCUST_SHAPE", "steady")
-        base = float(os.environ.get("GOURMET_LOCUST_BASE_RATE", "5"))
-        scale = float(os.environ.get("GOURMET_LOCUST_SCALE", "1"))
+        name = os.environ.get("JOURNEYS_SHAPE", "steady")
+        base = float(os.environ.get("JOURNEYS_BASE_RATE", "5"))
+        scale = float(os.environ.get("JOURNEYS_SCALE", "1"))
         self.phases = SHAPES[name](base, scale).phases
 
     def tick(self) -> tuple[int, float] | None:
