@@ -37,6 +37,7 @@ from gourmet.openapi import JsonDocument
 from gourmet.ordering.checkout import endpoints as ordering_endpoints
 from gourmet.ordering.checkout.endpoints import OrderStatusFastPath
 from gourmet.ordering.checkout.retention import KeyPruner
+from gourmet.reports import endpoints as reports_endpoints
 from gourmet.resilience import deadline
 from gourmet.resilience.admission import AdmissionMiddleware
 from gourmet.resilience.draining import CloseConnectionsWhenLeaving
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *accounts_endpoints.ROUTES,
             kitchen_endpoints.router,
             *management_endpoints.ROUTES,
+            reports_endpoints.router,
             *health.ROUTES,
             *status_endpoints.ROUTES,
             *ops_endpoints.ROUTES,

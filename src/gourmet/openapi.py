@@ -46,6 +46,9 @@ EVENT_SCHEMA: Final[dict[str, Any]] = {
         "retry": {"type": "integer"},
     },
 }
+# Answer CSV too, when their query asks (format=...): the sales report's exports.
+CSV_EXPORTS: Final = frozenset({("GET", "/api/manage/reports")})
+CSV: Final = "text/csv"
 # Never behind admission control, never waiting on the database.
 ALWAYS_ANSWERED: Final = frozenset({"/healthz"})
 
@@ -117,6 +120,8 @@ def _document(operation: dict[str, Any], key: tuple[str, str], guarded: bool) ->
             response.pop("content", None)
         elif status.startswith("2") and path.endswith("/events"):
             response["content"] = {EVENT_STREAM: {"schema": EVENT_SCHEMA}}
+        elif status.startswith("2") and key in CSV_EXPORTS:
+            response.setdefault("content", {})[CSV] = {"schema": {"type": "string"}}
     codes = {400, 422}
     if guarded:
         codes |= {401, 403}

@@ -41,6 +41,9 @@ ADMISSION_RULES: Final[tuple[Rule, ...]] = (
     Rule("/phone", Priority.CRITICAL, READS),  # the phone order form; its data from the API
     Rule("/ops", Priority.CRITICAL, READS),
     Rule("/ops/login", Priority.CRITICAL, POSTS),  # counted by the sign-in throttle
+    # Reports wait in a rush: a year of figures must never cost checkout anything.
+    Rule("/manage/reports", Priority.LOW, READS),
+    Rule("/api/manage/reports", Priority.LOW, READS),
     Rule("/manage", Priority.CRITICAL, READS),
     Rule("/api/ops/*", Priority.CRITICAL),  # operators need their figures most in a spike
     Rule("/api/manage/*", Priority.CRITICAL),  # the pause switch must work in a stampede

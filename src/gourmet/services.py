@@ -41,6 +41,7 @@ from gourmet.ordering.notifications.notices import Notices
 from gourmet.ordering.tracking.book import OrderBook
 from gourmet.payments.breaker import CircuitBreaker
 from gourmet.payments.provider import PaymentProvider
+from gourmet.reports.service import SalesReports
 from gourmet.resilience.admission import AdmissionMiddleware
 from gourmet.resilience.limiter import AdaptiveLimiter
 from gourmet.web.rendering import Pages
@@ -65,6 +66,7 @@ class Services:
     busy: BusyMode
     ordering: OrderingService
     kitchen_orders: KitchenOrders
+    reports: SalesReports
     accounts: AccountService
     access_limits: AccessLimits
     gate: Gate
@@ -142,6 +144,7 @@ def dependencies(runtime: Runtime) -> dict[str, Provide]:
         "payments": provide(lambda: runtime.services.payments),
         "ordering": provide(lambda: runtime.services.ordering),
         "kitchen_orders": provide(lambda: runtime.services.kitchen_orders),
+        "reports": provide(lambda: runtime.services.reports),
         "busy": provide(lambda: runtime.services.busy),
         "accounts": provide(lambda: runtime.services.accounts),
         "menu_editor": provide(lambda: runtime.services.menu_editor),

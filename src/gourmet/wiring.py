@@ -46,6 +46,7 @@ from gourmet.payments.breaker import BreakerConfig, BreakerState, CircuitBreaker
 from gourmet.payments.breaker_provider import BreakerProvider
 from gourmet.payments.client import HttpPaymentProvider, PaymentTimeouts
 from gourmet.payments.provider import PaymentProvider
+from gourmet.reports.service import DailySales, SalesReports
 from gourmet.resilience import deadline
 from gourmet.resilience.client_address import ClientAddress
 from gourmet.services import Runtime, Services
@@ -117,6 +118,7 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
         busy=BusyMode(pool, order_book, notices, on_change=ordering.forget_slots),
         ordering=ordering,
         kitchen_orders=KitchenOrders(pool, order_book, notices, on_release=ordering.forget_slots),
+        reports=SalesReports(pool, settings.tz, settings.currency),
         accounts=accounts,
         access_limits=access_limits(settings, pool, runtime.staff_token),
         gate=Gate(runtime.staff_token, accounts),
@@ -198,7 +200,10 @@ def outbox_worker(settings: Settings, services: Services) -> OutboxWorker:
     expiry = UnpaidExpiry(
         services.pool, services.kitchen_orders, timedelta(minutes=settings.unpaid_expiry_minutes)
     )
-    chores: list[Callable[[], Awaitable[object]]] = [expiry]
+    chores: list[Callable[[], Awaitable[object]]] = [
+        expiry,
+        DailySales(services.pool, services.reports),
+    ]
     if settings.auto_busy_backlog:
         chores.append(
             AutoBusy(

@@ -95,6 +95,18 @@ async def manage_page(
     return await _for_role(request, gate, "manager", "staff/manage.html", PRIVATE_HEADERS)
 
 
+@get("/manage/reports", include_in_schema=False)
+async def reports_page(
+    request: Request[Any, Any, Any], gate: NamedDependency[Gate]
+) -> Template | Redirect:
+    """Sales by day, hour and item, with charts (the manager role); the figures come from
+    ``/api/manage/reports``. plotly.js sets styles at run time, as on the ops page."""
+    if not await gate.has_role(request, "manager"):
+        return Redirect(f"{SIGN_IN_PATH}?next={request.url.path}", status_code=303)
+    headers = {**OPS_PAGE_HEADERS, "Cache-Control": "private, no-store"}
+    return Template(template_name="staff/reports.html", headers=headers)
+
+
 @get("/", include_in_schema=False)
 async def ops_page(status_board: NamedDependency[StatusBoard]) -> Template:
     return Template(
@@ -171,6 +183,7 @@ ROUTES: list[ControllerRouterHandler] = [
     kitchen_board,
     phone_order_page,
     manage_page,
+    reports_page,
     plotly_js,
     login_page,
     login,

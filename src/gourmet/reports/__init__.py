@@ -1,0 +1,1 @@
+"""Sales reports for managers: what was sold, by day, hour, item, fulfilment and payment."""
