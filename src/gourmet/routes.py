@@ -48,6 +48,9 @@ ADMISSION_RULES: Final[tuple[Rule, ...]] = (
     Rule("/api/ops/*", Priority.CRITICAL),  # operators need their figures most in a spike
     Rule("/api/manage/*", Priority.CRITICAL),  # the pause switch must work in a stampede
     Rule("/orders/*", Priority.CRITICAL, READS),  # the tracking page: one indexed read
+    # Searching past orders can wait in a rush (it may read many); moving orders cannot.
+    Rule("/api/staff/orders/search", Priority.LOW, READS),
+    Rule("/kitchen/orders", Priority.LOW, READS),
     Rule("/api/staff/*", Priority.CRITICAL),  # the kitchen board must keep moving
     Rule("/api/orders/*", Priority.CRITICAL, READS),  # tracking a placed order
     # Checkout, and what a customer needs on the way to it.

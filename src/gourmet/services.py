@@ -28,6 +28,7 @@ from gourmet.db.notifications import NotificationHub
 from gourmet.db.pool import GuardedPool
 from gourmet.kitchen.busy import BusyMode
 from gourmet.kitchen.orders import KitchenOrders
+from gourmet.kitchen.past_orders import PastOrders
 from gourmet.management.rules import RulesEditor
 from gourmet.management.service import MenuEditor
 from gourmet.menu.service import CachedMenu, MenuCache
@@ -66,6 +67,7 @@ class Services:
     busy: BusyMode
     ordering: OrderingService
     kitchen_orders: KitchenOrders
+    past_orders: PastOrders
     reports: SalesReports
     accounts: AccountService
     access_limits: AccessLimits
@@ -144,6 +146,7 @@ def dependencies(runtime: Runtime) -> dict[str, Provide]:
         "payments": provide(lambda: runtime.services.payments),
         "ordering": provide(lambda: runtime.services.ordering),
         "kitchen_orders": provide(lambda: runtime.services.kitchen_orders),
+        "past_orders": provide(lambda: runtime.services.past_orders),
         "reports": provide(lambda: runtime.services.reports),
         "busy": provide(lambda: runtime.services.busy),
         "accounts": provide(lambda: runtime.services.accounts),

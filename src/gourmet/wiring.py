@@ -28,6 +28,7 @@ from gourmet.db.rate_counter import RateCounter
 from gourmet.db.setup import guarded_pool
 from gourmet.kitchen.busy import AutoBusy, BusyMode
 from gourmet.kitchen.orders import KitchenOrders, UnpaidExpiry
+from gourmet.kitchen.past_orders import PastOrders
 from gourmet.management.rules import RulesEditor
 from gourmet.management.service import MenuEditor
 from gourmet.menu.service import MenuCache
@@ -118,6 +119,7 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
         busy=BusyMode(pool, order_book, notices, on_change=ordering.forget_slots),
         ordering=ordering,
         kitchen_orders=KitchenOrders(pool, order_book, notices, on_release=ordering.forget_slots),
+        past_orders=PastOrders(pool, settings.tz),
         reports=SalesReports(pool, settings.tz, settings.currency),
         accounts=accounts,
         access_limits=access_limits(settings, pool, runtime.staff_token),

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
 
 from gourmet.accounts.errors import Forbidden
@@ -14,10 +15,11 @@ from gourmet.accounts.guards import Gate, require_staff
 from gourmet.db.notifications import NotificationHub
 from gourmet.kitchen.busy import BusyChange, BusyMode, BusyState
 from gourmet.kitchen.orders import KitchenOrders
+from gourmet.kitchen.past_orders import MAX_QUERY, OrderPage, PastOrders
 from gourmet.ordering.checkout.endpoints import placed
 from gourmet.ordering.checkout.placed import Entry
 from gourmet.ordering.checkout.service import OrderingService
-from gourmet.ordering.schemas import OrderView, PhoneOrder, StatusUpdate
+from gourmet.ordering.schemas import OrderStatus, OrderView, PhoneOrder, StatusUpdate
 from gourmet.ordering.tracking.events import kitchen_stream
 from gourmet.problems import Problem
 from gourmet.resilience.idempotency_key import check_idempotency_key
@@ -67,6 +69,35 @@ async def enter_phone_order(
     return placed(view, created)
 
 
+@get("/orders/search", summary="Past orders: by number, name, phone or email, days, status")
+async def search_orders(
+    past_orders: NamedDependency[PastOrders],
+    text: Annotated[str, QueryParameter(name="q", max_length=MAX_QUERY)] = "",
+    first: Annotated[date | None, QueryParameter(name="from")] = None,
+    last: Annotated[date | None, QueryParameter(name="to")] = None,
+    status: Annotated[OrderStatus | None, QueryParameter(name="status")] = None,
+    before: Annotated[int | None, QueryParameter(name="before", ge=1)] = None,
+) -> OrderPage:
+    """Newest first, 50 a page; ``before`` (the page's ``next_before``) gives the next page."""
+    if first is not None and last is not None and last < first:
+        raise InvalidSearch("The search's end (to) is before its start (from).", field="to")
+    return await past_orders.search(text, first, last, status, before)
+
+
+@get("/orders/{order_id:int}", summary="Any order, with its lines, history, payment and refunds")
+async def get_order(past_orders: NamedDependency[PastOrders], order_id: FromPath[int]) -> OrderView:
+    return await past_orders.order(order_id)
+
+
+class InvalidSearch(Problem):
+    status = 422
+    slug = "invalid-search"
+    title = "Invalid search"
+
+    def __init__(self, detail: str, *, field: str) -> None:
+        super().__init__(detail, field=field)
+
+
 @get("/busy", summary="Busy mode: the minutes added to the lead time now, and until when")
 async def busy_state(busy: NamedDependency[BusyMode]) -> BusyState:
     return await busy.state()
@@ -104,6 +135,8 @@ router = Router(
         busy_state,
         set_busy,
         open_order_events,
+        search_orders,
+        get_order,
     ],
     guards=[require_staff],
     tags=["staff"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, get_args
 
 import plotly
 from litestar import Request, Response, Router, get, post
@@ -34,6 +34,7 @@ from gourmet.accounts.schemas import Role
 from gourmet.config import Settings
 from gourmet.menu.service import MenuCache
 from gourmet.observability.status.service import StatusBoard
+from gourmet.ordering.schemas import OrderStatus
 from gourmet.web.menu_pages import TIP_PERCENTS
 from gourmet.web.rendering import Pages
 from gourmet.web.security import OPS_PAGE_HEADERS, PAGE_HEADERS, PRIVATE_HEADERS, local_path
@@ -93,6 +94,20 @@ async def manage_page(
 ) -> Template | Redirect:
     """The manager's console (the manager role)."""
     return await _for_role(request, gate, "manager", "staff/manage.html", PRIVATE_HEADERS)
+
+
+@get("/kitchen/orders", include_in_schema=False)
+async def past_orders_page(
+    request: Request[Any, Any, Any], gate: NamedDependency[Gate]
+) -> Template | Redirect:
+    """Past orders, searched and opened in full (the staff role)."""
+    if not await gate.has_role(request, "staff"):
+        return Redirect(f"{SIGN_IN_PATH}?next={request.url.path}", status_code=303)
+    return Template(
+        template_name="staff/orders.html",
+        context={"statuses": get_args(OrderStatus)},
+        headers=PRIVATE_HEADERS,
+    )
 
 
 @get("/manage/reports", include_in_schema=False)
@@ -184,6 +199,7 @@ ROUTES: list[ControllerRouterHandler] = [
     phone_order_page,
     manage_page,
     reports_page,
+    past_orders_page,
     plotly_js,
     login_page,
     login,
