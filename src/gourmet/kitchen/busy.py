@@ -4,18 +4,22 @@ estimates move with it.
 - New orders: the lead time grows by ``extra_minutes`` (the ordering context adds it while
   ``busy_until`` lies ahead), so "as soon as possible" means later, and slots too soon are not
   offered. Nothing resets it: past ``busy_until`` it simply no longer counts.
-- Orders already placed and not yet ready: raising the extra time by N minutes moves each one's
-  estimated ready time N minutes later (from now, for one already late), records "Delayed by N
-  minutes" in its history with the person who tapped, tells the customer by email
-  (``delayed``) and on the tracking page at once. Lowering it or ending it moves no estimate
-  earlier: a customer is never told to come sooner than the kitchen can be sure of.
+- Orders already placed, not yet ready and due within the next two hours (``DUE_SOON``):
+  raising the extra time by N minutes moves each one's estimated ready time N minutes later
+  (from now, for one already late), records "Delayed by N minutes" in its history with the
+  person who tapped, and shows it on the tracking page at once; the customer gets an email
+  (``delayed``) only when their order moved by more than ``EMAIL_AFTER`` (ten minutes). A
+  pre-order for tonight or next week is not the kitchen's rush: it is left alone. Lowering or
+  ending busy mode moves no estimate earlier: a customer is never told to come sooner than the
+  kitchen can be sure of.
+- Automatic busy mode (:class:`AutoBusy`) counts only the orders due soon as the backlog.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import msgspec
@@ -27,6 +31,8 @@ from gourmet.ordering.notifications.notices import Notices
 from gourmet.ordering.tracking.book import OrderBook
 
 WAITING: tuple[str, ...] = ("received", "accepted", "preparing")
+DUE_SOON = timedelta(hours=2)  # orders due later are not the kitchen's rush
+EMAIL_AFTER = timedelta(minutes=10)  # a smaller move is shown, not emailed
 
 
 class BusyState(msgspec.Struct, frozen=True):
@@ -93,26 +99,32 @@ class BusyMode:
     async def _delay_waiting_orders(self, conn: Conn, minutes: int, actor: str) -> list[Delay]:
         rows = await (
             await conn.execute(
-                "UPDATE orders SET estimated_ready_at ="
-                " greatest(coalesce(estimated_ready_at, slot_start), now())"
-                " + make_interval(mins => %s), version = version + 1, updated_at = now()"
-                " WHERE status = ANY(%s) RETURNING id, token, status, version",
-                (minutes, list(WAITING)),
+                "WITH due AS ("
+                " SELECT id, coalesce(estimated_ready_at, slot_start) AS before FROM orders"
+                " WHERE status = ANY(%(waiting)s)"
+                " AND coalesce(estimated_ready_at, slot_start) < now() + %(soon)s FOR UPDATE)"
+                " UPDATE orders o SET estimated_ready_at ="
+                " greatest(due.before, now()) + make_interval(mins => %(minutes)s),"
+                " version = version + 1, updated_at = now() FROM due WHERE o.id = due.id"
+                " RETURNING o.id, o.token, o.status, o.version,"
+                " o.estimated_ready_at - due.before AS moved",
+                {"waiting": list(WAITING), "soon": DUE_SOON, "minutes": minutes},
             )
         ).fetchall()
         note = f"Delayed by {minutes} minutes: the kitchen is busy"
         for row in rows:
             await repo.record_status(conn, row["id"], row["status"], row["status"], note, actor)
-            await self._notices.order_event(conn, row["id"], "delayed", tag=str(row["version"]))
+            if row["moved"] > EMAIL_AFTER:
+                await self._notices.order_event(conn, row["id"], "delayed", tag=str(row["version"]))
             await repo.notify_order_changed(conn, row["token"], row["version"])
         return [Delay(row["token"], row["version"]) for row in rows]
 
 
 class AutoBusy:
-    """Busy mode by itself: when ``backlog`` orders or more wait for the kitchen (received,
-    accepted or preparing) and busy mode is off, it is turned on with ``extra_minutes`` for
-    ``for_minutes``, signed "automatic". A chore of the outbox worker; every process may run it,
-    and the busy mode's lock makes a second turn-on a no-op."""
+    """Busy mode by itself: when ``backlog`` orders or more due within ``DUE_SOON`` wait for
+    the kitchen (received, accepted or preparing) and busy mode is off, it is turned on with
+    ``extra_minutes`` for ``for_minutes``, signed "automatic". A chore of the outbox worker;
+    every process may run it, and the busy mode's lock makes a second turn-on a no-op."""
 
     def __init__(
         self, pool: GuardedPool, busy: BusyMode, *, backlog: int, extra_minutes: int
@@ -126,8 +138,9 @@ class AutoBusy:
         async with self._pool.connection() as conn:
             row = await (
                 await conn.execute(
-                    "SELECT count(*) AS waiting FROM orders WHERE status = ANY(%s)",
-                    (list(WAITING),),
+                    "SELECT count(*) AS waiting FROM orders WHERE status = ANY(%s)"
+                    " AND coalesce(estimated_ready_at, slot_start) < now() + %s",
+                    (list(WAITING), DUE_SOON),
                 )
             ).fetchone()
             state = await _state(conn)
