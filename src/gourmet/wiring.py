@@ -31,6 +31,7 @@ from gourmet.kitchen.orders import KitchenOrders, UnpaidExpiry
 from gourmet.kitchen.past_orders import PastOrders
 from gourmet.management.rules import RulesEditor
 from gourmet.management.service import MenuEditor
+from gourmet.management.snooze import Snoozes
 from gourmet.menu.service import MenuCache
 from gourmet.money import Money
 from gourmet.notify.sms import SandboxSms
@@ -205,6 +206,7 @@ def outbox_worker(settings: Settings, services: Services) -> OutboxWorker:
     chores: list[Callable[[], Awaitable[object]]] = [
         expiry,
         DailySales(services.pool, services.reports),
+        Snoozes(services.pool),
     ]
     if settings.auto_busy_backlog:
         chores.append(

@@ -120,13 +120,13 @@ async def replace_modifiers(
 
 @post(
     "/items/{item_id:int}/availability",
-    summary="86 an item (available false) or bring it back",
+    summary="86 an item (available false), until a moment if given, or bring it back",
     status_code=200,
 )
 async def set_availability(
     menu_editor: NamedDependency[MenuEditor], item_id: FromPath[int], data: JSONBody[Availability]
 ) -> ItemView:
-    return await menu_editor.set_availability(item_id, data.available)
+    return await menu_editor.set_availability(item_id, data.available, data.until)
 
 
 @post(

@@ -10,7 +10,7 @@ counting stock", a missing ``stock`` means "leave it as it is".
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -89,7 +89,11 @@ class ItemPatch(msgspec.Struct, frozen=True):
 
 
 class Availability(msgspec.Struct, frozen=True):
+    """The 86 switch; ``until`` (with ``available`` false) snoozes the item: it comes back by
+    itself at that moment (the end of service, tomorrow, a date)."""
+
     available: bool
+    until: datetime | None = None
 
 
 class StockLevel(msgspec.Struct, frozen=True):
@@ -153,6 +157,7 @@ class ItemView(msgspec.Struct, frozen=True):
     orderable: bool
     position: int
     modifier_groups: list[GroupView]
+    back_at: datetime | None = None  # snoozed: when it comes back by itself
 
 
 class ManagedCategory(msgspec.Struct, frozen=True):

@@ -9,6 +9,7 @@ the one a manager hits.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -39,6 +40,8 @@ from gourmet.management.schemas import (
 )
 from gourmet.menu import edit_repository as edits
 from gourmet.menu import repository as repo
+
+MAX_SNOOZE = timedelta(days=30)  # longer than that is off, not snoozed
 
 
 class MenuEditor:
@@ -141,9 +144,23 @@ class MenuEditor:
                 changes[field] = clean_tags(changes[field], field)
         return await self._change_item(item_id, changes)
 
-    async def set_availability(self, item_id: int, available: bool) -> ItemView:
-        """The 86 switch: off hides the item from ordering at once, on brings it back."""
-        return await self._change_item(item_id, {"available": available})
+    async def set_availability(
+        self, item_id: int, available: bool, until: datetime | None = None
+    ) -> ItemView:
+        """The 86 switch: off hides the item from ordering at once, on brings it back; off
+        ``until`` a moment snoozes it (:class:`gourmet.management.snooze.Snoozes` brings it
+        back)."""
+        if until is not None:
+            if available:
+                raise InvalidValue("Only an item switched off can be snoozed.", field="until")
+            if until.tzinfo is None:
+                raise InvalidValue("Give the time with its offset or zone.", field="until")
+            left = until - datetime.now(UTC)
+            if not timedelta(0) < left <= MAX_SNOOZE:
+                raise InvalidValue(
+                    f"Snooze until a moment in the next {MAX_SNOOZE.days} days.", field="until"
+                )
+        return await self._change_item(item_id, {"available": available, "back_at": until})
 
     async def set_stock(self, item_id: int, stock: int | None) -> ItemView:
         """Portions left (0: sold out), or None to stop counting."""

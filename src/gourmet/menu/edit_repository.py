@@ -17,7 +17,8 @@ from gourmet.db.types import Conn
 # Like _ITEMS_SQL, but with the switch, the stock and the positions apart, as a manager edits them.
 _MANAGED_ITEMS_SQL = """
 SELECT i.id, i.category_id, i.name, i.description, i.price_cents, i.allergens, i.dietary,
-    i.available, i.stock, i.available AND coalesce(i.stock > 0, true) AS orderable, i.position,
+    i.available, i.back_at, i.stock, i.available AND coalesce(i.stock > 0, true) AS orderable,
+    i.position,
     coalesce((
         SELECT json_agg(json_build_object(
             'id', g.id, 'name', g.name, 'min_choices', g.min_choices,
@@ -48,6 +49,7 @@ ITEM_COLUMNS = frozenset(
         "allergens",
         "dietary",
         "available",
+        "back_at",
         "stock",
         "position",
     }
@@ -133,6 +135,15 @@ async def update_item(conn: Conn, item_id: int, changes: Mapping[str, object]) -
     )
     cursor = await conn.execute(query, {**changes, "_id": item_id})
     return await cursor.fetchone() is not None
+
+
+async def bring_back_snoozed(conn: Conn) -> int:
+    """Switch on the items whose snooze has ended; how many."""
+    cursor = await conn.execute(
+        "UPDATE item SET available = true, back_at = NULL, updated_at = now()"
+        " WHERE back_at <= now() RETURNING id"
+    )
+    return len(await cursor.fetchall())
 
 
 async def lock_item(conn: Conn, item_id: int) -> bool:
