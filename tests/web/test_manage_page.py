@@ -57,6 +57,10 @@ async def test_a_manager_86es_an_item_and_customers_see_it(
         await expect(status).to_have_text("Cake is 86'd: customers cannot order it.")
         row = page.locator("tr", has=page.get_by_role("rowheader", name="Cake"))
         await expect(row).to_contain_text("86'd")
+        # Snoozed instead: off until tomorrow, and the row says when it comes back.
+        await page.get_by_role("button", name="Till tomorrow (snooze Cake)").click()
+        await expect(status).to_contain_text("Cake is 86'd until")
+        await expect(row).to_contain_text("86'd until")
 
         price = page.get_by_label("Price of Pizza in dollars")
         await price.fill("11.50")

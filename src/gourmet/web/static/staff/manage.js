@@ -112,6 +112,7 @@ function parseCount(text) {
 // -- the menu -------------------------------------------------------------------------------
 
 function itemStatus(item) {
+  if (!item.available && item.back_at) return `86'd until ${new Date(item.back_at).toLocaleString()}`;
   if (!item.available) return "86'd: off the menu";
   if (item.stock === 0) return "Sold out";
   if (item.stock !== null) return `On the menu, ${item.stock} left`;
@@ -138,11 +139,15 @@ function itemRow(item) {
   const toggle = button("86", "toggle");
   toggle.append(el("span", ` ${item.name}`, "visually-hidden"));
   toggle.addEventListener("click", () => toggle86(item.id));
+  const snooze = button("Till tomorrow", "snooze");
+  snooze.append(el("span", ` (snooze ${item.name})`, "visually-hidden"));
+  snooze.addEventListener("click", () => snoozeUntilTomorrow(item.id));
 
   const cells = [name, price, stock, status, toggle].map((child, index) => {
     if (index === 0) return child;
     const cell = el("td");
     cell.append(child);
+    if (child === toggle) cell.append(" ", snooze);
     return cell;
   });
   row.append(...cells);
@@ -249,6 +254,21 @@ async function toggle86(id) {
   } finally {
     delete entry.toggle.dataset.busy;
   }
+}
+
+// Snooze: off until tomorrow's first minute, then back by itself (the server brings it back).
+async function snoozeUntilTomorrow(id) {
+  const entry = items.get(id);
+  const tomorrow = new Date();
+  tomorrow.setHours(24, 0, 0, 0);
+  try {
+    const item = await api("POST", `/items/${id}/availability`, { available: false, until: tomorrow.toISOString() });
+    showItem(item);
+    say(`${item.name} is 86'd until ${tomorrow.toLocaleString()}, then back by itself.`);
+  } catch (error) {
+    fail(error);
+  }
+  return entry;
 }
 
 async function removeCategory(category) {
