@@ -16,6 +16,7 @@ from datetime import timedelta
 import psycopg
 import structlog
 
+from gourmet.cancellation import stop_if_cancelled
 from gourmet.db.pool import GuardedPool
 from gourmet.ordering.checkout import repository as repo
 from gourmet.problems import ServiceUnavailable
@@ -58,6 +59,7 @@ class KeyPruner:
                 pruned = await self.prune()
             except (ServiceUnavailable, psycopg.Error) as exc:  # the next round tries again
                 log.warning("idempotency_keys_not_pruned", error=str(exc))
+                stop_if_cancelled()  # a cancellation that came back as a database error
                 continue
             if pruned:
                 log.info("idempotency_keys_pruned", pruned=pruned)

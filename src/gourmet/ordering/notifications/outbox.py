@@ -30,6 +30,7 @@ import psycopg
 import structlog
 from psycopg.types.json import Jsonb
 
+from gourmet.cancellation import stop_if_cancelled
 from gourmet.db.pool import GuardedPool
 from gourmet.db.types import Conn
 from gourmet.problems import ServiceUnavailable
@@ -298,6 +299,7 @@ class OutboxWorker:
                 log.warning("outbox_round_failed", error=str(exc))
             except Exception:  # a bug: logged, never the end of the worker
                 log.exception("outbox_round_error")
+            stop_if_cancelled()  # a cancellation that came back as a database error
             self.wake.clear()
             jitter = self._every_s * self._rng.uniform(0.8, 1.2)
             with contextlib.suppress(TimeoutError):

@@ -34,6 +34,7 @@ import msgspec
 import psycopg
 import structlog
 
+from gourmet.cancellation import stop_if_cancelled
 from gourmet.db.notifications import RESYNC
 from gourmet.db.pool import DatabaseUnavailable, GuardedPool
 from gourmet.db.types import Conn
@@ -163,6 +164,7 @@ class OrderBook:
                 taken = [self._pending.pop() for _ in range(count)]
                 batch = [token for token in taken if token in self._entries]
                 if batch and not await self._refresh(batch):
+                    stop_if_cancelled()  # the failure may have been a cancellation
                     await asyncio.sleep(RETRY_AFTER_S)
 
     async def _refresh(self, tokens: list[str]) -> bool:
