@@ -24,7 +24,7 @@ async def test_a_cancelled_worker_ends_though_its_query_said_busy() -> None:
         try:
             await asyncio.sleep(60)  # a query on the server
         except asyncio.CancelledError:
-            raise DatabaseBusy("That took too long and was stopped.") from None
+            raise DatabaseBusy("That took too long and was stopped.", retry_after_s=1) from None
 
     worker = OutboxWorker(cast(GuardedPool, None), {}, every_s=0.01, lease_s=1.0, chores=(chore,))
     task = asyncio.create_task(worker.run())
