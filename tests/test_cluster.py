@@ -33,6 +33,7 @@ ORDER_PATIENCE_S = 30.0
 # (5xx or no answer) while a server is killed and another restarted; each failed checkout is
 # retried by its customer with the same key, so no order depends on it.
 CRITICAL_ERROR_BOUND = 0.01
+ORDERS_BETWEEN = 60  # orders acknowledged between the events (before a crash, after it, ...)
 
 
 @pytest.fixture
@@ -104,13 +105,15 @@ async def test_a_killed_server_and_a_restarted_one_lose_no_order(
             target = len(acknowledged) + count
             await wait_until(lambda: len(acknowledged) >= target, timeout_s=60)
 
-        await more_orders(20)
+        # Enough traffic around each event that the requests a crash cuts (those in flight on
+        # the killed server) are measured against a real load, as the bound below means.
+        await more_orders(ORDERS_BETWEEN)
         cluster.stop_server("gourmet-1", signal.SIGKILL)  # a crash
-        await more_orders(20)
+        await more_orders(ORDERS_BETWEEN)
         cluster.start_server("gourmet-1")
         cluster.stop_server("gourmet-2")  # a restart: drain, stop, start
         cluster.start_server("gourmet-2")
-        await more_orders(20)
+        await more_orders(ORDERS_BETWEEN)
         done.set()
         await load
 

@@ -28,11 +28,17 @@ WORKERS = 2
 
 
 def workers_of(server_pid: int) -> set[int]:
-    """The granian workers of a server: its spawned children (not multiprocessing's tracker)."""
+    """The granian workers of a server: its spawned children (not multiprocessing's tracker).
+    A child that ends while it is looked at is not one of them."""
     children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
-    return {
-        int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    }
+    return {int(pid) for pid in children if b"spawn_main" in _cmdline(int(pid))}
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):  # it ended meanwhile
+        return b""
 
 
 def gauge(page: str, name: str) -> float:

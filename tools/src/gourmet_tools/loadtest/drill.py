@@ -117,8 +117,10 @@ class Drill:
         while load.is_alive():  # the drill resolves once the replay itself has ended
             time.sleep(POLL_S)
         resolution = self.ask("Resolution message", "Back to normal. Thank you for your patience.")
-        answer = client.post(
-            f"/api/ops/incidents/{incident_id}", json={"state": "resolved", "message": resolution}
+        answer = _post(
+            client,
+            f"/api/ops/incidents/{incident_id}",
+            {"state": "resolved", "message": resolution},
         )
         self._step("incident resolved" if answer.status_code == 200 else "resolve failed")
 
@@ -126,9 +128,10 @@ class Drill:
         self, client: httpx.Client, title: str, message: str, eta_minutes: str
     ) -> int | None:
         expected = time.time() + 60 * float(eta_minutes or 30)
-        answer = client.post(
+        answer = _post(
+            client,
             "/api/ops/incidents",
-            json={
+            {
                 "title": title,
                 "state": "investigating",
                 "message": message,
@@ -139,7 +142,7 @@ class Drill:
             },
         )
         if answer.status_code != 201:
-            self.say(f"The status page refused the incident: {answer.text}")
+            self.say(f"The status page refused the incident ({answer.status_code}): {answer.text}")
             self._step("incident refused", answer.text[:200])
             return None
         mine = [
@@ -151,3 +154,21 @@ class Drill:
         step = Step(name, round(time.monotonic() - self.started, 1), detail)
         self.steps.append(step)
         self.say(f"  [{step.at_s:6.1f} s] {name}{': ' + detail if detail else ''}")
+
+
+BUSY_TRIES = 3  # an operator whose post meets a busy moment tries again, as the page would
+
+
+def _post(client: httpx.Client, path: str, body: dict[str, object]) -> httpx.Response:
+    """POST ``body``; a busy answer (5xx) or none is tried again after its Retry-After (at most
+    2 s), BUSY_TRIES times in all; the last try's answer (or error) is the outcome."""
+    for _ in range(BUSY_TRIES - 1):
+        try:
+            answer = client.post(path, json=body)
+        except httpx.TransportError:
+            time.sleep(1.0)
+            continue
+        if answer.status_code < 500:
+            return answer
+        time.sleep(min(float(answer.headers.get("retry-after", "1")), 2.0))
+    return client.post(path, json=body)
