@@ -11,6 +11,8 @@ from pathlib import Path
 
 from gourmet_tools.loadtest.loadstats import CpuMeter, process_table, process_tree
 
+from gourmet.db.embedded import EmbeddedPostgres, start_embedded
+
 
 @dataclass(frozen=True)
 class CpuSplit:
@@ -92,3 +94,16 @@ def wait_for_quiet(limit_s: float, busy_pct: float = 20.0) -> float:
                 " '*' below measured a busier machine"
             )
             return used
+
+
+def split_cluster(mode: str, pgdata: Path) -> tuple[CpuSplit | None, EmbeddedPostgres]:
+    """The CPU split for ``mode`` and a PostgreSQL cluster of the benchmark's own in ``pgdata``
+    (``make bench`` can run meanwhile, and pinning it touches nobody else's), pinned to its
+    cores, this process (the driver) to the driver's. The split is computed before this process
+    pins itself: afterwards it would see only the driver's cores and pin nothing."""
+    split = cpu_split(mode)
+    embedded = start_embedded(pgdata)
+    if split is not None and embedded.postmaster_pid is not None:
+        pin_tree(embedded.postmaster_pid, split.postgres)
+        os.sched_setaffinity(0, split.driver)
+    return split, embedded

@@ -31,10 +31,9 @@ from gourmet_tools.loadtest.traffic import RequestKind
 from gourmet_tools.percentiles import percentile
 
 from bench.__main__ import DATABASE, RESULTS, ROOT, prepare_database
-from bench.cpus import cpu_split, pin_tree, wait_for_quiet
+from bench.cpus import split_cluster, wait_for_quiet
 from bench.overload import checkout_bodies
 from bench.target import Plan, Target, gourmet
-from gourmet.db.embedded import start_embedded
 
 PGDATA = ROOT / "var" / "night-pgdata"
 PROFILES = ("incident", "hardened")  # the old platform first: the same night, the same machine
@@ -197,12 +196,8 @@ def main() -> None:
     )
     phases = phases_from(os.environ.get("NIGHT_PHASES", DEFAULT_PHASES))
     profiles = tuple(os.environ.get("NIGHT_PROFILES", ",".join(PROFILES)).split(","))
-    split = cpu_split(plan.cpu_split)
-    embedded = start_embedded(PGDATA)
+    split, embedded = split_cluster(plan.cpu_split, PGDATA)
     postmaster = embedded.postmaster_pid
-    if split is not None and postmaster is not None:
-        pin_tree(postmaster, split.postgres)
-        os.sched_setaffinity(0, split.driver)
     results: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(),
         "phases": os.environ.get("NIGHT_PHASES", DEFAULT_PHASES),

@@ -50,10 +50,9 @@ from gourmet_tools.loadtest.loadstats import CpuMeter
 from gourmet_tools.loadtest.traffic import RequestKind
 
 from bench.__main__ import DATABASE, RESULTS, ROOT, prepare_database
-from bench.cpus import cpu_split, pin_tree, wait_for_quiet
+from bench.cpus import split_cluster, wait_for_quiet
 from bench.overload_report import GOALS, check_goals, format_row, header, plot, print_report
 from bench.target import Plan, Target, env_float, gourmet
-from gourmet.db.embedded import start_embedded
 
 PGDATA = ROOT / "var" / "overload-pgdata"
 CAPACITY_STEPS = (1, 2, 3, 4, 6, 8, 12, 16)
@@ -267,15 +266,8 @@ def _finite(value: Any) -> Any:
 
 def main() -> None:
     plan = Plan.from_env()
-    # Once, before this process pins itself to the driver's cores: a split computed afterwards
-    # would see only those cores and pin nothing, leaving the server on the driver's core.
-    split = cpu_split(plan.cpu_split)
-    # A cluster of its own: `make bench` can run meanwhile, and pinning it touches nobody else's.
-    embedded = start_embedded(PGDATA)
+    split, embedded = split_cluster(plan.cpu_split, PGDATA)
     postmaster = embedded.postmaster_pid
-    if split is not None and postmaster is not None:
-        pin_tree(postmaster, split.postgres)
-        os.sched_setaffinity(0, split.driver)
     results: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",

@@ -44,10 +44,9 @@ from gourmet_tools.loadtest.loadrun import Phase
 from gourmet_tools.loadtest.traffic import RequestKind
 
 from bench.__main__ import DATABASE, RESULTS, ROOT, prepare_database
-from bench.cpus import cpu_split, pin_tree, wait_for_quiet
+from bench.cpus import split_cluster, wait_for_quiet
 from bench.overload import checkout_bodies, measure_capacity
 from bench.target import Plan, gourmet
-from gourmet.db.embedded import start_embedded
 
 PGDATA = ROOT / "var" / "retrying-pgdata"
 GOALS = {"placed_share": 0.99, "lost": 0, "duplicated": 0, "unacknowledged": 0}
@@ -62,11 +61,7 @@ def main() -> None:
     capacity = float(os.environ.get("RETRY_CAPACITY", "0"))
     storm = os.environ.get("RETRY_STORM_WAIT_S")
     storm_wait_s = float(storm) if storm else None
-    split = cpu_split(plan.cpu_split)
-    embedded = start_embedded(PGDATA)
-    if split is not None and embedded.postmaster_pid is not None:
-        pin_tree(embedded.postmaster_pid, split.postgres)
-        os.sched_setaffinity(0, split.driver)
+    split, embedded = split_cluster(plan.cpu_split, PGDATA)
     results: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(),
         "plan": asdict(plan),

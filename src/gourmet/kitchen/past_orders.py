@@ -19,7 +19,7 @@ from psycopg import sql
 from gourmet.db.pool import GuardedPool
 from gourmet.ordering.errors import no_such_order
 from gourmet.ordering.schemas import OrderStatus, OrderView
-from gourmet.ordering.tracking.repository import ORDER_VIEW_SQL
+from gourmet.ordering.tracking import repository as tracking_repo
 from gourmet.ordering.tracking.views import order_view
 
 PAGE_SIZE = 50
@@ -98,9 +98,7 @@ class PastOrders:
     async def order(self, number: int) -> OrderView:
         """Any order, open or long done, with its lines, history, payment and refunds."""
         async with self._pool.connection() as conn:
-            row = await (
-                await conn.execute(ORDER_VIEW_SQL + " WHERE o.id = %s", (number,))
-            ).fetchone()
+            row = await tracking_repo.order_mail_row(conn, number)  # the view row, by number
         if row is None:
             raise no_such_order()
         return order_view(row)

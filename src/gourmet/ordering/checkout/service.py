@@ -127,9 +127,13 @@ class OrderingService:
             )
         try:
             async with self._pool.connection() as conn:
-                view, created = await self._checkout(
-                    conn, request, idempotency_key, fingerprint, account_id, entry
-                )
+                # No order for a client that has gone: nothing runs, or commits, past the
+                # deadline, and a statement still running when the client goes is cancelled.
+                cancel = functools.partial(conn.cancel_safe, timeout=CANCEL_TIMEOUT_S)
+                with deadline.cancelled_on_departure(cancel):
+                    view, created = await self._checkout(
+                        conn, request, idempotency_key, fingerprint, account_id, entry
+                    )
         except psycopg.errors.ForeignKeyViolation as exc:
             # A manager deleted an option or zone between our read and our insert: nothing
             # was written (the transaction rolled back); the customer reviews the cart.
@@ -174,21 +178,6 @@ class OrderingService:
         and the items in the first; stock (only for counted items) in the second; the order
         with its slot place, and COMMIT, in the last. The slot's row lock is held from that
         last statement to its commit, never across the round trips before it."""
-        # No order for a client that has gone: nothing runs, or commits, past the deadline,
-        # and a statement still running when the client goes is cancelled.
-        cancel = functools.partial(conn.cancel_safe, timeout=CANCEL_TIMEOUT_S)
-        with deadline.cancelled_on_departure(cancel):
-            return await self._place(conn, request, key, fingerprint, account_id, entry)
-
-    async def _place(
-        self,
-        conn: Conn,
-        request: CheckoutRequest,
-        key: str | None,
-        fingerprint: str,
-        account_id: int | None,
-        entry: Entry | None,
-    ) -> tuple[OrderView, bool]:
         async with conn.pipeline(), conn.transaction():
             left = deadline.current_timeout(math.inf) - ANSWER_MARGIN_S
             if left < self._statement_timeout_s:  # tighter than the server's own bound
