@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DATABASE = "gourmet_bench"
 PGBENCH_DATABASE = "pgbench"
-GOURMET_PORT = 8101
+GOURMET_SERVER__PORT = 8101
 BARE_PORT = 8102
 DURATION_S = int(os.environ.get("BENCH_DURATION_S", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
@@ -194,9 +194,9 @@ def main() -> None:
     socket_dir = url.rpartition("host=")[2]
     env = {
         **os.environ,
-        "GOURMET_DATABASE_URL": url,
+        "GOURMET_DATABASE__URL": url,
         # The load generator is one client: a per-client limit would measure only itself.
-        "GOURMET_CHECKOUTS_PER_CLIENT": "0",
+        "GOURMET_SECURITY__CHECKOUTS_PER_CLIENT": "0",
         "GOURMET_DATA_DIR": str(ROOT / "var"),
         "PYTHONPATH": str(ROOT),
     }
@@ -206,7 +206,9 @@ def main() -> None:
         "duration_s": DURATION_S,
         "connections": CONNECTIONS,
     }
-    with server("gourmet.app:create_server_app", GOURMET_PORT, env, factory=True) as gourmet:
+    with server(
+        "gourmet.app:create_server_app", GOURMET_SERVER__PORT, env, factory=True
+    ) as gourmet:
         order = httpx.post(
             gourmet + "/api/orders",
             json={

@@ -29,11 +29,11 @@ _state: dict[str, Any] = {}
 async def _startup() -> None:
     settings = Settings()
     pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
-        os.environ["GOURMET_DATABASE_URL"],
+        os.environ["GOURMET_DATABASE__URL"],
         connection_class=AsyncConnection[DictRow],
         # Gourmet sizes its pool from the connection budget, which caps it at this ceiling.
-        min_size=settings.pool_max_size or DEFAULT_POOL_CEILING,
-        max_size=settings.pool_max_size or DEFAULT_POOL_CEILING,
+        min_size=settings.database.pool_max_size or DEFAULT_POOL_CEILING,
+        max_size=settings.database.pool_max_size or DEFAULT_POOL_CEILING,
         kwargs={"row_factory": dict_row, "autocommit": True, "options": server_options(settings)},
         open=False,
     )

@@ -280,7 +280,7 @@ def main() -> None:
         if split
         else None,
         "goal_thresholds": GOALS,
-        # Settings given to both servers from outside (GOURMET_LOG_LEVEL=WARNING, ...).
+        # Settings given to both servers from outside (GOURMET_LOGS__LEVEL=WARNING, ...).
         "gourmet_env": {k: v for k, v in os.environ.items() if k.startswith("GOURMET_")},
         "profiles": {},
     }
@@ -290,7 +290,8 @@ def main() -> None:
         url = prepare_database(embedded.admin_url, embedded.url_for(DATABASE))
         for profile in plan.profiles:
             print(
-                f"[{profile}] GOURMET_PROFILE={profile} GOURMET_POOL_MAX_SIZE={plan.pool_max_size}"
+                f"[{profile}] GOURMET_PROFILE={profile}"
+                f" GOURMET_DATABASE__POOL_MAX_SIZE={plan.pool_max_size}"
             )
             with gourmet(url, profile, plan, postmaster, split) as target:
                 if capacity == 0.0:

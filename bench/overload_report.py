@@ -122,9 +122,10 @@ def print_report(results: dict[str, Any]) -> None:
         else "no CPU pinning"
     )
     print(
-        f"\nGourmet overload, {results['machine']}: 1 granian worker, GOURMET_POOL_MAX_SIZE="
-        f"{plan['pool_max_size']}, {cores}.\nCapacity {capacity:.0f} 2xx/s (70% status, 30%"
-        f" checkout); spikes of {plan['spike_s']:g} s then {plan['probe_s']:g} s at"
+        f"\nGourmet overload, {results['machine']}: 1 granian worker,"
+        f" GOURMET_DATABASE__POOL_MAX_SIZE={plan['pool_max_size']}, {cores}.\nCapacity"
+        f" {capacity:.0f} 2xx/s (70% status, 30% checkout); spikes of {plan['spike_s']:g} s"
+        f" then {plan['probe_s']:g} s at"
         f" {plan['probe_share']:g}x; Poisson arrivals, client timeout {plan['timeout_s']:g} s,"
         f" at most {plan['max_connections']} connections."
     )

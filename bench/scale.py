@@ -4,7 +4,7 @@ and with a million past orders, side by side in one run.
 A restaurant's database grows by every order it ever took; what customers and the kitchen wait
 for must not. Each phase starts a fresh server and measures, with wrk: the kitchen board
 (``GET /api/staff/orders``, 20 open orders), order status read from the database
-(``GOURMET_ORDER_VIEWS_HELD=0``: every read is the indexed query, the path a status read not held
+(``GOURMET_ORDERS__VIEWS_HELD=0``: every read is the indexed query, the path a status read not held
 in memory takes) and checkout (orders spread over 40 slots). Between the phases, a million past
 orders, each with a line and its history, are written with ``generate_series`` and analysed.
 Goal: every figure at scale within 1.2x of the empty database's (a ratio of at least 0.83).
@@ -26,7 +26,7 @@ import psycopg
 from bench.__main__ import (
     DATABASE,
     DURATION_S,
-    GOURMET_PORT,
+    GOURMET_SERVER__PORT,
     RESULTS,
     ROOT,
     SPREAD_LUA,
@@ -111,20 +111,24 @@ def main() -> None:
     url = prepare_database(embedded.admin_url, embedded.url_for(DATABASE))
     env = {
         **os.environ,
-        "GOURMET_DATABASE_URL": url,
+        "GOURMET_DATABASE__URL": url,
         # The load generator is one client: a per-client limit would measure only itself.
-        "GOURMET_CHECKOUTS_PER_CLIENT": "0",
+        "GOURMET_SECURITY__CHECKOUTS_PER_CLIENT": "0",
         "GOURMET_DATA_DIR": str(ROOT / "var"),
-        "GOURMET_STAFF_TOKEN": STAFF_TOKEN,
-        "GOURMET_ORDER_VIEWS_HELD": "0",
+        "GOURMET_SECURITY__STAFF_TOKEN": STAFF_TOKEN,
+        "GOURMET_ORDERS__VIEWS_HELD": "0",
         "PYTHONPATH": str(ROOT),
     }
     results: dict[str, Any] = {"when": datetime.now(UTC).isoformat(), "past_orders": PAST_ORDERS}
-    with server("gourmet.app:create_server_app", GOURMET_PORT, env, factory=True) as gourmet:
+    with server(
+        "gourmet.app:create_server_app", GOURMET_SERVER__PORT, env, factory=True
+    ) as gourmet:
         results["empty"] = measure(gourmet)
     close_open_orders(url)
     results["generate_s"] = add_past_orders(url, PAST_ORDERS)
-    with server("gourmet.app:create_server_app", GOURMET_PORT, env, factory=True) as gourmet:
+    with server(
+        "gourmet.app:create_server_app", GOURMET_SERVER__PORT, env, factory=True
+    ) as gourmet:
         results["at_scale"] = measure(gourmet)
     with psycopg.connect(url) as conn:
         row = conn.execute("SELECT count(*) FROM orders").fetchone()

@@ -81,12 +81,16 @@ def gourmet(
     """A fresh granian process running ``profile``, on its own core when the CPU is split."""
     env = {
         **os.environ,
-        "GOURMET_DATABASE_URL": url,
+        "GOURMET_DATABASE__URL": url,
         # The load generator is one client: a per-client limit would measure only itself.
-        "GOURMET_CHECKOUTS_PER_CLIENT": "0",
+        "GOURMET_SECURITY__CHECKOUTS_PER_CLIENT": "0",
         "GOURMET_DATA_DIR": str(ROOT / "var"),
         "GOURMET_PROFILE": profile,
-        **({"GOURMET_POOL_MAX_SIZE": str(plan.pool_max_size)} if plan.pool_max_size else {}),
+        **(
+            {"GOURMET_DATABASE__POOL_MAX_SIZE": str(plan.pool_max_size)}
+            if plan.pool_max_size
+            else {}
+        ),
         "PYTHONPATH": str(ROOT),
     }
     args = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1"]
@@ -95,7 +99,12 @@ def gourmet(
     # as `gourmet serve` passes them.
     chosen: dict[str, Any] = {"profile": profile}  # and GOURMET_* from the environment
     settings = Settings(**chosen)
-    args += ["--backlog", str(settings.backlog), "--backpressure", str(settings.max_connections)]
+    args += [
+        "--backlog",
+        str(settings.server.backlog),
+        "--backpressure",
+        str(settings.server.max_connections),
+    ]
     args += ["--factory", "gourmet.app:create_server_app"]
     log = ROOT / "var" / f"overload-{profile}.log"
     with log.open("w") as out:

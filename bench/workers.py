@@ -3,7 +3,7 @@ connections, side by side in one run.
 
 Each phase starts ``gourmet serve`` afresh on the bench database and measures, with wrk, a read
 answered from memory (``GET /api/menu``), a read from the database (``GET /api/orders/{token}``
-with ``GOURMET_ORDER_VIEWS_HELD=0``) and checkout (orders spread over 40 slots). Phases: one
+with ``GOURMET_ORDERS__VIEWS_HELD=0``) and checkout (orders spread over 40 slots). Phases: one
 worker, two workers, and two workers whose pools go through PgBouncer in transaction mode (the
 LISTEN connection straight to PostgreSQL).
 
@@ -31,7 +31,7 @@ import httpx
 from bench.__main__ import (
     DATABASE,
     DURATION_S,
-    GOURMET_PORT,
+    GOURMET_SERVER__PORT,
     RESULTS,
     ROOT,
     SPREAD_LUA,
@@ -60,10 +60,10 @@ def gourmet_serve(env: dict[str, str]) -> Iterator[str]:
     if not os.path.exists(command[0]):
         command = [sys.executable, "-m", "gourmet.cli", "serve"]
     process = subprocess.Popen(command, env=env, cwd=ROOT)
-    base = f"http://127.0.0.1:{GOURMET_PORT}"
+    base = f"http://127.0.0.1:{GOURMET_SERVER__PORT}"
     try:
         deadline = time.monotonic() + 60
-        workers = int(env["GOURMET_WORKERS"])
+        workers = int(env["GOURMET_SERVER__WORKERS"])
         while not _all_workers_up(base, workers):
             if time.monotonic() > deadline or process.poll() is not None:
                 raise RuntimeError("gourmet serve did not start")
@@ -125,21 +125,21 @@ def main() -> None:
     url = prepare_database(embedded.admin_url, embedded.url_for(DATABASE))
     base_env = {
         **os.environ,
-        "GOURMET_DATABASE_URL": url,
-        "GOURMET_PORT": str(GOURMET_PORT),
+        "GOURMET_DATABASE__URL": url,
+        "GOURMET_SERVER__PORT": str(GOURMET_SERVER__PORT),
         "GOURMET_DATA_DIR": str(ROOT / "var" / "bench-workers"),
-        "GOURMET_STAFF_TOKEN": "bench-workers-staff-token-0123456789",
-        "GOURMET_PAYMENTS_URL": "",
-        "GOURMET_ORDER_VIEWS_HELD": "0",
-        "GOURMET_POOL_MAX_SIZE": str(env_pool_size()),
+        "GOURMET_SECURITY__STAFF_TOKEN": "bench-workers-staff-token-0123456789",
+        "GOURMET_PAYMENTS__URL": "",
+        "GOURMET_ORDERS__VIEWS_HELD": "0",
+        "GOURMET_DATABASE__POOL_MAX_SIZE": str(env_pool_size()),
         # The load generator is one client: a per-client limit would measure only itself.
-        "GOURMET_CHECKOUTS_PER_CLIENT": "0",
-        "GOURMET_LOG_LEVEL": "WARNING",
+        "GOURMET_SECURITY__CHECKOUTS_PER_CLIENT": "0",
+        "GOURMET_LOGS__LEVEL": "WARNING",
     }
     base_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     results: dict[str, Any] = {"when": datetime.now(UTC).isoformat(), "duration_s": DURATION_S}
     for phase, workers in (("one_worker", 1), ("two_workers", 2)):
-        with gourmet_serve({**base_env, "GOURMET_WORKERS": str(workers)}) as gourmet:
+        with gourmet_serve({**base_env, "GOURMET_SERVER__WORKERS": str(workers)}) as gourmet:
             results[phase] = measure(gourmet)
     bouncer = LocalBouncer(
         BouncerConfig(url, port=BOUNCER_PORT, pool_size=BOUNCER_SERVER_CONNECTIONS)
@@ -147,10 +147,10 @@ def main() -> None:
     try:
         through = {
             **base_env,
-            "GOURMET_WORKERS": "2",
-            "GOURMET_DATABASE_URL": bouncer.url(DATABASE),
-            "GOURMET_DATABASE_POOLER": "pgbouncer",
-            "GOURMET_LISTEN_DATABASE_URL": url,
+            "GOURMET_SERVER__WORKERS": "2",
+            "GOURMET_DATABASE__URL": bouncer.url(DATABASE),
+            "GOURMET_DATABASE__POOLER": "pgbouncer",
+            "GOURMET_DATABASE__LISTEN_URL": url,
         }
         with gourmet_serve(through) as gourmet:
             results["two_workers_pgbouncer"] = measure(gourmet)

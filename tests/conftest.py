@@ -1,4 +1,4 @@
-"""Test fixtures: a real PostgreSQL (embedded unless GOURMET_DATABASE_URL is set), migrated once
+"""Test fixtures: a real PostgreSQL (embedded unless GOURMET_DATABASE__URL is set), migrated once
 per session, emptied and refilled with a small fixture menu before every test."""
 
 from __future__ import annotations
@@ -15,7 +15,13 @@ from litestar import Litestar
 from psycopg.rows import dict_row
 
 from gourmet.app import asgi_stack, create_app
-from gourmet.config import Settings
+from gourmet.config import (
+    AdmissionSettings,
+    DatabaseSettings,
+    SecuritySettings,
+    ServerSettings,
+    Settings,
+)
 from gourmet.db import migrate
 from gourmet.db.embedded import (
     EmbeddedPostgres,
@@ -65,9 +71,9 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="session")
 def embedded_server() -> Iterator[EmbeddedPostgres | None]:
-    """The embedded cluster the tests run on, or None when GOURMET_DATABASE_URL names one.
+    """The embedded cluster the tests run on, or None when GOURMET_DATABASE__URL names one.
     Stopped when the session ends, unless another test session still uses it."""
-    if os.environ.get("GOURMET_DATABASE_URL"):
+    if os.environ.get("GOURMET_DATABASE__URL"):
         yield None
         return
     USERS_DIR.mkdir(parents=True, exist_ok=True)
@@ -120,7 +126,7 @@ async def empty_tables(conn: Conn) -> None:
 @pytest.fixture(scope="session")
 def admin_url(embedded_server: EmbeddedPostgres | None) -> str:
     if embedded_server is None:
-        return os.environ["GOURMET_DATABASE_URL"]
+        return os.environ["GOURMET_DATABASE__URL"]
     return embedded_server.admin_url
 
 
@@ -139,17 +145,11 @@ def database_url(admin_url: str) -> Iterator[str]:
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        database_url=database_url,
         data_dir=tmp_path,
-        staff_token=STAFF_TOKEN,
-        pool_min_size=1,
-        pool_max_size=8,
-        max_body_bytes=16 * 1024,
-        # Room for every request of the concurrency tests to race in the database; admission
-        # control itself is tested in tests/resilience.
-        limiter_initial=100,
-        # Every test customer comes from one address; the limit is tested on its own.
-        checkouts_per_client=0,
+        database=DatabaseSettings(url=database_url, pool_min_size=1, pool_max_size=8),
+        security=SecuritySettings(staff_token=STAFF_TOKEN, checkouts_per_client=0),
+        server=ServerSettings(max_body_bytes=16 * 1024),
+        admission=AdmissionSettings(limiter_initial=100),
     )
 
 

@@ -20,7 +20,7 @@ def test_help_lists_every_command() -> None:
 
 
 def test_db_status_and_upgrade(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GOURMET_DATABASE_URL", database_url)
+    monkeypatch.setenv("GOURMET_DATABASE__URL", database_url)
     status = runner.invoke(app, ["db", "status"])
     assert status.exit_code == 0, status.output
     assert "applied" in status.output
@@ -36,7 +36,7 @@ def test_seed_demo_loads_forty_items_once(
     with psycopg.connect(database_url, autocommit=True) as conn:
         tables = [row[0] for row in conn.execute(TABLES_SQL)]
         conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
-    monkeypatch.setenv("GOURMET_DATABASE_URL", database_url)
+    monkeypatch.setenv("GOURMET_DATABASE__URL", database_url)
     first = runner.invoke(app, ["seed", "demo"])
     assert first.exit_code == 0, first.output
     assert "loaded 40 items in 6 categories" in first.output

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from gourmet.cli.cluster import Cluster
-from gourmet.config import Settings
+from gourmet.config import PaymentsSettings, SecuritySettings, ServerSettings, Settings
 from gourmet.db.types import Conn
 from tests.conftest import STAFF_TOKEN, FixtureMenu
 from tests.ordering.helpers import checkout_body
@@ -41,12 +41,10 @@ def cluster(database_url: str, tmp_path: Path, menu: FixtureMenu) -> Iterator[Cl
     require_tool("haproxy", "haproxy")
     require_tool("pgbouncer", "pgbouncer")
     settings = Settings(
-        port=free_port(),
-        staff_token=STAFF_TOKEN,
-        payments_url="",
-        drain_s=1.0,
-        checkouts_per_client=0,  # the customers here all come from 127.0.0.1
         data_dir=tmp_path,
+        server=ServerSettings(port=free_port(), drain_s=1.0),
+        security=SecuritySettings(staff_token=STAFF_TOKEN, checkouts_per_client=0),
+        payments=PaymentsSettings(url=""),
     )
     local = Cluster(settings, database_url, servers=2, workers=1, directory=tmp_path / "cluster")
     try:

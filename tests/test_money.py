@@ -5,7 +5,7 @@ from __future__ import annotations
 import pydantic
 import pytest
 
-from gourmet.config import Settings
+from gourmet.config import RestaurantSettings, Settings
 from gourmet.money import Money
 
 USD = Money.of("USD")
@@ -35,4 +35,4 @@ def test_the_symbol_follows_the_currency_setting(currency: str, text: str) -> No
 @pytest.mark.parametrize("currency", ["usd", "ZZZ", "JPY", ""])
 def test_a_currency_that_is_not_counted_in_cents_is_refused_at_startup(currency: str) -> None:
     with pytest.raises(pydantic.ValidationError, match="currency"):
-        Settings(currency=currency)
+        Settings(restaurant=RestaurantSettings(currency=currency))

@@ -51,7 +51,11 @@ def fuzz_server(admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     url = own_database(admin_url, DATABASE)
     folder = tmp_path_factory.mktemp("fuzz")
     _create_admin(url, "admin@example.com")
-    env = {"GOURMET_DATABASE_URL": url, "GOURMET_DATA_DIR": str(folder), "GOURMET_WORKERS": "1"}
+    env = {
+        "GOURMET_DATABASE__URL": url,
+        "GOURMET_DATA_DIR": str(folder),
+        "GOURMET_SERVER__WORKERS": "1",
+    }
     with local_server(env, free_port(), folder / "server.log") as base:
         yield base
 
@@ -64,7 +68,7 @@ def _create_admin(database_url: str, email: str) -> None:
         text=True,
         check=True,
         capture_output=True,
-        env={**os.environ, "GOURMET_DATABASE_URL": database_url},
+        env={**os.environ, "GOURMET_DATABASE__URL": database_url},
     )
 
 

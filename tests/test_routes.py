@@ -14,7 +14,7 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 
 from gourmet.app import create_app
-from gourmet.config import Settings
+from gourmet.config import DatabaseSettings, Settings
 from gourmet.routes import ADMISSION_RULES
 from gourmet.telemetry.metrics import RouteLabels
 
@@ -25,7 +25,9 @@ PARAMETER = re.compile(r"\{([^}:]+):([^}]+)\}")
 @pytest.fixture(scope="module")
 def app() -> Litestar:
     # Built only, never started: no database is reached.
-    return create_app(Settings(database_url="postgresql://nobody@127.0.0.1:9/none"))
+    return create_app(
+        Settings(database=DatabaseSettings(url="postgresql://nobody@127.0.0.1:9/none"))
+    )
 
 
 def http_routes(app: Litestar) -> list[HTTPRoute]:

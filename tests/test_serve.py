@@ -27,12 +27,13 @@ def gourmet_serve(
     port = free_port()
     env = {
         **os.environ,
-        "GOURMET_DATABASE_URL": database_url,
+        "GOURMET_DATABASE__URL": database_url,
         "GOURMET_DATA_DIR": str(tmp_path),
-        "GOURMET_STAFF_TOKEN": STAFF_TOKEN,
-        "GOURMET_PAYMENTS_URL": "",
-        "GOURMET_PORT": str(port),
-        "GOURMET_CHECKOUTS_PER_CLIENT": "0",  # the tests' customers all come from 127.0.0.1
+        "GOURMET_SECURITY__STAFF_TOKEN": STAFF_TOKEN,
+        "GOURMET_PAYMENTS__URL": "",
+        "GOURMET_SERVER__PORT": str(port),
+        # the tests' customers all come from 127.0.0.1
+        "GOURMET_SECURITY__CHECKOUTS_PER_CLIENT": "0",
         **settings,
     }
     command = [str(Path(sys.executable).with_name("gourmet")), "serve"]
@@ -57,8 +58,8 @@ async def test_serves_far_more_open_connections_than_its_backlog(
 ) -> None:
     """granian's connection cap follows the backlog unless told otherwise: with 256 keep-alive
     browsers (or live order streams) connected, the next customer could not even open the menu.
-    ``gourmet serve`` sets it from GOURMET_MAX_CONNECTIONS instead."""
-    port, process = gourmet_serve(database_url, tmp_path, GOURMET_BACKLOG=str(BACKLOG))
+    ``gourmet serve`` sets it from GOURMET_SERVER__MAX_CONNECTIONS instead."""
+    port, process = gourmet_serve(database_url, tmp_path, GOURMET_SERVER__BACKLOG=str(BACKLOG))
     writers: list[asyncio.StreamWriter] = []
     try:
         answered = 0
@@ -79,8 +80,9 @@ async def test_a_client_that_never_finishes_its_request_head_is_disconnected(
     database_url: str, tmp_path: Path
 ) -> None:
     """One byte and then nothing: without a header timeout thousands of such connections fill
-    the connection cap and lock every customer out. GOURMET_HEADER_READ_TIMEOUT_S ends them."""
-    port, process = gourmet_serve(database_url, tmp_path, GOURMET_HEADER_READ_TIMEOUT_S="1")
+    the connection cap and lock every customer out. GOURMET_SERVER__HEADER_READ_TIMEOUT_S ends
+    them."""
+    port, process = gourmet_serve(database_url, tmp_path, GOURMET_SERVER__HEADER_READ_TIMEOUT_S="1")
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"G")
@@ -106,8 +108,11 @@ def open_files_after_serve_prepares(soft: int, hard: int, cap: int) -> tuple[int
     code = (
         "import resource\n"
         "from gourmet.cli.serve import _allow_open_files\n"
-        "from gourmet.config import Settings\n"
-        f"_allow_open_files(Settings(max_connections={cap}, waiting_room_size=0))\n"
+        "from gourmet.config import AdmissionSettings, ServerSettings, Settings\n"
+        "_allow_open_files(Settings(\n"
+        f"    server=ServerSettings(max_connections={cap}),\n"
+        "    admission=AdmissionSettings(waiting_room_size=0),\n"
+        "))\n"
         "print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])\n"
     )
 
@@ -128,7 +133,7 @@ def open_files_after_serve_prepares(soft: int, hard: int, cap: int) -> tuple[int
 
 def test_serve_lets_a_worker_hold_its_connection_cap_open() -> None:
     """A soft limit of 1024 open files (common) would stop a worker accepting long before
-    GOURMET_MAX_CONNECTIONS, customers held in line among them."""
+    GOURMET_SERVER__MAX_CONNECTIONS, customers held in line among them."""
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     cap = (
         3000
@@ -143,4 +148,4 @@ def test_serve_lets_a_worker_hold_its_connection_cap_open() -> None:
     soft, said = open_files_after_serve_prepares(1024, 1024, 3000)
     assert soft == 1024
     assert "ulimit -Hn" in said
-    assert "GOURMET_MAX_CONNECTIONS (3000)" in said
+    assert "GOURMET_SERVER__MAX_CONNECTIONS (3000)" in said

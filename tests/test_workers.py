@@ -54,7 +54,10 @@ async def test_workers_share_one_metrics_page_and_a_killed_worker_is_replaced(
     replaced (granian would otherwise stop every worker with it), and its gauges leave the
     page: only its counters, which happened, still count."""
     port, process = gourmet_serve(
-        database_url, tmp_path, GOURMET_WORKERS=str(WORKERS), GOURMET_POOL_MAX_SIZE="5"
+        database_url,
+        tmp_path,
+        GOURMET_SERVER__WORKERS=str(WORKERS),
+        GOURMET_DATABASE__POOL_MAX_SIZE="5",
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -98,7 +101,7 @@ async def test_a_reload_under_load_fails_no_request_and_loses_no_order(
     the database once."""
     await conn.execute("UPDATE slot_capacity SET max_orders = 100000")
     port, process = gourmet_serve(
-        database_url, tmp_path, GOURMET_WORKERS=str(WORKERS), GOURMET_DRAIN_S="1"
+        database_url, tmp_path, GOURMET_SERVER__WORKERS=str(WORKERS), GOURMET_SERVER__DRAIN_S="1"
     )
     before = workers_of(process.pid)
     outcomes: Counter[str] = Counter()
@@ -157,10 +160,13 @@ async def test_sigterm_drains_before_the_listener_closes(
     database_url: str, tmp_path: Path, menu: FixtureMenu
 ) -> None:
     """A stopping server first says it is not ready, while it still serves, and closes each
-    keep-alive connection after its response; only after GOURMET_DRAIN_S does it stop."""
+    keep-alive connection after its response; only after GOURMET_SERVER__DRAIN_S does it stop."""
     drain_s = 2.0
     port, process = gourmet_serve(
-        database_url, tmp_path, GOURMET_WORKERS=str(WORKERS), GOURMET_DRAIN_S=str(drain_s)
+        database_url,
+        tmp_path,
+        GOURMET_SERVER__WORKERS=str(WORKERS),
+        GOURMET_SERVER__DRAIN_S=str(drain_s),
     )
     base = f"http://127.0.0.1:{port}"
     seen: list[tuple[int, int, str]] = []
@@ -205,7 +211,7 @@ async def test_workers_of_a_killed_server_stop_too(
 ) -> None:
     """The server process killed outright (SIGKILL: no chance to stop its workers): the workers
     notice their parent is gone and stop, instead of serving on as orphans nobody manages."""
-    port, process = gourmet_serve(database_url, tmp_path, GOURMET_WORKERS=str(WORKERS))
+    port, process = gourmet_serve(database_url, tmp_path, GOURMET_SERVER__WORKERS=str(WORKERS))
     await wait_until(lambda: len(workers_of(process.pid)) == WORKERS, timeout_s=20)
     workers = workers_of(process.pid)
     process.kill()

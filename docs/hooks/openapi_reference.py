@@ -27,15 +27,15 @@ REF_PREFIX = "#/components/schemas/"
 def openapi_document() -> dict[str, Any]:
     """The completed OpenAPI document, as ``GET /api/schema/openapi.json`` answers it."""
     from gourmet.app import create_app
-    from gourmet.config import Settings
+    from gourmet.config import DatabaseSettings, SecuritySettings, Settings
     from gourmet.openapi import complete
 
     with tempfile.TemporaryDirectory(prefix="gourmet-docs-") as data_dir:
         settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            database_url="postgresql://docs@127.0.0.1:1/docs",
-            staff_token="docs-" * 8,
+            _env_file=None,
             data_dir=Path(data_dir),
+            database=DatabaseSettings(url="postgresql://docs@127.0.0.1:1/docs"),
+            security=SecuritySettings(staff_token="docs-" * 8),
         )
         app = create_app(settings)
         document: dict[str, Any] = app.openapi_schema.to_schema()

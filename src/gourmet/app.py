@@ -54,19 +54,19 @@ MENU_WARM_TIMEOUT_S = 5.0
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings()
-    configure_logging(settings.log_json, settings.log_level)
+    configure_logging(settings.logs.json_lines, settings.logs.level)
     conninfo = resolve_database_url(
-        settings.database_url, settings.data_dir, settings.database_name
+        settings.database.url, settings.data_dir, settings.database.name
     )
     runtime = Runtime(
         settings,
         staff_token=settings.resolved_staff_token(),
         limiter=AdaptiveLimiter(
             LimiterConfig(
-                initial_limit=settings.limiter_initial,
-                min_limit=settings.limiter_min,
-                max_limit=settings.limiter_max,
-                burst_wait_s=settings.limiter_burst_wait_ms / 1000,
+                initial_limit=settings.admission.limiter_initial,
+                min_limit=settings.admission.limiter_min,
+                max_limit=settings.admission.limiter_max,
+                burst_wait_s=settings.admission.limiter_burst_wait_ms / 1000,
             )
         ),
     )
@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=decode_strictly,
-        request_max_body_size=settings.max_body_bytes,
+        request_max_body_size=settings.server.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Gourmet",
             version="0.1.0",
@@ -123,8 +123,8 @@ async def running(runtime: Runtime, conninfo: str) -> AsyncIterator[Services]:
     )
     pruner = KeyPruner(
         services.pool,
-        retention=timedelta(hours=settings.idempotency_retention_hours),
-        every_s=settings.idempotency_prune_every_s,
+        retention=timedelta(hours=settings.orders.idempotency_retention_hours),
+        every_s=settings.orders.idempotency_prune_every_s,
     )
     tasks = [
         asyncio.create_task(services.hub.run(), name="notification-hub"),
@@ -138,9 +138,12 @@ async def running(runtime: Runtime, conninfo: str) -> AsyncIterator[Services]:
     ]
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(services.menu_cache.loaded.wait(), MENU_WARM_TIMEOUT_S)
-    metrics.CHECKOUT_CAPACITY.set(settings.checkouts_per_worker)
+    metrics.CHECKOUT_CAPACITY.set(settings.admission.checkouts_per_worker)
     metrics.CHECKOUT_CAPACITY_PLANNED.set(
-        checkout_capacity(settings.workers * settings.replicas, settings.checkouts_per_worker)
+        checkout_capacity(
+            settings.server.workers * settings.server.replicas,
+            settings.admission.checkouts_per_worker,
+        )
     )
     health.say_ready()
     try:
@@ -165,26 +168,26 @@ def asgi_stack(app: Litestar) -> ASGIApp:
     labels = RouteLabels([route.path for route in app.routes])
     if not settings.hardened:
         return RequestMetrics(
-            RequestLog(app, ok_sample=settings.log_ok_sample, label=labels), label=labels
+            RequestLog(app, ok_sample=settings.logs.ok_sample, label=labels), label=labels
         )
     admission = AdmissionMiddleware(
         RequestLog(
             app,
             skip_ok_paths=routes.QUIET_PATHS,
-            ok_sample=settings.log_ok_sample,
-            slow_ms=settings.log_slow_ms,
+            ok_sample=settings.logs.ok_sample,
+            slow_ms=settings.logs.slow_ms,
             deadline_left=deadline.remaining_in_scope,
             label=labels,
         ),
         runtime.limiter,
         rules=routes.ADMISSION_RULES,
-        deadline_s=settings.deadline_s,
-        retry_after_s=settings.shed_retry_after_s,
+        deadline_s=settings.admission.deadline_s,
+        retry_after_s=settings.admission.shed_retry_after_s,
         room=WaitingRoom.from_settings(runtime.limiter, settings),
         tickets=Tickets(runtime.staff_token.encode()),
-        hold_s=settings.waiting_room_hold_s,
-        checkout_budget_s=settings.checkout_budget_s,
-        max_body_bytes=settings.max_body_bytes,
+        hold_s=settings.admission.waiting_room_hold_s,
+        checkout_budget_s=settings.admission.checkout_budget_s,
+        max_body_bytes=settings.server.max_body_bytes,
     )
     runtime.admission = admission
     # Reads answered from memory go first: the menu, and the orders held current.

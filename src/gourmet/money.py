@@ -3,7 +3,7 @@
 One formatter for everything the server writes (pages, problem details) and one rule for the
 pages' scripts (``static/customer/js/format.js`` formats with ``Intl.NumberFormat`` for the
 currency the page carries). Both take the symbol from the Unicode CLDR (Babel here, the browser's
-Intl there), so they agree for whatever ISO 4217 currency ``GOURMET_CURRENCY`` names.
+Intl there), so they agree for whatever ISO 4217 currency ``GOURMET_RESTAURANT__CURRENCY`` names.
 """
 
 from __future__ import annotations

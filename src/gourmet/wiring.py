@@ -62,28 +62,33 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
     settings = runtime.settings
     pool = await guarded_pool(settings, conninfo)
     runtime.limiter.raise_floor(pool.pool.max_size)
-    if settings.pool_max_waiting:  # a bounded queue: admit no more than the pool takes in
-        runtime.limiter.lower_ceiling(pool.pool.max_size + settings.pool_max_waiting)
+    if settings.database.pool_max_waiting:  # a bounded queue: admit no more than the pool takes in
+        runtime.limiter.lower_ceiling(pool.pool.max_size + settings.database.pool_max_waiting)
     # Do not wait for the database: the process must start (and stay live) while it is down.
     await pool.pool.open(wait=False)
     menu_cache = MenuCache(pool, cached=settings.hardened)
-    order_book = OrderBook(pool, capacity=settings.order_views_held)
+    order_book = OrderBook(pool, capacity=settings.orders.views_held)
     # LISTEN keeps a session: straight to PostgreSQL when the pools go through PgBouncer.
-    hub = NotificationHub(settings.listen_database_url or conninfo, pool, pool.health)
+    hub = NotificationHub(settings.database.listen_url or conninfo, pool, pool.health)
     hub.on(MENU_CHANNEL, menu_cache.on_change, background=True)
     hub.on(ORDER_CHANNEL, order_book.on_change)
     hub.on_lost(order_book.lost)
     http = httpx.AsyncClient()
     breaker = CircuitBreaker(
         BreakerConfig(
-            failure_threshold=settings.breaker_failures, open_for_s=settings.breaker_open_s
+            failure_threshold=settings.payments.breaker_failures,
+            open_for_s=settings.payments.breaker_open_s,
         )
     )
     provider = payment_provider(settings, http, breaker)
-    money = Money.of(settings.currency)
-    notices = Notices(email=settings.smtp_url is not None, sms=settings.sms != "off")
+    money = Money.of(settings.restaurant.currency)
+    notices = Notices(
+        email=settings.notifications.smtp_url is not None, sms=settings.notifications.sms != "off"
+    )
     payments = (
-        PaymentService(pool, order_book, provider, settings.currency, notices) if provider else None
+        PaymentService(pool, order_book, provider, settings.restaurant.currency, notices)
+        if provider
+        else None
     )
     status_board = StatusBoard(
         pool,
@@ -91,17 +96,17 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
         breaker_open=lambda: breaker.state == BreakerState.OPEN,
     )
     hub.on(STATUS_CHANNEL, status_board.reload, background=True)
-    accounts = AccountService(pool, session_hours=settings.session_hours)
+    accounts = AccountService(pool, session_hours=settings.security.session_hours)
     ordering = OrderingService(
         pool,
         order_book,
         tz=settings.tz,
-        slot_days_ahead=settings.slot_days_ahead,
+        slot_days_ahead=settings.restaurant.slot_days_ahead,
         money=money,
         payments=payments,
         slots_cached=settings.hardened,
         notices=notices,
-        statement_timeout_s=settings.statement_timeout_ms / 1000 or math.inf,
+        statement_timeout_s=settings.database.statement_timeout_ms / 1000 or math.inf,
     )
     hub.on(ORDER_CHANNEL, ordering.slot_cache.on_change)
     hub.on(RULES_CHANNEL, ordering.slot_cache.on_change)
@@ -121,7 +126,7 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
         ordering=ordering,
         kitchen_orders=KitchenOrders(pool, order_book, notices, on_release=ordering.forget_slots),
         past_orders=PastOrders(pool, settings.tz),
-        reports=SalesReports(pool, settings.tz, settings.currency),
+        reports=SalesReports(pool, settings.tz, settings.restaurant.currency),
         accounts=accounts,
         access_limits=access_limits(settings, pool, runtime.staff_token),
         gate=Gate(runtime.staff_token, accounts),
@@ -138,19 +143,24 @@ def access_limits(settings: Settings, pool: GuardedPool, secret: str) -> AccessL
     replica."""
     counter = RateCounter(pool)
     return AccessLimits(
-        addresses=ClientAddress(settings.trusted_proxies),
+        addresses=ClientAddress(settings.server.trusted_proxies),
         throttle=SignInThrottle(
             counter,
             ThrottlePolicy(
-                window_s=settings.sign_in_window_s,
-                per_account_from_address=settings.sign_in_failures,
-                per_address=settings.sign_in_failures_per_address,
-                per_account=settings.sign_in_failures_per_account,
+                window_s=settings.security.sign_in_window_s,
+                per_account_from_address=settings.security.sign_in_failures,
+                per_address=settings.security.sign_in_failures_per_address,
+                per_account=settings.security.sign_in_failures_per_account,
             ),
         ),
-        sign_ups=ClientLimit(counter, "sign-up", settings.sign_ups_per_hour, window_s=3600),
+        sign_ups=ClientLimit(
+            counter, "sign-up", settings.security.sign_ups_per_hour, window_s=3600
+        ),
         checkouts=ClientLimit(
-            counter, "checkout", settings.checkouts_per_client, settings.checkout_window_s
+            counter,
+            "checkout",
+            settings.security.checkouts_per_client,
+            settings.security.checkout_window_s,
         ),
         devices=KnownDevices(secret.encode()),
     )
@@ -160,13 +170,13 @@ def payment_provider(
     settings: Settings, http: httpx.AsyncClient, breaker: CircuitBreaker
 ) -> PaymentProvider | None:
     """The card provider, behind a circuit breaker; None when not configured."""
-    if not settings.payments_url:
+    if not settings.payments.url:
         return None
     provider = HttpPaymentProvider(
         http,
-        base_url=settings.payments_url,
+        base_url=settings.payments.url,
         timeouts=PaymentTimeouts(
-            read_s=settings.payment_timeout_s, total_s=settings.payment_timeout_s
+            read_s=settings.payments.timeout_s, total_s=settings.payments.timeout_s
         ),
         # Never wait on the provider past the request's own deadline, keeping a moment to
         # record the outcome and answer.
@@ -189,39 +199,41 @@ def outbox_worker(settings: Settings, services: Services) -> OutboxWorker:
             services.money,
             services.notices,
         )
-    if settings.smtp_url is not None:
+    if settings.notifications.smtp_url is not None:
         handlers[EMAIL] = CustomerMail(
             services.pool,
-            SmtpSender(settings.smtp_url),
-            from_address=settings.mail_from,
-            public_url=settings.public_url,
+            SmtpSender(settings.notifications.smtp_url),
+            from_address=settings.notifications.mail_from,
+            public_url=settings.server.public_url,
             tz=settings.tz,
             money=services.money,
         )
-    if settings.sms == "sandbox":
+    if settings.notifications.sms == "sandbox":
         handlers[SMS] = ReadyText(services.pool, SandboxSms(settings.data_dir / "sms.jsonl"))
     expiry = UnpaidExpiry(
-        services.pool, services.kitchen_orders, timedelta(minutes=settings.unpaid_expiry_minutes)
+        services.pool,
+        services.kitchen_orders,
+        timedelta(minutes=settings.payments.unpaid_expiry_minutes),
     )
     chores: list[Callable[[], Awaitable[object]]] = [
         expiry,
         DailySales(services.pool, services.reports),
         Snoozes(services.pool),
     ]
-    if settings.auto_busy_backlog:
+    if settings.kitchen.auto_busy_backlog:
         chores.append(
             AutoBusy(
                 services.pool,
                 services.busy,
-                backlog=settings.auto_busy_backlog,
-                extra_minutes=settings.auto_busy_minutes,
+                backlog=settings.kitchen.auto_busy_backlog,
+                extra_minutes=settings.kitchen.auto_busy_minutes,
             )
         )
     return OutboxWorker(
         services.pool,
         handlers,
-        every_s=settings.outbox_every_s,
-        lease_s=settings.outbox_lease_s,
-        retry=RetryPolicy(max_attempts=settings.outbox_max_attempts),
+        every_s=settings.notifications.outbox_every_s,
+        lease_s=settings.notifications.outbox_lease_s,
+        retry=RetryPolicy(max_attempts=settings.notifications.outbox_max_attempts),
         chores=tuple(chores),
     )

@@ -18,8 +18,10 @@ def create_worker_app() -> ASGIApp:
     settings = Settings()
     app = BodyDeadline(
         create_server_app(settings),
-        timeout_s=settings.body_read_timeout_s,
-        max_body_bytes=settings.max_body_bytes,
+        timeout_s=settings.server.body_read_timeout_s,
+        max_body_bytes=settings.server.max_body_bytes,
     )
-    sweeper = ConnectionSweeper(SweepRules.from_settings(settings), settings.connection_sweep_s)
+    sweeper = ConnectionSweeper(
+        SweepRules.from_settings(settings), settings.server.connection_sweep_s
+    )
     return SweepWhileServing(app, sweeper)

@@ -163,7 +163,7 @@ async def test_session_cookie_is_secure_when_configured(
     client: Client, menu: FixtureMenu, app: Litestar
 ) -> None:
     runtime = runtime_of(app)
-    runtime.settings = runtime.settings.model_copy(update={"cookie_secure": True})
+    runtime.settings = runtime.settings.changed(security={"cookie_secure": True})
     response = await client.post(
         "/api/accounts", json={"email": "ada@example.com", "password": PASSWORD}, headers=CSRF
     )

@@ -103,7 +103,7 @@ async def test_create_admin_cli_makes_an_admin_who_can_sign_in(
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("GOURMET_DATABASE_URL", database_url)
+    monkeypatch.setenv("GOURMET_DATABASE__URL", database_url)
     args = ["users", "create-admin", "--email", "Root@Example.com", "--name", "Root"]
     result = await asyncio.to_thread(
         CliRunner().invoke, cli, args, input=f"{PASSWORD}\n{PASSWORD}\n"

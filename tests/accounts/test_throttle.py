@@ -28,7 +28,7 @@ OWNER = "ada@example.com"
 def proxied(settings: Settings) -> Settings:
     """Behind a load balancer on 127.0.0.1 (the test client's address): X-Forwarded-For says
     who the client is."""
-    return settings.model_copy(update={"trusted_proxies": ["127.0.0.1"]})
+    return settings.changed(server={"trusted_proxies": ["127.0.0.1"]})
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ async def test_a_guesser_elsewhere_cannot_lock_the_owner_out(behind_proxy: Clien
 async def test_guessing_from_many_addresses_pauses_new_browsers_but_not_the_owners(
     proxied: Settings, menu: FixtureMenu
 ) -> None:
-    settings = proxied.model_copy(update={"sign_in_failures_per_account": 8})
+    settings = proxied.changed(security={"sign_in_failures_per_account": 8})
     async with serve(create_app(settings)) as client:
         signed_up = await client.post(
             "/api/accounts",
@@ -91,7 +91,7 @@ async def test_guessing_many_accounts_from_one_address_is_paused_whatever_it_for
     straight from the client that header proves nothing, so every guess counts against the
     connection's own address."""
     async with serve(
-        create_app(settings.model_copy(update={"sign_in_failures_per_address": 6}))
+        create_app(settings.changed(security={"sign_in_failures_per_address": 6}))
     ) as client:
         statuses = [
             (
@@ -114,7 +114,7 @@ async def test_failures_counted_by_one_process_hold_in_another(
 
 
 async def test_sign_ups_per_address_are_limited(proxied: Settings, menu: FixtureMenu) -> None:
-    settings = proxied.model_copy(update={"sign_ups_per_hour": 3})
+    settings = proxied.changed(security={"sign_ups_per_hour": 3})
     app: Litestar = create_app(settings)
     async with serve(app) as client:
 
@@ -139,7 +139,7 @@ async def test_sign_ups_per_address_are_limited(proxied: Settings, menu: Fixture
 async def test_counts_are_per_window_and_cleared_on_request(
     settings: Settings, menu: FixtureMenu
 ) -> None:
-    pool = await guarded_pool(settings, str(settings.database_url))
+    pool = await guarded_pool(settings, str(settings.database.url))
     await pool.pool.open(wait=True)
     try:
         counter = RateCounter(pool)

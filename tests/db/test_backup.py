@@ -40,7 +40,7 @@ def said(result: Any) -> str:
 
 
 async def run_cli(monkeypatch: pytest.MonkeyPatch, url: str, *args: str) -> Any:
-    monkeypatch.setenv("GOURMET_DATABASE_URL", url)
+    monkeypatch.setenv("GOURMET_DATABASE__URL", url)
     return await asyncio.to_thread(CliRunner().invoke, cli, ["db", *args])
 
 

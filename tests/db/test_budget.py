@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gourmet.app import create_app
-from gourmet.config import Settings
+from gourmet.config import DatabaseSettings, SecuritySettings, ServerSettings, Settings
 from gourmet.db.budget import ConnectionBudget, ConnectionBudgetError
 from tests.serving import StartupError, serve
 
@@ -38,24 +38,29 @@ async def test_startup_refuses_a_pool_the_database_cannot_hold(
     database_url: str, tmp_path: Path
 ) -> None:
     settings = Settings(
-        database_url=database_url,
         data_dir=tmp_path,
-        pool_max_size=60,
-        workers=2,
-        staff_token="x" * 20,
+        database=DatabaseSettings(url=database_url, pool_max_size=60),
+        server=ServerSettings(workers=2),
+        security=SecuritySettings(staff_token="x" * 20),
     )
-    with pytest.raises(StartupError, match="Lower GOURMET_POOL_MAX_SIZE"):
+    with pytest.raises(StartupError, match="Lower GOURMET_DATABASE__POOL_MAX_SIZE"):
         async with serve(create_app(settings)):
             pass
 
 
 def test_incident_profile_reproduces_the_old_platform() -> None:
-    old = Settings(profile="incident", database_url="postgresql://x@/y")
-    assert (old.pool_timeout_s, old.pool_max_waiting, old.statement_timeout_ms) == (30.0, 0, 0)
+    old = Settings(profile="incident", database=DatabaseSettings(url="postgresql://x@/y"))
+    assert (
+        old.database.pool_timeout_s,
+        old.database.pool_max_waiting,
+        old.database.statement_timeout_ms,
+    ) == (30.0, 0, 0)
     assert not old.hardened
-    explicit = Settings(profile="incident", database_url="postgresql://x@/y", pool_timeout_s=5)
-    assert explicit.pool_timeout_s == 5
-    hardened = Settings(database_url="postgresql://x@/y")
+    explicit = Settings(
+        profile="incident", database=DatabaseSettings(url="postgresql://x@/y", pool_timeout_s=5)
+    )
+    assert explicit.database.pool_timeout_s == 5
+    hardened = Settings(database=DatabaseSettings(url="postgresql://x@/y"))
     assert hardened.hardened
-    assert hardened.pool_timeout_s == 2.0
-    assert hardened.pool_max_waiting == 64
+    assert hardened.database.pool_timeout_s == 2.0
+    assert hardened.database.pool_max_waiting == 64

@@ -44,9 +44,9 @@ def through(bouncer: LocalBouncer, database_url: str) -> tuple[str, dict[str, st
     """The pools' URL (PgBouncer) and the settings that go with it."""
     database = str(conninfo_to_dict(database_url)["dbname"])
     return bouncer.url(database), {
-        "GOURMET_DATABASE_POOLER": "pgbouncer",
-        "GOURMET_LISTEN_DATABASE_URL": database_url,
-        "GOURMET_WORKERS": "1",
+        "GOURMET_DATABASE__POOLER": "pgbouncer",
+        "GOURMET_DATABASE__LISTEN_URL": database_url,
+        "GOURMET_SERVER__WORKERS": "1",
     }
 
 

@@ -40,7 +40,7 @@ def test_a_pool_too_large_for_the_replicas_is_refused_with_what_to_change() -> N
     result = plan(deployment(pool_size=10))
     assert not result.fits
     assert result.problem is not None
-    assert "GOURMET_POOL_MAX_SIZE to at most 3" in result.problem
+    assert "GOURMET_DATABASE__POOL_MAX_SIZE to at most 3" in result.problem
 
 
 @pytest.mark.parametrize("replicas", [1, 5, 20, 42])
@@ -62,7 +62,7 @@ def test_too_many_listeners_leave_pgbouncer_nothing() -> None:
 def test_the_command_prints_the_table_and_exits_1_for_a_plan_that_does_not_fit() -> None:
     ok = CliRunner().invoke(cli, ["capacity", "plan", "--max-replicas", "10", "--reserved", "10"])
     assert ok.exit_code == 0, ok.output
-    assert "GOURMET_POOL_MAX_SIZE=3" in ok.output
+    assert "GOURMET_DATABASE__POOL_MAX_SIZE=3" in ok.output
     refused = CliRunner().invoke(
         cli, ["capacity", "plan", "--max-replicas", "10", "--reserved", "10", "--pool-size", "10"]
     )

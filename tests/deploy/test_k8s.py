@@ -27,7 +27,7 @@ import pytest
 import yaml
 from prometheus_client import Gauge
 
-from gourmet.config import setting_default
+from gourmet.config import ServerSettings, group_default
 from gourmet.telemetry import metrics
 from tests.deploy.crd_schemas import CRD_GROUP, CRD_SCHEMAS
 from tests.deploy.k8s_manifests import (
@@ -177,9 +177,12 @@ def test_kustomize_points_the_pods_at_the_generated_config_maps() -> None:
 def test_the_grace_period_outlasts_prestop_drain_and_shutdown() -> None:
     literals = settings_literals()
     pod = pod_spec(resource("Deployment", "gourmet"))
-    drain = float(literals.get("GOURMET_DRAIN_S", setting_default("drain_s")))
+    drain = float(literals.get("GOURMET_SERVER__DRAIN_S", group_default(ServerSettings, "drain_s")))
     shutdown = float(
-        literals.get("GOURMET_SHUTDOWN_TIMEOUT_S", setting_default("shutdown_timeout_s"))
+        literals.get(
+            "GOURMET_SERVER__SHUTDOWN_TIMEOUT_S",
+            group_default(ServerSettings, "shutdown_timeout_s"),
+        )
     )
     prestop = prestop_seconds(container(pod, "gourmet")["lifecycle"])
     assert prestop > 0  # the endpoint removal reaches every proxy before the drain starts
@@ -192,8 +195,8 @@ def test_probes_ports_and_command() -> None:
     assert gourmet["command"] == ["gourmet", "serve"]
     assert gourmet["image"] == "gourmet:latest"
     [port] = gourmet["ports"]
-    assert port == {"name": "http", "containerPort": int(literals["GOURMET_PORT"])}
-    assert literals["GOURMET_HOST"] == "0.0.0.0"
+    assert port == {"name": "http", "containerPort": int(literals["GOURMET_SERVER__PORT"])}
+    assert literals["GOURMET_SERVER__HOST"] == "0.0.0.0"
     probes = {
         kind: gourmet[kind]["httpGet"]
         for kind in ("startupProbe", "readinessProbe", "livenessProbe")
@@ -286,7 +289,7 @@ def test_the_image_runs_gourmet_serve_as_the_pods_user() -> None:
     pod = pod_spec(resource("Deployment", "gourmet"))
     assert image["FROM"] == ["python:3.11-slim"]
     assert image["USER"] == [str(pod["securityContext"]["runAsUser"])]
-    assert image["EXPOSE"] == [settings_literals()["GOURMET_PORT"]]
+    assert image["EXPOSE"] == [settings_literals()["GOURMET_SERVER__PORT"]]
     assert image["CMD"] == ['["gourmet", "serve"]']
 
 

@@ -60,14 +60,14 @@ A_SECRET = "kV3-qT9zLm2xW8pRb7YcN4dHs"  # what secrets.token_urlsafe gives: long
 
 def test_replicas_and_pool_sizes_are_the_capacity_plans() -> None:
     literals = settings_literals()
-    workers = int(literals["GOURMET_WORKERS"])
+    workers = int(literals["GOURMET_SERVER__WORKERS"])
     max_replicas = resource("HorizontalPodAutoscaler", "gourmet")["spec"]["maxReplicas"]
     bouncer = resource("Deployment", "pgbouncer")["spec"]
     ini = pgbouncer_ini(PGBOUNCER_INI.read_text())["pgbouncer"]
 
     options = planned_options()
     assert options["workers-per-pod"] == workers
-    assert options["max-replicas"] == max_replicas == int(literals["GOURMET_REPLICAS"])
+    assert options["max-replicas"] == max_replicas == int(literals["GOURMET_SERVER__REPLICAS"])
     assert options["pgbouncer-replicas"] == bouncer["replicas"]
     # Never two PgBouncers at once (a rolling update would briefly run two server pools).
     assert bouncer["strategy"]["type"] == "Recreate"
@@ -75,21 +75,21 @@ def test_replicas_and_pool_sizes_are_the_capacity_plans() -> None:
     deployment = Deployment(
         max_connections=options["max-connections"],
         superuser_reserved=inspect.signature(plan_command).parameters["superuser_reserved"].default,
-        reserved=int(literals["GOURMET_DB_RESERVED_CONNECTIONS"]),
+        reserved=int(literals["GOURMET_DATABASE__RESERVED_CONNECTIONS"]),
         workers_per_pod=workers,
         max_replicas=max_replicas,
         pgbouncer_replicas=bouncer["replicas"],
     )
     derived = plan(deployment)
     assert derived.fits, derived.problem
-    assert literals["GOURMET_DATABASE_POOLER"] == "pgbouncer"
-    assert int(literals["GOURMET_POOL_MAX_SIZE"]) == derived.pool_size
+    assert literals["GOURMET_DATABASE__POOLER"] == "pgbouncer"
+    assert int(literals["GOURMET_DATABASE__POOL_MAX_SIZE"]) == derived.pool_size
     assert int(ini["default_pool_size"]) == derived.pgbouncer_pool_size
     assert int(ini["max_db_connections"]) == derived.pgbouncer_pool_size
 
     deployed = replace(
         deployment,
-        pool_size=int(literals["GOURMET_POOL_MAX_SIZE"]),
+        pool_size=int(literals["GOURMET_DATABASE__POOL_MAX_SIZE"]),
         pgbouncer_pool_size=int(ini["default_pool_size"]),
     )
     assert plan(deployed).fits, plan(deployed).problem
@@ -101,7 +101,11 @@ def test_pgbouncer_takes_every_pool_even_during_a_rollout() -> None:
     literals = settings_literals()
     surge = resource("Deployment", "gourmet")["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
     pods = resource("HorizontalPodAutoscaler", "gourmet")["spec"]["maxReplicas"] + surge
-    clients = pods * int(literals["GOURMET_WORKERS"]) * int(literals["GOURMET_POOL_MAX_SIZE"])
+    clients = (
+        pods
+        * int(literals["GOURMET_SERVER__WORKERS"])
+        * int(literals["GOURMET_DATABASE__POOL_MAX_SIZE"])
+    )
     max_client_conn = int(pgbouncer_ini(PGBOUNCER_INI.read_text())["pgbouncer"]["max_client_conn"])
     assert clients <= max_client_conn <= PGBOUNCER_CLIENT_CEILING
 
@@ -114,18 +118,18 @@ def test_the_pods_settings_load_and_refuse_the_placeholder_secret(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert str(SECRET_EXAMPLE.relative_to(K8S)) not in kustomization()["resources"]
-    with pytest.raises(ValidationError, match="GOURMET_STAFF_TOKEN"):
+    with pytest.raises(ValidationError, match="GOURMET_SECURITY__STAFF_TOKEN"):
         pod_settings(monkeypatch)  # production refuses the example's placeholder
-    settings = pod_settings(monkeypatch, GOURMET_STAFF_TOKEN=A_SECRET)
+    settings = pod_settings(monkeypatch, GOURMET_SECURITY__STAFF_TOKEN=A_SECRET)
     assert settings.environment == "production"
-    assert settings.database_pooler == "pgbouncer"
-    assert settings.host == "0.0.0.0"
+    assert settings.database.pooler == "pgbouncer"
+    assert settings.server.host == "0.0.0.0"
 
 
 def test_the_secret_points_the_pools_at_pgbouncer_and_listen_at_postgresql() -> None:
     secret = secret_example()
-    pools = conninfo_to_dict(secret["GOURMET_DATABASE_URL"])
-    listen = conninfo_to_dict(secret["GOURMET_LISTEN_DATABASE_URL"])
+    pools = conninfo_to_dict(secret["GOURMET_DATABASE__URL"])
+    listen = conninfo_to_dict(secret["GOURMET_DATABASE__LISTEN_URL"])
     service = resource("Service", "pgbouncer")["spec"]
     assert (pools["host"], int(str(pools["port"]))) == (
         "pgbouncer",
@@ -148,11 +152,11 @@ def test_the_secret_points_the_pools_at_pgbouncer_and_listen_at_postgresql() -> 
 def test_pgbouncer_sets_the_guards_gourmet_sets(monkeypatch: pytest.MonkeyPatch) -> None:
     """Through PgBouncer the statement, lock and idle timeouts reach PostgreSQL only by
     connect_query: the same ones, and the same queue bound, as the tested local PgBouncer."""
-    settings = pod_settings(monkeypatch, GOURMET_STAFF_TOKEN=A_SECRET)
+    settings = pod_settings(monkeypatch, GOURMET_SECURITY__STAFF_TOKEN=A_SECRET)
     ini = pgbouncer_ini(PGBOUNCER_INI.read_text())
-    assert settings.listen_database_url is not None
+    assert settings.database.listen_url is not None
     config = BouncerConfig(
-        settings.listen_database_url, 6432, int(ini["pgbouncer"]["default_pool_size"])
+        settings.database.listen_url, 6432, int(ini["pgbouncer"]["default_pool_size"])
     )
     expected = pgbouncer_ini(render_ini(config, settings, Path("/run/pgbouncer")))
     [entry] = ini["databases"].values()

@@ -37,14 +37,14 @@ def test_a_drill_walks_the_operator_from_alert_to_resolution(
     # One connection and a small concurrency limit: the spike sheds for long enough (15 s)
     # for the alerts to fire, as a real spike does against a real pool.
     env = {
-        "GOURMET_DATABASE_URL": drill_database,
+        "GOURMET_DATABASE__URL": drill_database,
         "GOURMET_DATA_DIR": str(tmp_path),
-        "GOURMET_POOL_MAX_SIZE": "1",
-        "GOURMET_WORKERS": "1",
-        "GOURMET_LIMITER_MIN": "1",
-        "GOURMET_LIMITER_INITIAL": "2",
-        "GOURMET_LIMITER_MAX": "2",
-        "GOURMET_WAITING_ROOM_SIZE": "0",
+        "GOURMET_DATABASE__POOL_MAX_SIZE": "1",
+        "GOURMET_SERVER__WORKERS": "1",
+        "GOURMET_ADMISSION__LIMITER_MIN": "1",
+        "GOURMET_ADMISSION__LIMITER_INITIAL": "2",
+        "GOURMET_ADMISSION__LIMITER_MAX": "2",
+        "GOURMET_ADMISSION__WAITING_ROOM_SIZE": "0",
     }
     with local_server(env, free_port(), tmp_path / "server.log") as base:
         outcome = CliRunner().invoke(

@@ -31,7 +31,7 @@ def test_the_journeys_run_headless_and_every_order_is_kept_once(
     locust_database: str, tmp_path: Path
 ) -> None:
     ledger = tmp_path / "ledger.txt"
-    env = {"GOURMET_DATABASE_URL": locust_database, "GOURMET_DATA_DIR": str(tmp_path)}
+    env = {"GOURMET_DATABASE__URL": locust_database, "GOURMET_DATA_DIR": str(tmp_path)}
     with local_server(env, free_port(), tmp_path / "server.log") as base:
         run = subprocess.run(
             [
@@ -49,7 +49,7 @@ def test_the_journeys_run_headless_and_every_order_is_kept_once(
             ],
             env={
                 **os.environ,
-                "GOURMET_STAFF_TOKEN": STAFF_TOKEN,
+                "GOURMET_SECURITY__STAFF_TOKEN": STAFF_TOKEN,
                 "JOURNEYS_SHAPE": "steady",
                 "JOURNEYS_BASE_RATE": "3",
                 "JOURNEYS_SCALE": "0.05",  # 15 s

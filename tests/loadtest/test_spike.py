@@ -39,7 +39,7 @@ def short_spike() -> Shape:
 
 
 def test_a_short_spike_costs_no_customer_their_order(spike_database: str, tmp_path: Path) -> None:
-    env = {"GOURMET_DATABASE_URL": spike_database, "GOURMET_DATA_DIR": str(tmp_path)}
+    env = {"GOURMET_DATABASE__URL": spike_database, "GOURMET_DATA_DIR": str(tmp_path)}
     with local_server(env, free_port(), tmp_path / "server.log") as base:
         result = run_shape(
             "hardened",

@@ -42,7 +42,7 @@ async def test_pickup_and_delivery_keep_hours_of_their_own(
     response = await client.put(f"{API}/hours", json={"periods": periods}, headers=STAFF_HEADERS)
     assert response.status_code == 200, response.text
     assert {p["fulfilment"] for p in response.json()["hours"]} == {"pickup", "delivery"}
-    tz = ZoneInfo(settings.timezone)
+    tz = ZoneInfo(settings.restaurant.timezone)
     delivery = await local_slot_minutes(client, "delivery", tz)
     pickup = await local_slot_minutes(client, "pickup", tz)
     assert delivery
@@ -68,7 +68,7 @@ async def test_periods_overlap_only_within_one_kind(client: Client, menu: Fixtur
 async def test_a_holiday_closes_today_with_its_message(
     client: Client, menu: FixtureMenu, settings: Settings
 ) -> None:
-    tz = ZoneInfo(settings.timezone)
+    tz = ZoneInfo(settings.restaurant.timezone)
     today = datetime.now(tz).date()
     holiday = {"day": today.isoformat(), "closed": True, "message": "Closed for Thanksgiving"}
     response = await client.put(
@@ -90,7 +90,7 @@ async def test_a_holiday_closes_today_with_its_message(
 async def test_a_special_day_has_its_own_hours(
     client: Client, menu: FixtureMenu, settings: Settings
 ) -> None:
-    tz = ZoneInfo(settings.timezone)
+    tz = ZoneInfo(settings.restaurant.timezone)
     tomorrow = datetime.now(tz).date() + timedelta(days=1)
     short = {
         "day": tomorrow.isoformat(),

@@ -10,7 +10,7 @@ import pytest
 
 from gourmet.app import asgi_stack, create_app
 from gourmet.asgi import ASGIApp
-from gourmet.config import Settings
+from gourmet.config import DatabaseSettings, LogsSettings, SecuritySettings, Settings
 from tests.conftest import STAFF_TOKEN, FixtureMenu
 from tests.serving import serve
 
@@ -19,11 +19,10 @@ pytestmark = pytest.mark.anyio
 
 def json_logging_app(database_url: str, data_dir: Path, *, ok_sample: float) -> ASGIApp:
     settings = Settings(
-        database_url=database_url,
         data_dir=data_dir,
-        staff_token=STAFF_TOKEN,
-        log_json=True,
-        log_ok_sample=ok_sample,
+        database=DatabaseSettings(url=database_url),
+        security=SecuritySettings(staff_token=STAFF_TOKEN),
+        logs=LogsSettings(json_lines=True, ok_sample=ok_sample),
     )
     return asgi_stack(create_app(settings))
 

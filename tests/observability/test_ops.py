@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from litestar import Litestar
 
-from gourmet.config import Settings
+from gourmet.config import DatabaseSettings, SecuritySettings, Settings
 from gourmet.observability.ops.alerts import firing
 from gourmet.observability.ops.timeseries import Point
 from gourmet.services import runtime_of
@@ -118,17 +118,28 @@ async def test_sign_in_is_throttled_after_five_wrong_tokens(
 
 
 def test_production_refuses_a_missing_short_or_weak_staff_token_and_plain_cookies() -> None:
-    with pytest.raises(ValueError, match="GOURMET_STAFF_TOKEN must be set"):
-        Settings(environment="production", database_url="postgresql://x@/y")
+    with pytest.raises(ValueError, match="GOURMET_SECURITY__STAFF_TOKEN must be set"):
+        Settings(environment="production", database=DatabaseSettings(url="postgresql://x@/y"))
     with pytest.raises(ValueError, match="at least 24"):
-        Settings(environment="production", database_url="postgresql://x@/y", staff_token="short")
-    production = {"environment": "production", "database_url": "postgresql://x@/y"}
+        Settings(
+            environment="production",
+            database=DatabaseSettings(url="postgresql://x@/y"),
+            security=SecuritySettings(staff_token="short"),
+        )
+
+    def production(security: SecuritySettings) -> Settings:
+        return Settings(
+            environment="production",
+            database=DatabaseSettings(url="postgresql://x@/y"),
+            security=security,
+        )
+
     with pytest.raises(ValueError, match="different characters"):
-        Settings(**production, staff_token="s" * 24, cookie_secure=True)  # type: ignore[arg-type]
+        production(SecuritySettings(staff_token="s" * 24, cookie_secure=True))
     with pytest.raises(ValueError, match="different characters"):
-        Settings(**production, staff_token="abcd" * 8, cookie_secure=True)  # type: ignore[arg-type]
+        production(SecuritySettings(staff_token="abcd" * 8, cookie_secure=True))
     secret = "kV3-qT9zLm2xW8pRb7YcN4dHs"
-    with pytest.raises(ValueError, match="GOURMET_COOKIE_SECURE"):
-        Settings(**production, staff_token=secret)  # type: ignore[arg-type]
-    ok = Settings(**production, staff_token=secret, cookie_secure=True)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="GOURMET_SECURITY__COOKIE_SECURE"):
+        production(SecuritySettings(staff_token=secret))
+    ok = production(SecuritySettings(staff_token=secret, cookie_secure=True))
     assert ok.resolved_staff_token() == secret

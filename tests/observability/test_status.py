@@ -113,7 +113,7 @@ async def test_status_turns_by_itself_when_the_system_degrades(
 async def test_cli_posts_an_incident_every_process_sees(
     client: Client, menu: FixtureMenu, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GOURMET_DATABASE_URL", database_url)
+    monkeypatch.setenv("GOURMET_DATABASE__URL", database_url)
     # The CLI runs its own event loop, so it runs in a thread here, as in its own process.
     result = await asyncio.to_thread(
         CliRunner().invoke,

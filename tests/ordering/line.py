@@ -15,7 +15,7 @@ import psycopg
 
 from gourmet.app import asgi_stack, create_app
 from gourmet.asgi import ASGIApp, Message
-from gourmet.config import Settings
+from gourmet.config import AdmissionSettings, DatabaseSettings, SecuritySettings, Settings
 from gourmet.db.types import Conn
 from gourmet.resilience.admission import AdmissionMiddleware
 from gourmet.services import runtime_of
@@ -28,17 +28,14 @@ from tests.serving import Client, serve
 def one_at_a_time(database_url: str, tmp_path: Path) -> Settings:
     """Checkout capacity of one: a pool of one connection and a limit of one."""
     return Settings(
-        database_url=database_url,
         data_dir=tmp_path,
-        staff_token=STAFF_TOKEN,
-        pool_min_size=1,
-        pool_max_size=1,
-        limiter_initial=1,
-        limiter_min=1,
-        limiter_max=1,
-        lock_timeout_ms=2500,
-        waiting_room_hold_s=5.0,
-        checkouts_per_client=0,  # every customer here is 127.0.0.1
+        database=DatabaseSettings(
+            url=database_url, pool_min_size=1, pool_max_size=1, lock_timeout_ms=2500
+        ),
+        security=SecuritySettings(staff_token=STAFF_TOKEN, checkouts_per_client=0),
+        admission=AdmissionSettings(
+            limiter_initial=1, limiter_min=1, limiter_max=1, waiting_room_hold_s=5.0
+        ),
     )
 
 

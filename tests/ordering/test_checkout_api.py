@@ -225,7 +225,7 @@ async def test_asap_when_closed_points_to_the_next_opening(
 ) -> None:
     # Open only on the day after tomorrow in the restaurant's time zone (not the machine's:
     # at 01:00 UTC it is still yesterday in New York), so the restaurant is closed now.
-    weekday = (datetime.now(ZoneInfo(settings.timezone)).weekday() + 2) % 7
+    weekday = (datetime.now(ZoneInfo(settings.restaurant.timezone)).weekday() + 2) % 7
     await conn.execute("DELETE FROM opening_hours")
     await conn.execute(
         "INSERT INTO opening_hours VALUES (%s, 720, 780), (%s, 720, 780)",

@@ -36,8 +36,8 @@ async def order(client: Client, menu: FixtureMenu, address: str, **headers: str)
 async def test_checkouts_per_address_and_per_account(
     settings: Settings, menu: FixtureMenu, conn: Conn
 ) -> None:
-    limited = settings.model_copy(
-        update={"checkouts_per_client": LIMIT, "trusted_proxies": ["127.0.0.1"]}
+    limited = settings.changed(
+        security={"checkouts_per_client": LIMIT}, server={"trusted_proxies": ["127.0.0.1"]}
     )
     async with serve(create_app(limited)) as client:
         script = [await order(client, menu, "203.0.113.1") for _ in range(LIMIT + 2)]

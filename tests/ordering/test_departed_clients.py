@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from gourmet.config import Settings
 from gourmet.db.types import Conn
 from tests.conftest import FixtureMenu
 from tests.ordering.line import (
@@ -34,15 +35,12 @@ PATIENCE_S = 2.0  # how long the silent client waits: longer than the budget, as
 LOCKED_S = 3.0  # the orders table is held until after the client has given up
 
 
-def patient_database(database_url: str, tmp_path: Path) -> object:
+def patient_database(database_url: str, tmp_path: Path) -> Settings:
     """One place at checkout, a short budget, and database bounds far longer than it: only the
     budget can stop a checkout that waits on a lock."""
-    return one_at_a_time(database_url, tmp_path).model_copy(
-        update={
-            "checkout_budget_s": BUDGET_S,
-            "lock_timeout_ms": 20_000,
-            "statement_timeout_ms": 20_000,
-        }
+    return one_at_a_time(database_url, tmp_path).changed(
+        admission={"checkout_budget_s": BUDGET_S},
+        database={"lock_timeout_ms": 20_000, "statement_timeout_ms": 20_000},
     )
 
 
@@ -59,11 +57,24 @@ async def blocked_insert(conn: Conn) -> bool:
     return int(row["n"]) > 0
 
 
+async def transactions_in_flight(conn: Conn) -> int:
+    """Other sessions of this database inside a statement or a transaction: once none is, an
+    insert that survived its client has either committed or gone for good."""
+    row = await (
+        await conn.execute(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND state <> 'idle'"
+        )
+    ).fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
 async def test_a_client_that_gives_up_silently_gets_no_order_placed_after_it_left(
     menu: FixtureMenu, database_url: str, tmp_path: Path, conn: Conn
 ) -> None:
     settings = patient_database(database_url, tmp_path)
-    async with running(settings) as (client, _, _):  # type: ignore[arg-type]
+    async with running(settings) as (client, _, _):
         async with orders_locked(database_url):
             started = time.monotonic()
             attempt = asyncio.create_task(
@@ -79,8 +90,8 @@ async def test_a_client_that_gives_up_silently_gets_no_order_placed_after_it_lef
         answer = attempt.result()
         assert answer.status_code == 503, answer.text
         assert answered_in <= BUDGET_S + 0.3
-        # The lock is gone: had the insert still been waiting, it would commit now.
-        await asyncio.sleep(0.3)
+        # The lock is gone: an insert still waiting would commit now, and then be counted.
+        await wait_for(lambda: transactions_in_flight(conn), lambda n: n == 0)
     assert await order_count(conn) == 0, "an order was placed for a client that had gone"
     assert await keys_claimed(conn, "s") == 0
 
@@ -88,8 +99,8 @@ async def test_a_client_that_gives_up_silently_gets_no_order_placed_after_it_lef
 async def test_a_client_that_closes_its_connection_while_checkout_waits_gets_no_order(
     menu: FixtureMenu, database_url: str, tmp_path: Path, conn: Conn
 ) -> None:
-    settings = one_at_a_time(database_url, tmp_path).model_copy(
-        update={"lock_timeout_ms": 20_000, "statement_timeout_ms": 20_000}
+    settings = one_at_a_time(database_url, tmp_path).changed(
+        database={"lock_timeout_ms": 20_000, "statement_timeout_ms": 20_000}
     )
     async with running(settings) as (_, stack, admission):
         leave = asyncio.Event()
@@ -100,7 +111,7 @@ async def test_a_client_that_closes_its_connection_while_checkout_waits_gets_no_
             leave.set()  # the customer closes the tab while the insert waits on the lock
             await wait_for(lambda: blocked_insert(conn), lambda waiting: not waiting)
         await leaving
-        await asyncio.sleep(0.3)  # the lock is gone: a surviving insert would commit now
+        await wait_for(lambda: transactions_in_flight(conn), lambda n: n == 0)
     assert await order_count(conn) == 0, "an order was placed for a client that had gone"
     assert await keys_claimed(conn, "g") == 0
 
@@ -111,7 +122,7 @@ async def test_an_attempt_held_in_line_is_answered_within_its_budget(
     """Checkout's only place is taken for longer than the budget: the customer behind hears
     their place in line before their client gives up, and no order is placed for them."""
     settings = patient_database(database_url, tmp_path)
-    async with running(settings) as (client, _, admission):  # type: ignore[arg-type]
+    async with running(settings) as (client, _, admission):
         async with orders_locked(database_url):
             first = asyncio.create_task(
                 client.post(
@@ -130,5 +141,5 @@ async def test_an_attempt_held_in_line_is_answered_within_its_budget(
         assert behind.json()["ticket"]
         assert waited <= BUDGET_S  # held for the budget less half a deadline, not 10 s more
         assert (await first).status_code == 503  # the first one's budget ran out at the lock
-        await asyncio.sleep(0.3)
+        await wait_for(lambda: transactions_in_flight(conn), lambda n: n == 0)
     assert await order_count(conn) == 0

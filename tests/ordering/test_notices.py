@@ -21,6 +21,7 @@ from gourmet.notify import sink
 from gourmet.notify.sms import read_sandbox
 from tests.conftest import STAFF_HEADERS, FixtureMenu
 from tests.ordering.helpers import checkout_body, html_of, text_of
+from tests.polling import wait_for
 from tests.processes import free_port
 from tests.serving import Client, serve
 
@@ -44,26 +45,40 @@ def mailbox(tmp_path: Path, mail_port: int) -> Iterator[Path]:
 
 @contextlib.asynccontextmanager
 async def gourmet(settings: Settings, mail_port: int) -> AsyncIterator[Client]:
-    noticing = settings.model_copy(
-        update={
+    noticing = settings.changed(
+        notifications={
             "smtp_url": f"smtp://127.0.0.1:{mail_port}",
             "sms": "sandbox",
             "outbox_every_s": 0.05,
-            "public_url": "https://order.example",
-        }
+        },
+        server={"public_url": "https://order.example"},
     )
     async with serve(asgi_stack(create_app(noticing))) as client:
         yield client
 
 
-async def mails_until(folder: Path, count: int, within_s: float = 10.0) -> list[EmailMessage]:
-    deadline = time.monotonic() + within_s
-    while len(found := sink.read_folder(folder)) < count:
-        if time.monotonic() > deadline:
-            subjects = [m["subject"] for m in found]
-            raise AssertionError(f"{len(found)} mail(s), not {count}: {subjects}")
-        await asyncio.sleep(0.05)  # polling the sink's folder
-    await asyncio.sleep(0.3)  # and a moment more: a duplicate would arrive now
+async def mails_until(
+    folder: Path, count: int, conn: Conn, within_s: float = 10.0
+) -> list[EmailMessage]:
+    """The mails in the folder once at least ``count`` arrived and no outbox job is left to
+    run: from then on nothing more can be sent, so a duplicate would be among them."""
+
+    async def pending() -> int:
+        row = await (
+            await conn.execute("SELECT count(*) AS n FROM outbox WHERE state = 'pending'")
+        ).fetchone()
+        return int(row["n"]) if row else 0
+
+    try:
+        await wait_for(lambda: _read(folder), lambda found: len(found) >= count, within_s)
+        await wait_for(pending, lambda n: n == 0, within_s)
+    except TimeoutError:
+        subjects = [m["subject"] for m in sink.read_folder(folder)]
+        raise AssertionError(f"{len(subjects)} mail(s), not {count}: {subjects}") from None
+    return sink.read_folder(folder)
+
+
+async def _read(folder: Path) -> list[EmailMessage]:
     return sink.read_folder(folder)
 
 
@@ -76,7 +91,7 @@ async def move(client: Client, number: int, status: str, reason: str = "") -> No
 
 
 async def test_a_customer_hears_of_each_step_once(
-    settings: Settings, mailbox: Path, mail_port: int, menu: FixtureMenu
+    settings: Settings, mailbox: Path, mail_port: int, menu: FixtureMenu, conn: Conn
 ) -> None:
     async with gourmet(settings, mail_port) as client:
         body = checkout_body([{"item_id": menu.cake, "quantity": 2}], name="<b>Ada</b>")
@@ -85,7 +100,7 @@ async def test_a_customer_hears_of_each_step_once(
         order = placed.json()
         for status in ("accepted", "preparing", "ready", "completed"):
             await move(client, order["number"], status)
-        mails = await mails_until(mailbox, 3)
+        mails = await mails_until(mailbox, 3, conn)
     n = order["number"]
     assert [m["subject"] for m in mails] == [
         f"Order {n} confirmed - Gourmet Delights",
@@ -109,14 +124,14 @@ async def test_a_customer_hears_of_each_step_once(
 
 
 async def test_a_rejection_says_why(
-    settings: Settings, mailbox: Path, mail_port: int, menu: FixtureMenu
+    settings: Settings, mailbox: Path, mail_port: int, menu: FixtureMenu, conn: Conn
 ) -> None:
     async with gourmet(settings, mail_port) as client:
         placed = (
             await client.post("/api/orders", json=checkout_body([{"item_id": menu.cake}]))
         ).json()
         await move(client, placed["number"], "rejected", "the oven is broken")
-        mails = await mails_until(mailbox, 2)
+        mails = await mails_until(mailbox, 2, conn)
     assert mails[1]["subject"].startswith(f"Order {placed['number']} could not be taken")
     assert "(the oven is broken)" in text_of(mails[1])
     assert "refunded" not in text_of(mails[1])  # nothing was paid
@@ -159,9 +174,10 @@ async def test_mail_waits_out_a_mail_server_outage_and_a_restart_and_is_sent_onc
     try:
         # The failed try scheduled the next one a second or two away.
         async with gourmet(settings, port):
-            mails = await mails_until(folder, 1)
+            mails = await mails_until(folder, 1, conn)
+        # A third process finds nothing left to send: no job is pending, the mail is there once.
         async with gourmet(settings, port):
-            await asyncio.sleep(0.5)  # a round or ten of the worker
+            await mails_until(folder, 1, conn)
         assert len(sink.read_folder(folder)) == 1
     finally:
         controller.stop()

@@ -13,7 +13,7 @@ import pytest
 from litestar import Litestar
 
 from gourmet.app import asgi_stack, create_app
-from gourmet.config import Settings
+from gourmet.config import DatabaseSettings, PaymentsSettings, SecuritySettings, Settings
 from gourmet.services import runtime_of
 from tests.conftest import STAFF_HEADERS, STAFF_TOKEN, FixtureMenu
 from tests.ordering.helpers import checkout_body
@@ -25,18 +25,15 @@ pytestmark = pytest.mark.anyio
 
 @contextlib.asynccontextmanager
 async def gourmet(
-    database_url: str, tmp_path: Path, sandbox: Sandbox, **overrides: Any
+    database_url: str, tmp_path: Path, sandbox: Sandbox, **changes: dict[str, Any]
 ) -> AsyncIterator[tuple[Client, Litestar]]:
+    """Gourmet with the sandbox provider; ``changes`` change settings by group."""
     settings = Settings(
-        database_url=database_url,
         data_dir=tmp_path,
-        staff_token=STAFF_TOKEN,
-        pool_min_size=1,
-        pool_max_size=6,
-        payments_url=sandbox.url,
-        checkouts_per_client=0,  # every customer here is 127.0.0.1
-        **overrides,
-    )
+        database=DatabaseSettings(url=database_url, pool_min_size=1, pool_max_size=6),
+        security=SecuritySettings(staff_token=STAFF_TOKEN, checkouts_per_client=0),
+        payments=PaymentsSettings(url=sandbox.url),
+    ).changed(**changes)
     app = create_app(settings)
     async with serve(asgi_stack(app)) as client:
         yield client, app
@@ -100,7 +97,10 @@ async def test_declined_card_keeps_the_order_until_paid_another_way(
 async def test_slow_provider_holds_no_connection_and_status_keeps_working(
     menu: FixtureMenu, database_url: str, tmp_path: Path, sandbox: Sandbox
 ) -> None:
-    async with gourmet(database_url, tmp_path, sandbox, payment_timeout_s=5.0) as (client, app):
+    async with gourmet(database_url, tmp_path, sandbox, payments={"timeout_s": 5.0}) as (
+        client,
+        app,
+    ):
         placed = await client.post("/api/orders", json=checkout_body([{"item_id": menu.cake}]))
         token = placed.json()["token"]
         await sandbox.control(latency_ms=5000)
@@ -133,7 +133,8 @@ async def test_breaker_opens_after_repeated_failures(
     menu: FixtureMenu, database_url: str, tmp_path: Path, sandbox: Sandbox
 ) -> None:
     await sandbox.control(failure_rate=1.0, failure_status=503)
-    async with gourmet(database_url, tmp_path, sandbox, breaker_failures=3) as (client, _app):
+    breaking = {"breaker_failures": 3}
+    async with gourmet(database_url, tmp_path, sandbox, payments=breaking) as (client, _app):
         answers = [await client.post("/api/orders", json=by_card(menu)) for _ in range(6)]
         assert {r.status_code for r in answers} == {503}
         assert all(r.json()["type"] == "/problems/payments-unavailable" for r in answers)

@@ -34,7 +34,7 @@ from tests.serving import Client
 
 pytestmark = pytest.mark.anyio
 
-FAST_OUTBOX = {"outbox_every_s": 0.05}
+FAST_OUTBOX = {"notifications": {"outbox_every_s": 0.05}}
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], within_s: float = 15.0) -> None:
@@ -122,7 +122,9 @@ async def test_a_failing_then_slow_provider_still_refunds_exactly_once(
     """The provider fails every call, then answers after the client's timeout (the refund is
     made at the provider, but the answer is lost), then recovers: the job is tried again with
     the same idempotency key, and the customer gets one refund."""
-    async with gourmet(database_url, tmp_path, sandbox, payment_timeout_s=1.0, **FAST_OUTBOX) as (
+    async with gourmet(
+        database_url, tmp_path, sandbox, payments={"timeout_s": 1.0}, **FAST_OUTBOX
+    ) as (
         client,
         _,
     ):
@@ -157,7 +159,8 @@ async def test_two_workers_on_one_job_refund_once(
     """Two workers race for due jobs (SKIP LOCKED gives each job to one), and a job run twice
     (a lease that ran out while the first run still waited) refunds once: the provider's
     idempotency key is the job's name, and the order records the refund once."""
-    async with gourmet(database_url, tmp_path, sandbox, outbox_every_s=60) as (client, app):
+    slow = {"outbox_every_s": 60}
+    async with gourmet(database_url, tmp_path, sandbox, notifications=slow) as (client, app):
         services = runtime_of(app).services
         assert services.payment_provider is not None
         handler = Refunds(
@@ -226,7 +229,9 @@ async def test_a_charge_that_lands_after_the_order_ended_is_given_back(
 ) -> None:
     """Staff cancel (or the expiry ends) an order while its card is being charged: the charge
     goes through at the provider, and the money is owed back at once."""
-    async with gourmet(database_url, tmp_path, sandbox, payment_timeout_s=5.0, **FAST_OUTBOX) as (
+    async with gourmet(
+        database_url, tmp_path, sandbox, payments={"timeout_s": 5.0}, **FAST_OUTBOX
+    ) as (
         client,
         _,
     ):
@@ -282,8 +287,8 @@ async def test_reconciliation_finds_money_that_is_wrong(
         ("charge without an order", kept["number"]),  # its real charge, now unrecorded
         ("payment not at the provider", kept["number"]),
     ]
-    monkeypatch.setenv("GOURMET_DATABASE_URL", database_url)
-    monkeypatch.setenv("GOURMET_PAYMENTS_URL", sandbox.url)
+    monkeypatch.setenv("GOURMET_DATABASE__URL", database_url)
+    monkeypatch.setenv("GOURMET_PAYMENTS__URL", sandbox.url)
     result = await asyncio.to_thread(CliRunner().invoke, cli, ["payments", "reconcile"])
     assert result.exit_code == 1, result.output
     assert "payment not at the provider" in result.output
@@ -292,8 +297,8 @@ async def test_reconciliation_finds_money_that_is_wrong(
 async def test_reconcile_command_says_when_all_is_well(
     menu: FixtureMenu, database_url: str, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GOURMET_DATABASE_URL", database_url)
-    monkeypatch.setenv("GOURMET_PAYMENTS_URL", sandbox.url)
+    monkeypatch.setenv("GOURMET_DATABASE__URL", database_url)
+    monkeypatch.setenv("GOURMET_PAYMENTS__URL", sandbox.url)
     result = await asyncio.to_thread(CliRunner().invoke, cli, ["payments", "reconcile"])
     assert result.exit_code == 0, result.output
     assert "No differences" in result.output
@@ -305,7 +310,7 @@ async def test_the_customer_is_told_of_the_refund(
     port = free_port()
     controller = sink.start(tmp_path / "mail", port=port, say=False)
     try:
-        mail = {"smtp_url": f"smtp://127.0.0.1:{port}", **FAST_OUTBOX}
+        mail = {"notifications": {"smtp_url": f"smtp://127.0.0.1:{port}", "outbox_every_s": 0.05}}
         async with gourmet(database_url, tmp_path, sandbox, **mail) as (client, _):
             order = await paid_order(client, menu)
             assert (await move(client, order["number"], "rejected", "closed")).status_code == 200

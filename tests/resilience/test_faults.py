@@ -16,7 +16,7 @@ import pytest
 from litestar import Litestar
 
 from gourmet.app import asgi_stack, create_app
-from gourmet.config import Settings
+from gourmet.config import DatabaseSettings, SecuritySettings, Settings
 from gourmet.db.embedded import EmbeddedPostgres, start_embedded
 from gourmet.db.types import Conn
 from gourmet.services import runtime_of
@@ -28,20 +28,23 @@ from tests.serving import Client, serve
 pytestmark = pytest.mark.anyio
 
 
-def fault_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": database_url,
-        "data_dir": tmp_path,
-        "staff_token": STAFF_TOKEN,
-        "pool_min_size": 1,
-        "pool_max_size": 4,
-        "pool_timeout_s": 1.0,
-        "lock_timeout_ms": 300,
-        "statement_timeout_ms": 2000,
-        "checkouts_per_client": 0,  # every customer here is 127.0.0.1
-        **overrides,
-    }
-    return Settings(**values)
+def fault_settings(database_url: str, tmp_path: Path, **database: Any) -> Settings:
+    """Small pools and short database bounds; ``database`` changes the database's settings."""
+    return Settings(
+        data_dir=tmp_path,
+        database=DatabaseSettings(
+            url=database_url,
+            pool_min_size=1,
+            pool_max_size=4,
+            pool_timeout_s=1.0,
+            lock_timeout_ms=300,
+            statement_timeout_ms=2000,
+        ),
+        security=SecuritySettings(
+            staff_token=STAFF_TOKEN,
+            checkouts_per_client=0,  # every customer here is 127.0.0.1
+        ),
+    ).changed(database=database)
 
 
 @contextlib.asynccontextmanager

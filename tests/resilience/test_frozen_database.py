@@ -73,7 +73,7 @@ async def test_a_frozen_database_is_found_out_refused_fast_and_healed(
     client: Client, app: Litestar, menu: FixtureMenu, embedded_server: EmbeddedPostgres | None
 ) -> None:
     if embedded_server is None:
-        pytest.skip("freezing the database needs the embedded server (GOURMET_DATABASE_URL set)")
+        pytest.skip("freezing the database needs the embedded server (GOURMET_DATABASE__URL set)")
     health = runtime_of(app).services.pool.health
     placed = await client.post("/api/orders", json=checkout_body([{"item_id": menu.cake}]))
     token = placed.json()["token"]

@@ -73,7 +73,9 @@ def test_a_customer_sent_back_hears_when_to_come_again(turn: Turn, retry_after: 
 def test_the_defaults_answer_before_a_client_that_waits_ten_seconds() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     policy = LinePolicy(
-        settings.checkout_budget_s, settings.deadline_s, settings.waiting_room_hold_s
+        settings.admission.checkout_budget_s,
+        settings.admission.deadline_s,
+        settings.admission.waiting_room_hold_s,
     )
     assert policy.deadline(0.0, None) < 10.0
     # Admitted at the very end of the longest hold, it still ends within the budget.

@@ -14,7 +14,7 @@ import pydantic
 import pytest
 
 from gourmet.asgi import Message, Scope
-from gourmet.config import Settings
+from gourmet.config import AdmissionSettings, ServerSettings, Settings
 from gourmet.resilience.admission import AdmissionMiddleware
 from gourmet.resilience.limiter import AdaptiveLimiter, Priority
 from gourmet.resilience.waiting_room import Tickets, WaitingRoom
@@ -229,5 +229,14 @@ async def test_a_customer_back_before_their_time_hears_again_only_after_the_hold
 
 def test_a_line_that_would_take_the_whole_connection_cap_is_refused_at_startup() -> None:
     with pytest.raises(pydantic.ValidationError, match="WAITING_ROOM_SIZE"):
-        Settings(waiting_room_size=3500, max_connections=4096)
-    assert Settings(waiting_room_size=3000, max_connections=4096).waiting_room_size == 3000
+        Settings(
+            admission=AdmissionSettings(waiting_room_size=3500),
+            server=ServerSettings(max_connections=4096),
+        )
+    assert (
+        Settings(
+            admission=AdmissionSettings(waiting_room_size=3000),
+            server=ServerSettings(max_connections=4096),
+        ).admission.waiting_room_size
+        == 3000
+    )

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gourmet.config import Settings
+from gourmet.config import RestaurantSettings, group_default
 from gourmet.ordering.checkout.slots import OpeningPeriod, SlotRules
 
-TZ = ZoneInfo(Settings.model_fields["timezone"].default)
+TZ = ZoneInfo(group_default(RestaurantSettings, "timezone"))
 ASAP = 12
 QUARTER = timedelta(minutes=15)
 

@@ -2,9 +2,9 @@
 
 granian's header read timeout starts at a connection's first byte: a socket that never sends one
 was held for good, and 8,706 of them made ``/healthz`` and ``/api/menu`` time out on connect for
-everyone. Each worker now closes such sockets (GOURMET_FIRST_BYTE_TIMEOUT_S), caps the
-connections one address holds (GOURMET_CONNECTIONS_PER_ADDRESS), and reads every request body
-within GOURMET_BODY_READ_TIMEOUT_S.
+everyone. Each worker now closes such sockets (GOURMET_SERVER__FIRST_BYTE_TIMEOUT_S), caps the
+connections one address holds (GOURMET_SERVER__CONNECTIONS_PER_ADDRESS), and reads every request
+body within GOURMET_SERVER__BODY_READ_TIMEOUT_S.
 """
 
 from __future__ import annotations
@@ -107,8 +107,8 @@ async def test_nine_thousand_silent_sockets_neither_lock_customers_out_nor_stay_
     port, process = gourmet_serve(
         database_url,
         tmp_path,
-        GOURMET_WORKERS="2",
-        GOURMET_FIRST_BYTE_TIMEOUT_S=str(FIRST_BYTE_TIMEOUT_S),
+        GOURMET_SERVER__WORKERS="2",
+        GOURMET_SERVER__FIRST_BYTE_TIMEOUT_S=str(FIRST_BYTE_TIMEOUT_S),
     )
     base = f"http://127.0.0.1:{port}"
     held: Held = []
@@ -181,12 +181,15 @@ async def until_closed(ends: Sequence[asyncio.Future[bool]], count: int) -> None
 async def test_one_address_keeps_at_most_its_share_of_connections(
     database_url: str, tmp_path: Path
 ) -> None:
-    """Connections one address holds beyond GOURMET_CONNECTIONS_PER_ADDRESS (on a worker) are
-    closed by the server, the quietest first; those within it, and other addresses, are
+    """Connections one address holds beyond GOURMET_SERVER__CONNECTIONS_PER_ADDRESS (on a worker)
+    are closed by the server, the quietest first; those within it, and other addresses, are
     served."""
     cap, opened = 16, 48
     port, process = gourmet_serve(
-        database_url, tmp_path, GOURMET_WORKERS="1", GOURMET_CONNECTIONS_PER_ADDRESS=str(cap)
+        database_url,
+        tmp_path,
+        GOURMET_SERVER__WORKERS="1",
+        GOURMET_SERVER__CONNECTIONS_PER_ADDRESS=str(cap),
     )
     held: Held = []
     try:
@@ -228,13 +231,13 @@ async def test_a_trickled_body_is_answered_408_at_the_body_deadline(
     database_url: str, tmp_path: Path
 ) -> None:
     """A sign-in form sent a byte at a time is answered 408 (problem+json, connection closed)
-    once GOURMET_BODY_READ_TIMEOUT_S has passed, not read for as long as the client likes. The
-    request deadline is set far above it: only the body deadline can answer in time."""
+    once GOURMET_SERVER__BODY_READ_TIMEOUT_S has passed, not read for as long as the client likes.
+    The request deadline is set far above it: only the body deadline can answer in time."""
     port, process = gourmet_serve(
         database_url,
         tmp_path,
-        GOURMET_BODY_READ_TIMEOUT_S=str(BODY_READ_TIMEOUT_S),
-        GOURMET_DEADLINE_S="10",
+        GOURMET_SERVER__BODY_READ_TIMEOUT_S=str(BODY_READ_TIMEOUT_S),
+        GOURMET_ADMISSION__DEADLINE_S="10",
     )
     loop = asyncio.get_running_loop()
     try:
@@ -266,7 +269,7 @@ async def test_a_client_leaving_mid_body_is_no_server_error(
     """A client that sends half a sign-in form and leaves ends a request nobody answers: it is
     counted as an unfinished body, never as a 500 (in the metrics or the log)."""
     port, process = gourmet_serve(
-        database_url, tmp_path, GOURMET_LOG_OK_SAMPLE="1", GOURMET_LOG_JSON="true"
+        database_url, tmp_path, GOURMET_LOGS__OK_SAMPLE="1", GOURMET_LOGS__JSON_LINES="true"
     )
     unfinished = 'gourmet_request_bodies_unfinished_total{outcome="disconnect"} 1.0'
     try:

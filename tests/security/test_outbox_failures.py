@@ -121,9 +121,10 @@ def mail_server() -> Iterator[tuple[MailServer, str]]:
 
 
 @contextlib.asynccontextmanager
-async def mailing(settings: Settings, smtp_url: str, **overrides: Any) -> AsyncIterator[Client]:
-    changed = settings.model_copy(
-        update={"smtp_url": smtp_url, "log_json": True, **FAST_OUTBOX, **overrides}
+async def mailing(settings: Settings, smtp_url: str, **notifications: Any) -> AsyncIterator[Client]:
+    changed = settings.changed(
+        notifications={"smtp_url": smtp_url, **FAST_OUTBOX["notifications"], **notifications},
+        logs={"json_lines": True},
     )
     async with serve(asgi_stack(create_app(changed))) as client:
         yield client

@@ -68,10 +68,10 @@ def test_a_second_gourmet_server_refuses_a_port_already_served(
     port, first = gourmet_serve(database_url, tmp_path)
     second_dir = tmp_path / "second"
     settings = {
-        "GOURMET_PORT": str(port),
+        "GOURMET_SERVER__PORT": str(port),
         "GOURMET_DATA_DIR": str(second_dir),
-        "GOURMET_DATABASE_URL": database_url,
-        "GOURMET_PAYMENTS_URL": "",
+        "GOURMET_DATABASE__URL": database_url,
+        "GOURMET_PAYMENTS__URL": "",
     }
     try:
         serve = run_to_exit([GOURMET, "serve"], **settings)
@@ -83,7 +83,7 @@ def test_a_second_gourmet_server_refuses_a_port_already_served(
         said = refused.stdout + refused.stderr
         assert refused.returncode != 0, said
         assert f"127.0.0.1:{port} is already served by another process" in said
-        assert "GOURMET_SHARE_PORT" in said
+        assert "GOURMET_SERVER__SHARE_PORT" in said
     assert "migrations" not in run.stdout  # refused before the database was touched
     assert answers == [200] * 20
 

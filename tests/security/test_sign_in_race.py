@@ -83,7 +83,7 @@ async def test_a_success_is_not_counted_against_the_address(
 ) -> None:
     """Each attempt is counted before the password is checked; a right one is given back, or
     an office signing in to its own accounts would pause itself."""
-    limited = settings.model_copy(update={"sign_in_failures_per_address": 2})
+    limited = settings.changed(security={"sign_in_failures_per_address": 2})
     async with serve(create_app(limited)) as client:
         await sign_up(client, "ada@example.com")
         for _ in range(4):

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.anyio
 
 # The probe's provider: slower (1.5 s) than Gourmet waits for a charge (1 s).
 SLOW_MS = 1500
-WAIT = {"payment_timeout_s": 1.0, **FAST_OUTBOX}
+WAIT = {"payments": {"timeout_s": 1.0}, **FAST_OUTBOX}
 
 
 async def timed_out_checkout(client: Client, menu: FixtureMenu, sandbox: Sandbox) -> str:

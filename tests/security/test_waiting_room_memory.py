@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from gourmet.app import asgi_stack, create_app
-from gourmet.config import Settings
+from gourmet.config import AdmissionSettings, DatabaseSettings, SecuritySettings, Settings
 from gourmet.db.types import Conn
 from gourmet.problems import Problem
 from gourmet.resilience import waiting_room
@@ -166,16 +166,12 @@ async def test_a_room_with_memory_left_still_holds_a_customer() -> None:
 def one_place(database_url: str, tmp_path: Path) -> Settings:
     """Checkout's share of the limit is one place, and a short hold."""
     return Settings(
-        database_url=database_url,
         data_dir=tmp_path,
-        staff_token=STAFF_TOKEN,
-        pool_min_size=1,
-        pool_max_size=2,
-        limiter_initial=1,
-        limiter_min=1,
-        limiter_max=1,
-        waiting_room_hold_s=0.2,
-        checkouts_per_client=0,
+        database=DatabaseSettings(url=database_url, pool_min_size=1, pool_max_size=2),
+        security=SecuritySettings(staff_token=STAFF_TOKEN, checkouts_per_client=0),
+        admission=AdmissionSettings(
+            limiter_initial=1, limiter_min=1, limiter_max=1, waiting_room_hold_s=0.2
+        ),
     )
 
 

@@ -82,13 +82,13 @@ def serve(
     log = data_dir / "server.log"
     env = {
         **os.environ,
-        "GOURMET_DATABASE_URL": database_url,
-        "GOURMET_STAFF_TOKEN": STAFF_TOKEN,
-        "GOURMET_PAYMENTS_URL": payments_url,
+        "GOURMET_DATABASE__URL": database_url,
+        "GOURMET_SECURITY__STAFF_TOKEN": STAFF_TOKEN,
+        "GOURMET_PAYMENTS__URL": payments_url,
         "GOURMET_DATA_DIR": str(data_dir),
-        "GOURMET_LIMITER_INITIAL": "100",
-        "GOURMET_CHECKOUTS_PER_CLIENT": "0",  # every browser here comes from 127.0.0.1
-        "GOURMET_TIMEZONE": TIMEZONE,
+        "GOURMET_ADMISSION__LIMITER_INITIAL": "100",
+        "GOURMET_SECURITY__CHECKOUTS_PER_CLIENT": "0",  # every browser here comes from 127.0.0.1
+        "GOURMET_RESTAURANT__TIMEZONE": TIMEZONE,
         **(settings or {}),
     }
     command = [
@@ -153,15 +153,15 @@ def line_server(
     checkout blocked on a lock keeps its place busy for up to 10 s instead of timing out (its
     deadline and the database's bounds are 10 s, within a checkout budget of 20 s)."""
     settings = {
-        "GOURMET_POOL_MAX_SIZE": "1",
-        "GOURMET_LIMITER_INITIAL": "1",
-        "GOURMET_LIMITER_MIN": "1",
-        "GOURMET_LIMITER_MAX": "1",
-        "GOURMET_WAITING_ROOM_HOLD_S": "3",
-        "GOURMET_DEADLINE_S": "10",
-        "GOURMET_CHECKOUT_BUDGET_S": "20",
-        "GOURMET_LOCK_TIMEOUT_MS": "10000",
-        "GOURMET_STATEMENT_TIMEOUT_MS": "10000",
+        "GOURMET_DATABASE__POOL_MAX_SIZE": "1",
+        "GOURMET_ADMISSION__LIMITER_INITIAL": "1",
+        "GOURMET_ADMISSION__LIMITER_MIN": "1",
+        "GOURMET_ADMISSION__LIMITER_MAX": "1",
+        "GOURMET_ADMISSION__WAITING_ROOM_HOLD_S": "3",
+        "GOURMET_ADMISSION__DEADLINE_S": "10",
+        "GOURMET_ADMISSION__CHECKOUT_BUDGET_S": "20",
+        "GOURMET_DATABASE__LOCK_TIMEOUT_MS": "10000",
+        "GOURMET_DATABASE__STATEMENT_TIMEOUT_MS": "10000",
     }
     data_dir = tmp_path_factory.mktemp("line-server")
     process, server = serve(database_url, data_dir, payments_url="", settings=settings)

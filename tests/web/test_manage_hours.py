@@ -44,7 +44,7 @@ async def test_a_manager_sets_delivery_hours_and_a_holiday(
         "fulfilment": "delivery",
     } in rules["hours"]
 
-    today = datetime.now(ZoneInfo(Settings().timezone)).date().isoformat()
+    today = datetime.now(ZoneInfo(Settings().restaurant.timezone)).date().isoformat()
     special = page.get_by_role("region", name="Holidays and special days")
     await special.get_by_role("button", name="Add a day").click()
     await special.get_by_label("Date of special day 1").fill(today)

@@ -35,16 +35,16 @@ def signed_in(
         max_age=DEVICE_COOKIE_MAX_AGE_S,
         httponly=True,
         samesite="lax",
-        secure=settings.cookie_secure,
+        secure=settings.security.cookie_secure,
         path="/api/session",
     )
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        max_age=int(settings.session_hours * 3600),
+        max_age=int(settings.security.session_hours * 3600),
         httponly=True,
         samesite="lax",
-        secure=settings.cookie_secure,
+        secure=settings.security.cookie_secure,
         path="/",
     )
     return response

@@ -2,7 +2,7 @@
 processes behind HAProxy, sharing PostgreSQL through PgBouncer in transaction mode.
 
 HAProxy asks each server's ``/readyz`` every half second and stops sending to one that says no
-(a server draining after SIGTERM says no at once and keeps serving for GOURMET_DRAIN_S). A
+(a server draining after SIGTERM says no at once and keeps serving for GOURMET_SERVER__DRAIN_S). A
 request whose connection fails, or whose server dies before answering, is tried once more on
 another server: safe for reads, and for checkouts, which carry an ``Idempotency-Key``.
 """
@@ -89,7 +89,7 @@ class Cluster:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.port}"
+        return f"http://127.0.0.1:{self.settings.server.port}"
 
     def up(self) -> Cluster:
         self.directory = self.directory.resolve()
@@ -98,7 +98,7 @@ class Cluster:
             Deployment(
                 max_connections=self._max_connections(),
                 superuser_reserved=3,
-                reserved=self.settings.db_reserved_connections,
+                reserved=self.settings.database.reserved_connections,
                 workers_per_pod=self.workers,
                 max_replicas=self.servers,
                 pgbouncer_replicas=1,
@@ -109,19 +109,19 @@ class Cluster:
         self.bouncer = LocalBouncer(
             BouncerConfig(
                 self.database_url,
-                port=self.settings.port + 100,
+                port=self.settings.server.port + 100,
                 pool_size=min(budget.pgbouncer_pool_size, LOCAL_SERVER_CONNECTIONS),
             )
         ).start(self.settings)
         self.server_ports = {
-            f"gourmet-{n}": self.settings.port + n for n in range(1, self.servers + 1)
+            f"gourmet-{n}": self.settings.server.port + n for n in range(1, self.servers + 1)
         }
         for name in self.server_ports:
             self.start_server(name)
         config = self.directory / "haproxy.cfg"
-        maxconn = len(self.server_ports) * self.workers * self.settings.max_connections
+        maxconn = len(self.server_ports) * self.workers * self.settings.server.max_connections
         config.write_text(
-            haproxy_config(self.settings.port, self.server_ports, self.directory, maxconn)
+            haproxy_config(self.settings.server.port, self.server_ports, self.directory, maxconn)
         )
         self._spawn("haproxy", [_haproxy(), "-db", "-f", str(config)])
         self._wait_ready(self.url + "/readyz", "haproxy")
@@ -132,19 +132,21 @@ class Cluster:
         database = str(conninfo_to_dict(self.database_url)["dbname"])
         env = {
             **os.environ,
-            "GOURMET_DATABASE_URL": self.bouncer.url(database),
-            "GOURMET_DATABASE_POOLER": "pgbouncer",
-            "GOURMET_LISTEN_DATABASE_URL": self.database_url,
-            "GOURMET_PORT": str(self.server_ports[name]),
-            "GOURMET_WORKERS": str(self.workers),
-            "GOURMET_REPLICAS": str(self.servers),
+            "GOURMET_DATABASE__URL": self.bouncer.url(database),
+            "GOURMET_DATABASE__POOLER": "pgbouncer",
+            "GOURMET_DATABASE__LISTEN_URL": self.database_url,
+            "GOURMET_SERVER__PORT": str(self.server_ports[name]),
+            "GOURMET_SERVER__WORKERS": str(self.workers),
+            "GOURMET_SERVER__REPLICAS": str(self.servers),
             "GOURMET_DATA_DIR": str(self.directory / name),
-            "GOURMET_STAFF_TOKEN": self.settings.resolved_staff_token(),
-            "GOURMET_DRAIN_S": str(self.settings.drain_s),
-            "GOURMET_CHECKOUTS_PER_CLIENT": str(self.settings.checkouts_per_client),
+            "GOURMET_SECURITY__STAFF_TOKEN": self.settings.resolved_staff_token(),
+            "GOURMET_SERVER__DRAIN_S": str(self.settings.server.drain_s),
+            "GOURMET_SECURITY__CHECKOUTS_PER_CLIENT": str(
+                self.settings.security.checkouts_per_client
+            ),
             # HAProxy, on this machine, says who the client is (X-Forwarded-For).
-            "GOURMET_TRUSTED_PROXIES": '["127.0.0.1"]',
-            "GOURMET_SHUTDOWN_TIMEOUT_S": str(self.settings.shutdown_timeout_s),
+            "GOURMET_SERVER__TRUSTED_PROXIES": '["127.0.0.1"]',
+            "GOURMET_SERVER__SHUTDOWN_TIMEOUT_S": str(self.settings.server.shutdown_timeout_s),
         }
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # each server its own
         gourmet = str(Path(sys.executable).with_name("gourmet"))
@@ -159,7 +161,9 @@ class Cluster:
             os.killpg(process.pid, signal.SIGKILL)
         else:
             process.send_signal(how)
-        process.wait(timeout=self.settings.drain_s + self.settings.shutdown_timeout_s + 10)
+        process.wait(
+            timeout=self.settings.server.drain_s + self.settings.server.shutdown_timeout_s + 10
+        )
 
     def supervise(self) -> None:
         """Start again any server that stopped, until HAProxy itself does."""
@@ -228,8 +232,8 @@ def up(
     servers: Annotated[int, typer.Option(help="gourmet serve processes behind HAProxy")] = 2,
     workers: Annotated[int, typer.Option(help="workers of each server")] = 1,
 ) -> None:
-    """Start PostgreSQL (embedded unless GOURMET_DATABASE_URL), PgBouncer, the servers and
-    HAProxy on GOURMET_PORT; Ctrl-C stops them all."""
+    """Start PostgreSQL (embedded unless GOURMET_DATABASE__URL), PgBouncer, the servers and
+    HAProxy on GOURMET_SERVER__PORT; Ctrl-C stops them all."""
     settings = Settings()
     signal.signal(signal.SIGTERM, _stop)  # as Ctrl-C: take every process down with us
     url, embedded = open_database(settings)
@@ -245,7 +249,7 @@ def up(
                 f"  {name}     http://127.0.0.1:{port}/  pid {cluster.processes[name].pid}\n"
                 for name, port in cluster.server_ports.items()
             )
-            + f"  PgBouncer     {cluster.bouncer.url(settings.database_name)}\n"
+            + f"  PgBouncer     {cluster.bouncer.url(settings.database.name)}\n"
             f"  PostgreSQL    {url}\n"
             f"  logs          {cluster.directory}/\n"
             f"Try: kill -9 <a server's pid>, or kill -TERM to drain it: it is started again, as"

@@ -21,7 +21,7 @@ CONNECT_TIMEOUT_S = 10.0
 
 
 def database_url(settings: Settings) -> str:
-    return resolve_database_url(settings.database_url, settings.data_dir, settings.database_name)
+    return resolve_database_url(settings.database.url, settings.data_dir, settings.database.name)
 
 
 @dataclass(frozen=True)
@@ -33,14 +33,14 @@ class CommandServices:
 @asynccontextmanager
 async def command_services() -> AsyncIterator[CommandServices]:
     """The services a command calls, on a pool of one connection, closed afterwards."""
-    settings = Settings().model_copy(update={"pool_min_size": 1, "pool_max_size": 1})
+    settings = Settings().changed(database={"pool_min_size": 1, "pool_max_size": 1})
     pool = await guarded_pool(settings, database_url(settings))
     await pool.pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
     try:
         yield CommandServices(
             # Nothing is served from here: no requests are shed, no payments are made.
             status_board=StatusBoard(pool, shed_total=lambda: 0, breaker_open=lambda: False),
-            accounts=AccountService(pool, session_hours=settings.session_hours),
+            accounts=AccountService(pool, session_hours=settings.security.session_hours),
         )
     finally:
         await pool.pool.close()

@@ -25,11 +25,11 @@ def reconcile_command() -> None:
     """Compare every card payment and refund the orders record with the provider's ledger;
     print each difference and exit 1 if there is any (2 if the provider cannot be read)."""
     settings = Settings()
-    if not settings.payments_url:
-        console.print("[red]No payment provider is configured (GOURMET_PAYMENTS_URL).[/red]")
+    if not settings.payments.url:
+        console.print("[red]No payment provider is configured (GOURMET_PAYMENTS__URL).[/red]")
         raise typer.Exit(code=2)
     try:
-        result = asyncio.run(_reconcile(database_url(settings), settings.payments_url))
+        result = asyncio.run(_reconcile(database_url(settings), settings.payments.url))
     except ProviderUnavailable as exc:
         console.print(f"[red]The provider's ledger could not be read: {exc}[/red]")
         raise typer.Exit(code=2) from exc

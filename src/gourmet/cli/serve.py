@@ -44,22 +44,22 @@ def _granian(settings: Settings) -> GourmetServer:
         settings,
         target="gourmet.worker:create_worker_app",
         factory=True,
-        address=settings.host,
-        port=settings.port,
+        address=settings.server.host,
+        port=settings.server.port,
         interface=Interfaces.ASGI,
-        workers=settings.workers,
-        backlog=settings.backlog,
-        backpressure=settings.max_connections,
+        workers=settings.server.workers,
+        backlog=settings.server.backlog,
+        backpressure=settings.server.max_connections,
         http1_settings=HTTP1Settings(
-            header_read_timeout=round(settings.header_read_timeout_s * 1000)
+            header_read_timeout=round(settings.server.header_read_timeout_s * 1000)
         ),
         # After the drain: stop accepting, let in-flight requests finish, stop the workers.
-        workers_kill_timeout=int(settings.shutdown_timeout_s),
+        workers_kill_timeout=int(settings.server.shutdown_timeout_s),
         # A worker that dies (killed, out of memory) is replaced; by default granian would
         # stop the whole server, every other worker with it.
         respawn_failed_workers=True,
         # Reloads hand over worker by worker (cli/server.py); a nonzero interval marks them.
-        respawn_interval=max(settings.drain_s, 0.1),
+        respawn_interval=max(settings.server.drain_s, 0.1),
         websockets=False,
     )
 
@@ -68,7 +68,7 @@ def _prepare_metrics_dir(settings: Settings) -> None:
     """Several workers share their metrics through files (prometheus_client multiprocess mode);
     the directory must be set before the workers (spawned, see _granian) import the metrics, and
     start empty."""
-    if settings.workers < 2 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if settings.server.workers < 2 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return
     directory = (settings.data_dir / "prometheus").resolve()
     shutil.rmtree(directory, ignore_errors=True)
@@ -102,10 +102,10 @@ def _check_port_free(settings: Settings) -> None:
     the server's own bind refuses it again, should another take the port meanwhile."""
     try:
         listen(
-            settings.host,
-            settings.port,
-            settings.backlog,
-            share=settings.share_port,
+            settings.server.host,
+            settings.server.port,
+            settings.server.backlog,
+            share=settings.server.share_port,
             hint=PORT_HINT,
         ).close()
     except PortInUseError as exc:
@@ -114,10 +114,10 @@ def _check_port_free(settings: Settings) -> None:
 
 def _allow_open_files(settings: Settings) -> None:
     """Let each worker hold its connection cap open (customers held in line among them): the soft
-    limit on open files is often 1024, well under GOURMET_MAX_CONNECTIONS, and a worker at the
-    limit stops accepting connections. Raised up to the hard limit (inherited by the workers);
+    limit on open files is often 1024, well under GOURMET_SERVER__MAX_CONNECTIONS, and a worker at
+    the limit stops accepting connections. Raised up to the hard limit (inherited by the workers);
     past it, the operator is told what to raise."""
-    wanted = settings.max_connections + OPEN_FILES_BESIDE_CONNECTIONS
+    wanted = settings.server.max_connections + OPEN_FILES_BESIDE_CONNECTIONS
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < wanted:
         ceiling = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
@@ -125,15 +125,16 @@ def _allow_open_files(settings: Settings) -> None:
         if ceiling < wanted:
             console.print(
                 f"[yellow]open files are limited to {ceiling} per process, below the"
-                f" {wanted} that GOURMET_MAX_CONNECTIONS ({settings.max_connections}) needs:"
-                " raise the hard limit (ulimit -Hn, systemd LimitNOFILE) or lower"
-                " GOURMET_MAX_CONNECTIONS and GOURMET_WAITING_ROOM_SIZE[/yellow]"
+                f" {wanted} that GOURMET_SERVER__MAX_CONNECTIONS"
+                f" ({settings.server.max_connections}) needs: raise the hard limit (ulimit -Hn,"
+                " systemd LimitNOFILE) or lower"
+                " GOURMET_SERVER__MAX_CONNECTIONS and GOURMET_ADMISSION__WAITING_ROOM_SIZE[/yellow]"
             )
 
 
 def start_sandbox(settings: Settings) -> subprocess.Popen[bytes] | None:
     """Start the sandbox card provider when payments point at its default local address."""
-    if settings.payments_url != SANDBOX_PAYMENTS_URL:
+    if settings.payments.url != SANDBOX_PAYMENTS_URL:
         return None
     port = SANDBOX_PAYMENTS_URL.rpartition(":")[2]
     return subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
@@ -146,10 +147,10 @@ def start_mail_sink(settings: Settings) -> subprocess.Popen[bytes] | None:
     """With no SMTP server configured, start the local sink (``gourmet.notify.sink``) and send
     customers' emails there, and their texts to the SMS sandbox: a local run shows every
     message a customer would get, and delivers none."""
-    if settings.smtp_url is not None:
+    if settings.notifications.smtp_url is not None:
         return None
-    os.environ["GOURMET_SMTP_URL"] = f"smtp://127.0.0.1:{MAIL_SINK_PORT}"
-    os.environ.setdefault("GOURMET_SMS", "sandbox")
+    os.environ["GOURMET_NOTIFICATIONS__SMTP_URL"] = f"smtp://127.0.0.1:{MAIL_SINK_PORT}"
+    os.environ.setdefault("GOURMET_NOTIFICATIONS__SMS", "sandbox")
     folder = settings.data_dir / "mail"
     command = [sys.executable, "-m", "gourmet.notify.sink", "--port", str(MAIL_SINK_PORT)]
     # Its output goes to the terminal: a line for each mail a customer would have received.
@@ -158,15 +159,15 @@ def start_mail_sink(settings: Settings) -> subprocess.Popen[bytes] | None:
 
 def open_database(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
     """The database to serve from, migrated and with the demo menu when empty: PostgreSQL at
-    GOURMET_DATABASE_URL, or the embedded one (started here; the caller stops it)."""
+    GOURMET_DATABASE__URL, or the embedded one (started here; the caller stops it)."""
     embedded = None
-    if settings.database_url:
-        url = settings.database_url
+    if settings.database.url:
+        url = settings.database.url
     else:
         embedded = start_embedded(settings.data_dir / "pgdata")
-        ensure_database(embedded.admin_url, settings.database_name)
-        url = embedded.url_for(settings.database_name)
-        os.environ["GOURMET_DATABASE_URL"] = url  # workers connect without starting anything
+        ensure_database(embedded.admin_url, settings.database.name)
+        url = embedded.url_for(settings.database.name)
+        os.environ["GOURMET_DATABASE__URL"] = url  # workers connect without starting anything
     applied = migrate.upgrade(url)
     console.print(f"migrations: {len(applied)} applied" if applied else "migrations: up to date")
     seeded = asyncio.run(seed_demo(url, only_if_empty=True))
@@ -182,7 +183,7 @@ def close_database(embedded: EmbeddedPostgres | None) -> None:
 
 
 def run() -> None:
-    """Start the embedded PostgreSQL (unless GOURMET_DATABASE_URL is set), migrate, load the demo
+    """Start the embedded PostgreSQL (unless GOURMET_DATABASE__URL is set), migrate, load the demo
     menu when empty, print the URLs and serve. Ctrl-C stops the server and the embedded database."""
     settings = Settings()
     _check_port_free(settings)
@@ -192,11 +193,15 @@ def run() -> None:
     settings = Settings()  # with the sink's address, if it was started
     try:
         token = settings.resolved_staff_token()
-        base = f"http://{settings.host}:{settings.port}"
+        base = f"http://{settings.server.host}:{settings.server.port}"
         mail_note = (
             f" (local sink: each mail kept in {settings.data_dir / 'mail'}/)" if sink else ""
         )
-        sms_note = f" ({settings.data_dir / 'sms.jsonl'})" if settings.sms == "sandbox" else ""
+        sms_note = (
+            f" ({settings.data_dir / 'sms.jsonl'})"
+            if settings.notifications.sms == "sandbox"
+            else ""
+        )
         console.print(
             f"\n[bold]Gourmet is starting[/bold]\n"
             f"  order online  {base}/\n"
@@ -209,9 +214,9 @@ def run() -> None:
             f"  staff orders  {base}/api/staff/orders  (Authorization: Bearer {token})\n"
             f"  API document  {base}/api/schema/openapi.json\n"
             f"  health        {base}/healthz  {base}/readyz  metrics {base}/metrics\n"
-            f"  card payments {settings.payments_url or 'off'}{SANDBOX_HINT if sandbox else ''}\n"
-            f"  emails        {settings.smtp_url or 'off'}{mail_note}\n"
-            f"  text messages {settings.sms}{sms_note}\n"
+            f"  card payments {settings.payments.url or 'off'}{SANDBOX_HINT if sandbox else ''}\n"
+            f"  emails        {settings.notifications.smtp_url or 'off'}{mail_note}\n"
+            f"  text messages {settings.notifications.sms}{sms_note}\n"
             f"  database      {url}\n"
             f"Ctrl-C stops the server{' and the embedded database' if embedded else ''}.\n"
         )

@@ -2,16 +2,16 @@
 request (``gourmet serve``, ``cli/serve.py``).
 
 SIGTERM first drains: every worker hears DRAIN_SIGNAL, so readiness answers 503 and each
-response closes its keep-alive connection, while requests are still served for GOURMET_DRAIN_S;
-then granian stops as it always does (the listener closes, in-flight requests get
-GOURMET_SHUTDOWN_TIMEOUT_S). A load balancer polling readiness has stopped sending by then, and
-no client holds a connection that is about to close. SIGINT (Ctrl-C) and a second SIGTERM stop
-at once.
+response closes its keep-alive connection, while requests are still served for
+GOURMET_SERVER__DRAIN_S; then granian stops as it always does (the listener closes, in-flight
+requests get GOURMET_SERVER__SHUTDOWN_TIMEOUT_S). A load balancer polling readiness has stopped
+sending by then, and no client holds a connection that is about to close. SIGINT (Ctrl-C) and a
+second SIGTERM stop at once.
 
 SIGHUP (reload) replaces the workers one at a time: the new one starts, and only once its app
 has started (it says so with a file in the ready directory) does the old one hear
-REPLACE_SIGNAL, close its keep-alive connections after each response for GOURMET_DRAIN_S, and
-stop. granian's own reload waits a fixed interval instead, and on a busy machine stopped the old
+REPLACE_SIGNAL, close its keep-alive connections after each response for GOURMET_SERVER__DRAIN_S,
+and stop. granian's own reload waits a fixed interval instead, and on a busy machine stopped the old
 worker before the new one could take a connection.
 """
 
@@ -34,8 +34,8 @@ from gourmet.observability.health import DRAIN_SIGNAL, READY_DIR_VARIABLE, REPLA
 READY_TIMEOUT_S = 60.0
 READY_POLL_S = 0.05
 PORT_HINT = (
-    "Stop the other server, choose another GOURMET_PORT, or set GOURMET_SHARE_PORT=true on both"
-    " to serve the port together."
+    "Stop the other server, choose another GOURMET_SERVER__PORT, or set"
+    " GOURMET_SERVER__SHARE_PORT=true on both to serve the port together."
 )
 
 
@@ -46,15 +46,15 @@ class GourmetServer(OwnListener, Granian):  # type: ignore[misc, valid-type]
     def __init__(self, settings: Settings, **options: Any) -> None:
         super().__init__(**options)
         self.settings = settings
-        self.share_port = settings.share_port
+        self.share_port = settings.server.share_port
         self.ready_dir = Path(os.environ[READY_DIR_VARIABLE])
 
     def signal_handler_interrupt(self, signum: int | None = None, *args: Any) -> None:
-        if signum == signal.SIGTERM and self.settings.drain_s > 0 and not self.draining:
+        if signum == signal.SIGTERM and self.settings.server.drain_s > 0 and not self.draining:
             self.draining = True
             for worker in self.wrks:
                 _notify(worker, DRAIN_SIGNAL)
-            stop = threading.Timer(self.settings.drain_s, super().signal_handler_interrupt)
+            stop = threading.Timer(self.settings.server.drain_s, super().signal_handler_interrupt)
             stop.daemon = True
             stop.start()
             return
@@ -74,7 +74,7 @@ class GourmetServer(OwnListener, Granian):  # type: ignore[misc, valid-type]
             self._wait_ready(new)
             self.wrks[idx] = new
             _notify(old, REPLACE_SIGNAL)
-            time.sleep(self.settings.drain_s)  # its clients move to new connections
+            time.sleep(self.settings.server.drain_s)  # its clients move to new connections
             old.terminate()
             old.join(self.workers_kill_timeout)
             if old.is_alive():

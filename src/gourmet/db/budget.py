@@ -46,8 +46,8 @@ class ConnectionBudget:
             raise ConnectionBudgetError(
                 f"{self.processes} process(es) each keep a LISTEN connection to PostgreSQL, but"
                 f" it allows {self.available} (max_connections {self.max_connections} -"
-                f" {self.reserved} reserved). Run fewer GOURMET_WORKERS or GOURMET_REPLICAS, or"
-                " raise max_connections."
+                f" {self.reserved} reserved). Run fewer GOURMET_SERVER__WORKERS"
+                " or GOURMET_SERVER__REPLICAS, or raise max_connections."
             )
 
     def _explain(self, size: int) -> str:
@@ -57,6 +57,7 @@ class ConnectionBudget:
             f"{self.processes} process(es) x ({size} pooled + {CONNECTIONS_OUTSIDE_POOL} listener)"
             f" = {needed} connections, but the database allows {self.available}"
             f" (max_connections {self.max_connections} - {self.reserved} reserved). Lower"
-            f" GOURMET_POOL_MAX_SIZE to at most {fair_share}, run fewer GOURMET_WORKERS or"
-            f" GOURMET_REPLICAS, put PgBouncer in front, or raise max_connections."
+            f" GOURMET_DATABASE__POOL_MAX_SIZE to at most {fair_share}, run fewer"
+            " GOURMET_SERVER__WORKERS or GOURMET_SERVER__REPLICAS, put PgBouncer in front, or"
+            " raise max_connections."
         )

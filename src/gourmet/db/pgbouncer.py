@@ -7,7 +7,7 @@ many processes' pools share a few of PostgreSQL's connections. Three things foll
 here or in ``db/pool.py``: no server-side prepared statements (``prepare_threshold=None``), no
 startup options (PgBouncer refuses ``options``; ``connect_query`` sets the same statement, lock
 and idle guards on every server connection it opens), and no LISTEN through it (the listener
-connects to PostgreSQL directly, ``GOURMET_LISTEN_DATABASE_URL``). A client waits at most
+connects to PostgreSQL directly, ``GOURMET_DATABASE__LISTEN_URL``). A client waits at most
 ``query_wait_timeout`` for a server connection: a queue in PgBouncer is bounded too.
 """
 
@@ -60,10 +60,10 @@ pool_mode = transaction
 default_pool_size = {config.pool_size}
 reserve_pool_size = 0
 max_client_conn = {config.max_client_conn}
-query_wait_timeout = {math.ceil(settings.pool_timeout_s)}
+query_wait_timeout = {math.ceil(settings.database.pool_timeout_s)}
 server_connect_timeout = 3
 server_login_retry = 1
-server_lifetime = {int(settings.pool_max_lifetime_s)}
+server_lifetime = {int(settings.database.pool_max_lifetime_s)}
 logfile = {directory / "pgbouncer.log"}
 pidfile = {directory / "pgbouncer.pid"}
 """

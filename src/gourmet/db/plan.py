@@ -28,7 +28,7 @@ PGBOUNCER_CLIENT_CEILING = 10_000
 class Deployment:
     max_connections: int
     superuser_reserved: int  # PostgreSQL's superuser_reserved_connections
-    reserved: int  # operators, migrations, monitoring (GOURMET_DB_RESERVED_CONNECTIONS)
+    reserved: int  # operators, migrations, monitoring (GOURMET_DATABASE__RESERVED_CONNECTIONS)
     workers_per_pod: int
     max_replicas: int
     pool_size: int | None = None  # per worker; None: derived

@@ -48,9 +48,9 @@ class DatabaseBusy(ServiceUnavailable):
 def server_guards(settings: Settings) -> dict[str, object]:
     """What PostgreSQL applies to every session serving Gourmet (0 = no limit)."""
     return {
-        "statement_timeout": settings.statement_timeout_ms,
-        "idle_in_transaction_session_timeout": settings.idle_in_transaction_timeout_ms,
-        "lock_timeout": settings.lock_timeout_ms,
+        "statement_timeout": settings.database.statement_timeout_ms,
+        "idle_in_transaction_session_timeout": settings.database.idle_in_transaction_timeout_ms,
+        "lock_timeout": settings.database.lock_timeout_ms,
         "TimeZone": "UTC",
     }
 
@@ -67,7 +67,7 @@ def connection_options(settings: Settings) -> dict[str, Any]:
         "row_factory": dict_row,
         "autocommit": True,
     }
-    if settings.database_pooler == "pgbouncer":
+    if settings.database.pooler == "pgbouncer":
         # Statements prepared on one server connection are unknown to the next transaction's.
         options["prepare_threshold"] = None
     else:
@@ -102,15 +102,15 @@ class IdleCheck:
 
 def create_pool(settings: Settings, conninfo: str, size: int) -> Pool:
     """A closed pool of ``size`` connections; the lifespan opens it (never at import time)."""
-    idle_check = IdleCheck(settings.pool_check_idle_s)
+    idle_check = IdleCheck(settings.database.pool_check_idle_s)
     return AsyncConnectionPool(
         conninfo,
         connection_class=AsyncConnection[DictRow],
-        min_size=min(settings.pool_min_size, size),
+        min_size=min(settings.database.pool_min_size, size),
         max_size=size,
-        timeout=settings.pool_timeout_s,
-        max_waiting=settings.pool_max_waiting,
-        max_lifetime=settings.pool_max_lifetime_s,
+        timeout=settings.database.pool_timeout_s,
+        max_waiting=settings.database.pool_max_waiting,
+        max_lifetime=settings.database.pool_max_lifetime_s,
         check=idle_check.check,
         reset=idle_check.returned,
         # Keep retrying for ever: the database coming back must heal the pool without a restart.

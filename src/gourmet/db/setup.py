@@ -36,8 +36,8 @@ async def read_budget(settings: Settings, conninfo: str) -> ConnectionBudget | N
     max_connections, superuser_reserved = row
     return ConnectionBudget(
         max_connections=max_connections,
-        reserved=superuser_reserved + settings.db_reserved_connections,
-        processes=settings.workers * settings.replicas,
+        reserved=superuser_reserved + settings.database.reserved_connections,
+        processes=settings.server.workers * settings.server.replicas,
     )
 
 
@@ -47,22 +47,22 @@ async def guarded_pool(settings: Settings, conninfo: str) -> GuardedPool:
     Through PgBouncer the pools hold PgBouncer's client connections, not PostgreSQL's: the
     database's budget (read from PostgreSQL itself) is spent by PgBouncer's server pools, sized
     by `gourmet capacity plan`, and by each process's listener, which is all checked here."""
-    if settings.database_pooler == "pgbouncer":
-        assert settings.listen_database_url is not None  # Settings requires it
-        budget = await read_budget(settings, settings.listen_database_url)
+    if settings.database.pooler == "pgbouncer":
+        assert settings.database.listen_url is not None  # Settings requires it
+        budget = await read_budget(settings, settings.database.listen_url)
         if budget is not None:
             budget.listeners_fit()
-        size = settings.pool_max_size or DEFAULT_POOL_CEILING
+        size = settings.database.pool_max_size or DEFAULT_POOL_CEILING
     elif (budget := await read_budget(settings, conninfo)) is not None:
-        size = budget.pool_size(settings.pool_max_size)
+        size = budget.pool_size(settings.database.pool_max_size)
     else:
-        size = settings.pool_max_size or FALLBACK_POOL_SIZE
+        size = settings.database.pool_max_size or FALLBACK_POOL_SIZE
     log.info("pool_sized", size=size, budget=budget)
     return GuardedPool(
         create_pool(settings, conninfo, size),
-        timeout_s=settings.pool_timeout_s,
+        timeout_s=settings.database.pool_timeout_s,
         health=DatabaseHealth(),
-        leases=LeaseTracker(settings.pool_leak_threshold_s),
+        leases=LeaseTracker(settings.database.pool_leak_threshold_s),
         budget=budget,
         fail_fast=settings.hardened,
     )

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from gourmet.asgi import ASGIApp, Message, Receive, Scope, Send
-from gourmet.config import setting_default
+from gourmet.config import AdmissionSettings, ServerSettings, group_default
 from gourmet.problems import Problem
 from gourmet.resilience import deadline
 from gourmet.resilience.answers import (
@@ -80,13 +80,13 @@ class AdmissionMiddleware:
         *,
         rules: Sequence[Rule],
         default_priority: Priority = Priority.LOW,
-        deadline_s: float = setting_default("deadline_s"),
-        retry_after_s: tuple[int, int] = setting_default("shed_retry_after_s"),
+        deadline_s: float = group_default(AdmissionSettings, "deadline_s"),
+        retry_after_s: tuple[int, int] = group_default(AdmissionSettings, "shed_retry_after_s"),
         room: WaitingRoom | None = None,
         tickets: Tickets | None = None,
-        hold_s: float = setting_default("waiting_room_hold_s"),
-        checkout_budget_s: float = setting_default("checkout_budget_s"),
-        max_body_bytes: int = setting_default("max_body_bytes"),
+        hold_s: float = group_default(AdmissionSettings, "waiting_room_hold_s"),
+        checkout_budget_s: float = group_default(AdmissionSettings, "checkout_budget_s"),
+        max_body_bytes: int = group_default(ServerSettings, "max_body_bytes"),
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,

@@ -1,4 +1,4 @@
-"""Every request body is read whole, within GOURMET_BODY_READ_TIMEOUT_S, before the app runs.
+"""Every request body is read whole within GOURMET_SERVER__BODY_READ_TIMEOUT_S, before the app.
 
 Admission control read a limited route's body within the request's deadline, but routes it never
 limits (``POST /ops/login``) read theirs for as long as the client took: a body trickled a byte
@@ -6,7 +6,8 @@ at a time held a connection and a task without end, and a client that left mid-b
 request the app had not answered, logged as a 500. Here, outermost, the body is read first:
 too slow, and the answer is 408 (problem+json, the connection closed); the client gone, and the
 request ends unanswered, never having reached the app. Bodies are small here (at most
-GOURMET_MAX_BODY_BYTES, 413 beyond), so holding one in memory costs nothing worth streaming for.
+GOURMET_SERVER__MAX_BODY_BYTES, 413 beyond), so holding one in memory costs nothing worth
+streaming for.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Who is asking: the client's address, for limits kept per client.
 
 The peer of the connection is the client, unless it is a proxy we were told to trust
-(``GOURMET_TRUSTED_PROXIES``: addresses or networks, e.g. the load balancer's). Only then is
+(``GOURMET_SERVER__TRUSTED_PROXIES``: addresses or networks, e.g. the load balancer's). Only then is
 ``X-Forwarded-For`` read, from the right (the entry our proxy added) past every trusted hop:
 anything further left was written by the client and proves nothing. A client that sends its own
 ``X-Forwarded-For`` straight to us cannot pass for another address.

@@ -2,14 +2,14 @@
 
 granian (hyper underneath) starts its header read timeout at a connection's first byte and has
 no idle timeout of its own: a socket that connects and sends nothing keeps one of the worker's
-GOURMET_MAX_CONNECTIONS for good, and 8,706 of them locked every customer out. The accept loop
-is Rust, out of reach of a Python guard, so a thread in each worker sweeps the worker's own
-connections every GOURMET_CONNECTION_SWEEP_S (its descriptors, and the kernel's TCP_INFO of
+GOURMET_SERVER__MAX_CONNECTIONS for good, and 8,706 of them locked every customer out. The accept
+loop is Rust, out of reach of a Python guard, so a thread in each worker sweeps the worker's own
+connections every GOURMET_SERVER__CONNECTION_SWEEP_S (its descriptors, and the kernel's TCP_INFO of
 each) and ends
 
-- each one that has sent no byte GOURMET_FIRST_BYTE_TIMEOUT_S after connecting;
-- beyond GOURMET_CONNECTIONS_PER_ADDRESS from one client address, the quietest first (trusted
-  proxies are exempt: every client arrives through them).
+- each one that has sent no byte GOURMET_SERVER__FIRST_BYTE_TIMEOUT_S after connecting;
+- beyond GOURMET_SERVER__CONNECTIONS_PER_ADDRESS from one client address, the quietest first
+  (trusted proxies are exempt: every client arrives through them).
 
 ``shutdown()`` on a duplicate of the descriptor ends the connection itself: the client reads
 end-of-file, and so does hyper, which then lets its descriptor go. The cap is enforced after
@@ -71,10 +71,12 @@ class SweepRules:
     @classmethod
     def from_settings(cls, settings: Settings) -> SweepRules:
         return cls(
-            port=settings.port,
-            first_byte_ms=round(settings.first_byte_timeout_s * 1000),
-            per_address=settings.connections_per_address,
-            exempt=tuple(ipaddress.ip_network(n, strict=False) for n in settings.trusted_proxies),
+            port=settings.server.port,
+            first_byte_ms=round(settings.server.first_byte_timeout_s * 1000),
+            per_address=settings.server.connections_per_address,
+            exempt=tuple(
+                ipaddress.ip_network(n, strict=False) for n in settings.server.trusted_proxies
+            ),
         )
 
     def is_exempt(self, address: str) -> bool:

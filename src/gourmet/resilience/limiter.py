@@ -36,7 +36,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from gourmet.config import setting_default
+from gourmet.config import AdmissionSettings, group_default
 
 
 class Priority(StrEnum):
@@ -52,9 +52,9 @@ class LimiterConfig:
     """The limiter's knobs. The three limits and the burst wait are settings (their defaults
     are the settings' own); the rest keep the defaults here, which ``make bench`` measured."""
 
-    initial_limit: int = setting_default("limiter_initial")
-    min_limit: int = setting_default("limiter_min")
-    max_limit: int = setting_default("limiter_max")
+    initial_limit: int = group_default(AdmissionSettings, "limiter_initial")
+    min_limit: int = group_default(AdmissionSettings, "limiter_min")
+    max_limit: int = group_default(AdmissionSettings, "limiter_max")
     # Latency up to tolerance x the no-load latency is "not queueing": Gradient2's 1.5. (With one
     # baseline for every kind it had to be 2, and still read a change of mix as congestion.)
     tolerance: float = 1.5
@@ -71,7 +71,7 @@ class LimiterConfig:
     noload_drift: float = 0.01
     # How long a request that finds the limit full may wait for a slot, and for how long after
     # such a wait ran out nobody waits (see the module docstring).
-    burst_wait_s: float = setting_default("limiter_burst_wait_ms") / 1000
+    burst_wait_s: float = group_default(AdmissionSettings, "limiter_burst_wait_ms") / 1000
     burst_cooldown_s: float = 1.0
     # The share of the limit that each class may fill; lower classes are refused first.
     low_share: float = 0.5

@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gourmet.config import setting_default
+from gourmet.config import AdmissionSettings, group_default
 from gourmet.resilience import deadline
 
 if TYPE_CHECKING:
@@ -39,9 +39,15 @@ MAX_LINE_RETRY_S = 60  # a customer in line hears from us at least once a minute
 class LinePolicy:
     """The timing of order attempts that may wait in line (see the module's docstring)."""
 
-    budget_s: float = setting_default("checkout_budget_s")  # arrival to answer, line included
-    serve_s: float = setting_default("deadline_s")  # one request's time once admitted
-    hold_s: float = setting_default("waiting_room_hold_s")  # the longest wait in one request
+    budget_s: float = group_default(
+        AdmissionSettings, "checkout_budget_s"
+    )  # arrival to answer, line included
+    serve_s: float = group_default(
+        AdmissionSettings, "deadline_s"
+    )  # one request's time once admitted
+    hold_s: float = group_default(
+        AdmissionSettings, "waiting_room_hold_s"
+    )  # the longest wait in one request
 
     def __post_init__(self) -> None:
         if self.budget_s <= 0 or self.serve_s <= 0 or self.hold_s < 0:

@@ -33,7 +33,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gourmet.config import setting_default
+from gourmet.config import AdmissionSettings, group_default
 from gourmet.resilience.limiter import AdaptiveLimiter, Permit, Priority
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ class WaitingRoom:
         limiter: AdaptiveLimiter,
         *,
         size: int,
-        max_bytes: int = setting_default("waiting_room_max_bytes"),
+        max_bytes: int = group_default(AdmissionSettings, "waiting_room_max_bytes"),
         priority: Priority = Priority.CHECKOUT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -185,7 +185,9 @@ class WaitingRoom:
     @classmethod
     def from_settings(cls, limiter: AdaptiveLimiter, settings: Settings) -> WaitingRoom:
         return cls(
-            limiter, size=settings.waiting_room_size, max_bytes=settings.waiting_room_max_bytes
+            limiter,
+            size=settings.admission.waiting_room_size,
+            max_bytes=settings.admission.waiting_room_max_bytes,
         )
 
     def __len__(self) -> int:

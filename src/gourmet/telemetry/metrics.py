@@ -102,8 +102,8 @@ WAITING_ROOM_OUTCOMES = Counter(
 DEADLINE_EXPIRED = Counter("gourmet_deadline_expired", "Requests whose deadline passed")
 
 # The capacity the growth alerts compare with (deploy/prometheus/rules.yml): checkouts/s of
-# this process (GOURMET_CHECKOUTS_PER_WORKER, from make bench), summed per instance; and of the
-# whole deployment at full scale-out, by the capacity plan's rule (db/plan.py).
+# this process (GOURMET_ADMISSION__CHECKOUTS_PER_WORKER, from make bench), summed per instance; and
+# of the whole deployment at full scale-out, by the capacity plan's rule (db/plan.py).
 CHECKOUT_CAPACITY = Gauge(
     "gourmet_checkout_capacity",
     "Checkouts per second this process sustains (from make bench, with headroom)",

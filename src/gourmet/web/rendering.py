@@ -87,7 +87,7 @@ class Pages:
             "money": self.money,
             "signed_money": self.money.signed,
             "currency": self.money.currency,
-            "timezone": self.settings.timezone,
+            "timezone": self.settings.restaurant.timezone,
             # An operator's incident (state, expected resolution), or the automatic notice.
             "status_banner": self._status_board.banner(),
             **context,

@@ -188,7 +188,7 @@ async def login(
         max_age=COOKIE_MAX_AGE_S,
         httponly=True,
         samesite="strict",
-        secure=settings.cookie_secure,
+        secure=settings.security.cookie_secure,
         path="/",
     )
     return response

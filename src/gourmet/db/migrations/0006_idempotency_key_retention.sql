@@ -1,4 +1,4 @@
--- Idempotency keys are kept for a retention period (GOURMET_IDEMPOTENCY_RETENTION_HOURS), then
+-- Idempotency keys are kept for a retention period (GOURMET_ORDERS__IDEMPOTENCY_RETENTION_HOURS), then
 -- pruned oldest first in small batches; this index makes finding the oldest ones cheap.
 -- depends: 0005_accounts
 

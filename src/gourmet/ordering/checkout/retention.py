@@ -1,8 +1,8 @@
 """Idempotency keys are kept for their retention period, then pruned: the table stays bounded.
 
 A key makes a retried checkout safe: the same key and body return the order it placed. A client
-retries within seconds or minutes, so after ``GOURMET_IDEMPOTENCY_RETENTION_HOURS`` (48) a key
-has done its work; without pruning, every checkout of the restaurant's life would keep a row.
+retries within seconds or minutes, so after ``GOURMET_ORDERS__IDEMPOTENCY_RETENTION_HOURS`` (48) a
+key has done its work; without pruning, every checkout of the restaurant's life would keep a row.
 Each process prunes now and then (at a jittered interval, so processes started together do not
 prune together), oldest keys first, in small batches that never wait on a lock.
 """

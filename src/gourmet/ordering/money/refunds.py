@@ -8,8 +8,8 @@
   name as its idempotency key (``refund-<charge id>``: one refund per charge, however often it is
   tried), and the outcome is recorded in the order (``refunded``, the amount, the provider's
   refund id), in its history and on its tracking page.
-- Card orders still ``awaiting_payment`` after ``GOURMET_UNPAID_EXPIRY_MINUTES`` are cancelled
-  by :class:`gourmet.kitchen.orders.UnpaidExpiry`.
+- Card orders still ``awaiting_payment`` after ``GOURMET_PAYMENTS__UNPAID_EXPIRY_MINUTES`` are
+  cancelled by :class:`gourmet.kitchen.orders.UnpaidExpiry`.
 """
 
 from __future__ import annotations

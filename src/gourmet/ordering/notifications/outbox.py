@@ -74,8 +74,9 @@ class RetryPolicy:
     """When a job that failed for now is tried again, and when trying stops: the delay doubles
     from ``first_delay_s`` up to ``max_delay_s``, jittered down by up to half so that jobs that
     failed together (a provider outage) do not come back together; after ``max_attempts``
-    tries the job is failed ("exhausted"). The app's limit is GOURMET_OUTBOX_MAX_ATTEMPTS; None
-    (tried until done) is for a worker a test drives by hand."""
+    tries the job is failed ("exhausted"). The app's limit is
+    GOURMET_NOTIFICATIONS__OUTBOX_MAX_ATTEMPTS; None (tried until done) is for a worker a test
+    drives by hand."""
 
     max_attempts: int | None = None
     first_delay_s: float = 2.0

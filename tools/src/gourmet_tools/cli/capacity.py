@@ -29,7 +29,9 @@ def plan_command(
         int | None,
         typer.Option(help="kept for operators, migrations, monitoring (default: the setting)"),
     ] = None,
-    workers_per_pod: Annotated[int, typer.Option(help="GOURMET_WORKERS of each replica")] = 2,
+    workers_per_pod: Annotated[
+        int, typer.Option(help="GOURMET_SERVER__WORKERS of each replica")
+    ] = 2,
     max_replicas: Annotated[int, typer.Option(help="the autoscaler's maxReplicas")] = 4,
     pool_size: Annotated[
         int | None, typer.Option(help="each worker's pool (default: derived)")
@@ -48,7 +50,7 @@ def plan_command(
     deployment = Deployment(
         max_connections=max_connections,
         superuser_reserved=superuser_reserved,
-        reserved=Settings().db_reserved_connections if reserved is None else reserved,
+        reserved=Settings().database.reserved_connections if reserved is None else reserved,
         workers_per_pod=workers_per_pod,
         max_replicas=max_replicas,
         pool_size=pool_size,
@@ -66,7 +68,7 @@ def plan_command(
     if not result.fits:
         console.print(f"[red]This plan can exceed the database:[/red] {result.problem}")
         raise typer.Exit(code=1)
-    settings = [f"GOURMET_POOL_MAX_SIZE={result.pool_size}"]
+    settings = [f"GOURMET_DATABASE__POOL_MAX_SIZE={result.pool_size}"]
     if result.pgbouncer_pool_size:
         settings.append(f"PgBouncer default_pool_size={result.pgbouncer_pool_size}")
     console.print("settings: " + ", ".join(settings))

@@ -178,7 +178,7 @@ def _target(
     database = embedded.url_for(name)
     try:
         fresh_database(embedded.admin_url, database, name)
-        env = {"GOURMET_DATABASE_URL": database, "GOURMET_DATA_DIR": str(folder / "server")}
+        env = {"GOURMET_DATABASE__URL": database, "GOURMET_DATA_DIR": str(folder / "server")}
         with local_server(env, LOCAL_PORT, folder / "server.log") as base:
             yield base, STAFF_TOKEN, database
     finally:

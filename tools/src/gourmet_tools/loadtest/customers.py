@@ -59,7 +59,8 @@ class Connections:
     an idle one or opens one, and gives it back once its answer is read. An attempt abandoned
     mid-way closes its connection (the server sees the client go). A kept connection that the
     server closed meanwhile is replaced at once, as a browser does, not counted as an error
-    (Gourmet closes one idle for GOURMET_HEADER_READ_TIMEOUT_S, shorter than a wait in line)."""
+    (Gourmet closes one idle for GOURMET_SERVER__HEADER_READ_TIMEOUT_S, shorter than a wait in
+    line)."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port

@@ -54,13 +54,13 @@ def local_server(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
     command = [str(Path(sys.executable).with_name("gourmet")), "serve"]
     settings = {
         **os.environ,
-        "GOURMET_PORT": str(port),
-        "GOURMET_STAFF_TOKEN": STAFF_TOKEN,
-        "GOURMET_PAYMENTS_URL": "",
+        "GOURMET_SERVER__PORT": str(port),
+        "GOURMET_SECURITY__STAFF_TOKEN": STAFF_TOKEN,
+        "GOURMET_PAYMENTS__URL": "",
         # A load generator is one client: a per-client limit would measure only itself.
-        "GOURMET_CHECKOUTS_PER_CLIENT": "0",
-        "GOURMET_CONNECTIONS_PER_ADDRESS": str(2**31),
-        "GOURMET_LOG_LEVEL": "WARNING",
+        "GOURMET_SECURITY__CHECKOUTS_PER_CLIENT": "0",
+        "GOURMET_SERVER__CONNECTIONS_PER_ADDRESS": str(2**31),
+        "GOURMET_LOGS__LEVEL": "WARNING",
         **env,
     }
     settings.pop("PROMETHEUS_MULTIPROC_DIR", None)

@@ -6,8 +6,8 @@
 Who visits (weights in JOURNEYS_WEIGHTS, default "browser=80,customer=18,staff=2"):
 most browse the menu; customers build a cart and check out with one Idempotency-Key, retrying
 as the checkout page does (Retry-After, the waiting room's ticket) until their patience runs out,
-then follow their order; a few staff work the kitchen board (GOURMET_STAFF_TOKEN). Think times
-come from JOURNEYS_THINK_S ("1,5": seconds, uniform). The load follows one of Gourmet's
+then follow their order; a few staff work the kitchen board (GOURMET_SECURITY__STAFF_TOKEN). Think
+times come from JOURNEYS_THINK_S ("1,5": seconds, uniform). The load follows one of Gourmet's
 shapes (JOURNEYS_SHAPE: steady, dinner-rush, november, growth, soak; with
 JOURNEYS_BASE_RATE visitors arriving per second and JOURNEYS_SCALE compressing time),
 taken from gourmet_tools.loadtest.shapes, the same curves `gourmet loadtest` drives; the run
@@ -30,7 +30,7 @@ from gourmet_tools.checkout_page import Answer, CheckoutPage
 from gourmet_tools.loadtest.shapes import SHAPES
 
 PATIENCE_S = float(os.environ.get("JOURNEYS_PATIENCE_S", "60"))
-STAFF_TOKEN = os.environ.get("GOURMET_STAFF_TOKEN", "")
+STAFF_TOKEN = os.environ.get("GOURMET_SECURITY__STAFF_TOKEN", "")
 LEDGER = os.environ.get("JOURNEYS_LEDGER")
 _ledger_lock = threading.Lock()
 

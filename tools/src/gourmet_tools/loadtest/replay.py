@@ -61,10 +61,10 @@ def replay_incident(
             url = embedded.url_for(name)
             fresh_database(embedded.admin_url, url, name)
             env = {
-                "GOURMET_DATABASE_URL": url,
+                "GOURMET_DATABASE__URL": url,
                 "GOURMET_PROFILE": profile,
-                "GOURMET_WORKERS": "1",
-                "GOURMET_POOL_MAX_SIZE": str(pool_size),
+                "GOURMET_SERVER__WORKERS": "1",
+                "GOURMET_DATABASE__POOL_MAX_SIZE": str(pool_size),
                 "GOURMET_DATA_DIR": str(folder / profile),
             }
             with local_server(env, PORT, folder / f"{profile}.log") as base:

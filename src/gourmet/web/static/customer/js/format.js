@@ -1,7 +1,7 @@
 // Formatting shared by the pages: money from integer cents, times in the restaurant's zone.
 // The server writes the same strings (gourmet/money.py; web/rendering.py: clock_time, day_label).
 
-// The restaurant's currency (GOURMET_CURRENCY), carried by the page; symbols come from the
+// The restaurant's currency (GOURMET_RESTAURANT__CURRENCY), carried by the page; symbols come from the
 // Unicode CLDR through Intl, as they do on the server through Babel.
 const currency = document.body.dataset.currency || "USD";
 const moneyFormat = new Intl.NumberFormat("en-US", { style: "currency", currency });
