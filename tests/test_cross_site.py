@@ -88,6 +88,7 @@ STAFF_PATHS = {
     ("DELETE", "/api/manage/zones/{zone_id:int}"),
     ("PATCH", "/api/manage/zones/{zone_id:int}"),
     ("POST", "/api/manage/pause"),
+    ("POST", "/api/manage/orders/{number:int}/refunds"),
     ("POST", "/api/ops/incidents"),
     ("POST", "/api/ops/incidents/{incident_id:int}"),
 }
@@ -123,7 +124,7 @@ def concrete(path: str) -> str:
         path.replace("{fulfilment:str}", "pickup")
         .replace("{token:str}", "some-token")
         .replace(":int}", "}")
-        .format(order_id=1, category_id=1, item_id=1, zone_id=1, incident_id=1)
+        .format(order_id=1, number=1, category_id=1, item_id=1, zone_id=1, incident_id=1)
     )
 
 

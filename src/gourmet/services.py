@@ -37,6 +37,7 @@ from gourmet.observability.health import Lifecycle
 from gourmet.observability.ops.timeseries import Recorder
 from gourmet.observability.status.service import StatusBoard
 from gourmet.ordering.checkout.service import OrderingService
+from gourmet.ordering.money.by_hand import HandRefunds
 from gourmet.ordering.money.service import PaymentService
 from gourmet.ordering.notifications.notices import Notices
 from gourmet.ordering.tracking.book import OrderBook
@@ -68,6 +69,7 @@ class Services:
     ordering: OrderingService
     kitchen_orders: KitchenOrders
     past_orders: PastOrders
+    refunds: HandRefunds
     reports: SalesReports
     accounts: AccountService
     access_limits: AccessLimits
@@ -147,6 +149,7 @@ def dependencies(runtime: Runtime) -> dict[str, Provide]:
         "ordering": provide(lambda: runtime.services.ordering),
         "kitchen_orders": provide(lambda: runtime.services.kitchen_orders),
         "past_orders": provide(lambda: runtime.services.past_orders),
+        "refunds": provide(lambda: runtime.services.refunds),
         "reports": provide(lambda: runtime.services.reports),
         "busy": provide(lambda: runtime.services.busy),
         "accounts": provide(lambda: runtime.services.accounts),

@@ -39,6 +39,7 @@ from gourmet.notify.smtp import SmtpSender
 from gourmet.observability.ops.timeseries import Recorder
 from gourmet.observability.status.service import StatusBoard
 from gourmet.ordering.checkout.service import OrderingService
+from gourmet.ordering.money.by_hand import HandRefunds
 from gourmet.ordering.money.refunds import payment_jobs
 from gourmet.ordering.money.service import PaymentService
 from gourmet.ordering.notifications.notices import EMAIL, SMS, CustomerMail, Notices, ReadyText
@@ -126,6 +127,7 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
         ordering=ordering,
         kitchen_orders=KitchenOrders(pool, order_book, notices, on_release=ordering.forget_slots),
         past_orders=PastOrders(pool, settings.tz),
+        refunds=HandRefunds(pool, order_book, money, notices),
         reports=SalesReports(pool, settings.tz, settings.restaurant.currency),
         accounts=accounts,
         access_limits=access_limits(settings, pool, runtime.staff_token),

@@ -6,8 +6,9 @@ an order that already ended is given back, and reconciliation finds any differen
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -307,22 +308,28 @@ async def test_reconcile_command_says_when_all_is_well(
 async def test_the_customer_is_told_of_the_refund(
     menu: FixtureMenu, database_url: str, tmp_path: Path, sandbox: Sandbox
 ) -> None:
-    port = free_port()
-    controller = sink.start(tmp_path / "mail", port=port, say=False)
-    try:
-        mail = {"notifications": {"smtp_url": f"smtp://127.0.0.1:{port}", "outbox_every_s": 0.05}}
+    with mail_sink(tmp_path / "mail") as mail:
         async with gourmet(database_url, tmp_path, sandbox, **mail) as (client, _):
             order = await paid_order(client, menu)
             assert (await move(client, order["number"], "rejected", "closed")).status_code == 200
             await eventually(lambda: refunded(client, order["token"]))
             await eventually(lambda: _mails(tmp_path / "mail", 3))
-    finally:
-        controller.stop()
     _confirmed, rejected, refund = sink.read_folder(tmp_path / "mail")
     assert "Your card payment will be refunded in full." in plain(rejected)
     total = order["totals"]["total_cents"]
     assert refund["subject"].startswith(f"Refund for order {order['number']}")
     assert f"We have refunded ${total / 100:.2f} to your card" in plain(refund)
+
+
+@contextlib.contextmanager
+def mail_sink(folder: Path) -> Iterator[dict[str, dict[str, Any]]]:
+    """A real SMTP server writing to ``folder``; yields the settings that send mail to it."""
+    port = free_port()
+    controller = sink.start(folder, port=port, say=False)
+    try:
+        yield {"notifications": {"smtp_url": f"smtp://127.0.0.1:{port}", "outbox_every_s": 0.05}}
+    finally:
+        controller.stop()
 
 
 async def _mails(folder: Path, count: int) -> bool:

@@ -19,6 +19,8 @@ from gourmet.menu import repository as menu_repository
 from gourmet.ordering import repository as order_repo
 from gourmet.ordering.checkout import slot_repository as slot_repo
 from gourmet.ordering.errors import InvalidTransition
+from gourmet.ordering.money import refund_repository
+from gourmet.ordering.money.by_hand import refundable_cents
 from gourmet.ordering.money.owed import owe_refund
 from gourmet.ordering.money.settle import settle_later
 from gourmet.ordering.notifications.notices import STATUS_EVENTS, Notices
@@ -91,13 +93,11 @@ class KitchenOrders:
             await menu_repository.notify_menu_changed(conn)
         # A card attempt still out at the provider is settled (and given back).
         await settle_later(conn, row, row["token"])
-        if row["payment_status"] == "paid":  # the customer's money goes back
+        money = await refund_repository.order_money(conn, row["id"], lock=False)
+        left = refundable_cents(money) if money is not None else 0
+        if row["payment_status"] == "paid" and left:  # what is left of the money goes back
             version = await owe_refund(
-                conn,
-                row["id"],
-                row["payment_reference"],
-                row["total_cents"],
-                f"order {row['id']} {status}",
+                conn, row["id"], row["payment_reference"], left, f"order {row['id']} {status}"
             )
         return version
 

@@ -21,6 +21,7 @@ from litestar.types import ControllerRouterHandler
 
 from gourmet.accounts.guards import require_role
 from gourmet.http_errors import handle_validation, problem_response
+from gourmet.management import refunds
 from gourmet.management.errors import InvalidValue
 from gourmet.management.rules import RulesEditor
 from gourmet.management.schemas import (
@@ -267,4 +268,4 @@ router = Router(
     exception_handlers={ValidationException: handle_invalid_value},
 )
 
-ROUTES: list[ControllerRouterHandler] = [router]
+ROUTES: list[ControllerRouterHandler] = [router, refunds.router]

@@ -129,3 +129,23 @@ class MenuChanged(Problem):
 def no_such_order() -> NotFound:
     """The answer for a tracking token that names no order (or never could)."""
     return NotFound("There is no order with this tracking link. Check the link you were sent.")
+
+
+class NothingToRefund(Problem):
+    status = 409
+    slug = "nothing-to-refund"
+    title = "Nothing of this order can be refunded"
+
+
+class RefundTooLarge(Problem):
+    """More than what is left of the payment; ``refundable_cents`` says how much is."""
+
+    status = 422
+    slug = "refund-too-large"
+    title = "More than was paid"
+
+
+class InvalidRefund(Problem):
+    status = 422
+    slug = "invalid-refund"
+    title = "The refund cannot be made as asked"

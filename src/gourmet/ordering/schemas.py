@@ -150,7 +150,7 @@ class OrderView(msgspec.Struct, frozen=True):
     history: list[StatusChange]
     rejection_reason: str | None
     created_at: datetime
-    refunded_cents: int = 0  # given back to the card (payment_status refunded)
+    refunded_cents: int = 0  # given back: to the card, or in cash by hand
 
 
 class Slot(msgspec.Struct, frozen=True):

@@ -12,8 +12,9 @@ Every difference is money that is wrong somewhere, and each kind says what to do
   (a refund the order does not know of included);
 - ``refund failed``: the outbox gave the refund up (the provider refused it).
 
-A refund still on its way (``refund_pending``, its job not given up) is not a difference: it is
-listed as pending, and the next run shows whether it went through.
+A refund still on its way (``refund_pending``, or a manager's refund not yet made; its job not
+given up) is not a difference: it is listed as pending, and the next run shows whether it went
+through.
 """
 
 from __future__ import annotations
@@ -51,7 +52,10 @@ async def reconcile(conn: Conn, ledger: Ledger) -> Reconciliation:
             "SELECT o.id, o.token, o.status, o.payment_status, o.payment_reference,"
             " o.total_cents, o.refunded_cents,"
             " (SELECT bool_or(b.state = 'failed') FROM outbox b"
-            "   WHERE b.order_id = o.id AND b.kind = 'refund') AS refund_failed"
+            "   WHERE b.order_id = o.id AND b.kind = 'refund') AS refund_failed,"
+            " (SELECT coalesce(sum((b.payload ->> 'amount_cents')::int), 0) FROM outbox b"
+            "   WHERE b.order_id = o.id AND b.kind = 'refund' AND b.state = 'pending')"
+            "   AS refund_pending_cents"
             " FROM orders o WHERE o.payment_method = 'card' OR o.payment_reference IS NOT NULL"
         )
     ).fetchall()
@@ -95,7 +99,8 @@ async def reconcile(conn: Conn, ledger: Ledger) -> Reconciliation:
     pending: list[int] = []
     for order in orders:
         differences += _order_differences(order, charges, refunded)
-        if order["payment_status"] == "refund_pending" and not order["refund_failed"]:
+        owed = order["payment_status"] == "refund_pending" or order["refund_pending_cents"]
+        if owed and not order["refund_failed"]:
             pending.append(order["id"])
     return Reconciliation(differences, pending, len(orders), len(ledger.charges))
 
@@ -123,25 +128,20 @@ def _order_differences(
         found.append(
             Difference("not refunded", number, reference, f"order {order['status']}, still paid")
         )
-    if status == "refunded" and order["refunded_cents"] != refunded[reference]:
+    # What the order records as refunded, and what is on its way to the provider (made there,
+    # perhaps, and not yet recorded): the provider's refunds must lie between the two.
+    recorded, on_its_way = order["refunded_cents"], order["refund_pending_cents"]
+    if status != "refund_pending" and not recorded <= refunded[reference] <= recorded + on_its_way:
         found.append(
             Difference(
                 "refund differs",
                 number,
                 reference,
-                f"order records {order['refunded_cents']}, provider refunded {refunded[reference]}",
+                f"order records {recorded} refunded ({on_its_way} on its way), provider"
+                f" refunded {refunded[reference]}",
             )
         )
-    if status == "paid" and refunded[reference]:
-        found.append(
-            Difference(
-                "refund differs",
-                number,
-                reference,
-                f"provider refunded {refunded[reference]}, the order records none",
-            )
-        )
-    if status == "refund_pending" and order["refund_failed"]:
+    if order["refund_failed"]:
         found.append(
             Difference("refund failed", number, reference, "the provider refused the refund")
         )

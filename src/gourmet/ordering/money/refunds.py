@@ -20,6 +20,7 @@ from gourmet.db.pool import GuardedPool
 from gourmet.db.types import Conn
 from gourmet.money import Money
 from gourmet.ordering import repository as order_repo
+from gourmet.ordering.money.by_hand import record_made
 from gourmet.ordering.money.owed import REFUND
 from gourmet.ordering.money.settle import SETTLE, SettleAttempts
 from gourmet.ordering.notifications import outbox
@@ -73,10 +74,15 @@ class Refunds:
         log.info("refunded", charge=charge_id, amount_cents=amount_cents, order=job.order_id)
 
     async def _record(
-        self, conn: Conn, job: Job, refund_id: str, amount_cents: int
+        self, conn: Conn, job: Job, refund_id_at_provider: str, amount_cents: int
     ) -> tuple[str, int] | None:
         if job.payload.get("stray"):
             return await self._record_stray(conn, job, amount_cents)
+        if "refund_id" in job.payload:  # a manager's refund (by_hand.py)
+            refund_id = int(job.payload["refund_id"])
+            return await record_made(
+                conn, refund_id, refund_id_at_provider, self._money, self._notices
+            )
         row = await (
             await conn.execute(
                 "UPDATE orders SET payment_status = 'refunded', refund_reference = %s,"
@@ -84,7 +90,7 @@ class Refunds:
                 " version = version + 1"
                 " WHERE id = %s AND payment_status = 'refund_pending'"
                 " RETURNING token, status, version",
-                (refund_id, amount_cents, job.order_id),
+                (refund_id_at_provider, amount_cents, job.order_id),
             )
         ).fetchone()
         if row is None:  # recorded by an earlier try of this job

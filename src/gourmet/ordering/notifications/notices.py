@@ -12,6 +12,7 @@ order as it is then, in plain text and HTML (``emails/``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -56,16 +57,28 @@ class Notices:
     email: bool = False
     sms: bool = False
 
-    async def order_event(self, conn: Conn, order_id: int, event: str, tag: str = "") -> None:
+    async def order_event(
+        self,
+        conn: Conn,
+        order_id: int,
+        event: str,
+        tag: str = "",
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
         """In the caller's transaction: tell the order's customer of ``event``. ``tag`` tells
-        apart events that may happen more than once (each delay)."""
+        apart events that may happen more than once (each delay, each refund); ``details`` are
+        what the message says of this one (a refund's amount and reason)."""
         suffix = f":{tag}" if tag else ""
         if self.email:
             await conn.execute(
                 "INSERT INTO outbox (kind, event_key, order_id, payload)"
                 " SELECT 'email', %s, id, %s FROM orders WHERE id = %s AND email IS NOT NULL"
                 " ON CONFLICT (event_key) DO NOTHING",
-                (f"email:{order_id}:{event}{suffix}", Jsonb({"event": event}), order_id),
+                (
+                    f"email:{order_id}:{event}{suffix}",
+                    Jsonb({**(details or {}), "event": event}),
+                    order_id,
+                ),
             )
         if self.sms and event == "ready":
             await outbox.enqueue(conn, SMS, f"sms:{order_id}:ready", order_id, {"event": event})
@@ -103,7 +116,10 @@ class CustomerMail:
             except InvalidEmail as exc:
                 raise GiveUp(f"not one email address: {exc.detail}") from exc
             message = self.compose(
-                {**order, "email": recipient}, str(job.payload["event"]), job.event_key
+                {**order, "email": recipient},
+                str(job.payload["event"]),
+                job.event_key,
+                details=job.payload,
             )
             try:
                 await self._sender.send(message, recipient)
@@ -114,7 +130,13 @@ class CustomerMail:
         async with self._pool.connection() as conn:
             await outbox.mark_done(conn, job.id)
 
-    def compose(self, order: dict[str, Any], event: str, event_key: str) -> EmailMessage:
+    def compose(
+        self,
+        order: dict[str, Any],
+        event: str,
+        event_key: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> EmailMessage:
         number = order["id"]
         ready_at = self._clock(order["estimated_ready_at"])
         history = order["history"] or []
@@ -125,6 +147,7 @@ class CustomerMail:
             "ready_at": ready_at,
             "when": f"as soon as possible, about {ready_at}" if order["asap"] else f"at {ready_at}",
             "reason": history[-1].get("reason") if history else None,
+            "details": details or {},
         }
         message = EmailMessage()
         message["Subject"] = SUBJECTS[event].format(n=number) + " - Gourmet Delights"

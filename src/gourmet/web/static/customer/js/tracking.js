@@ -3,7 +3,7 @@
 // stream, and GET /api/orders/{token} every 5 s when it cannot or the stream fails.
 
 import { send } from "./api.js";
-import { el, readJSON, restaurantTimeZone, timeFormats } from "./format.js";
+import { el, money, readJSON, restaurantTimeZone, timeFormats } from "./format.js";
 import { setUpPaymentRecovery } from "./payment.js";
 
 const POLL_MS = 5000;
@@ -42,6 +42,8 @@ function render(order) {
   document.querySelector("[data-payment]").textContent =
     labels.payment[`${order.payment}/${order.payment_status}`] ||
     (order.payment === "card" ? "Card" : "Pay at pickup");
+  document.querySelector("[data-refunded-row]").hidden = !order.refunded_cents;
+  document.querySelector("[data-refunded]").textContent = money(order.refunded_cents || 0);
   renderHistory(order.history);
   recoveryPanel.hidden = order.status !== "awaiting_payment";
   if (FINISHED.has(order.status)) finish();
