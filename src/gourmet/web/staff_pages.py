@@ -98,14 +98,18 @@ async def manage_page(
 
 @get("/kitchen/orders", include_in_schema=False)
 async def past_orders_page(
-    request: Request[Any, Any, Any], gate: NamedDependency[Gate]
+    request: Request[Any, Any, Any], gate: NamedDependency[Gate], pages: NamedDependency[Pages]
 ) -> Template | Redirect:
-    """Past orders, searched and opened in full (the staff role)."""
+    """Past orders, searched and opened in full (the staff role); managers refund from it."""
     if not await gate.has_role(request, "staff"):
         return Redirect(f"{SIGN_IN_PATH}?next={request.url.path}", status_code=303)
     return Template(
         template_name="staff/orders.html",
-        context={"statuses": get_args(OrderStatus)},
+        context={
+            "statuses": get_args(OrderStatus),
+            "can_refund": await gate.has_role(request, "manager"),
+            "currency": pages.money.currency,
+        },
         headers=PRIVATE_HEADERS,
     )
 
