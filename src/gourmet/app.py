@@ -23,6 +23,7 @@ from gourmet.accounts import endpoints as accounts_endpoints
 from gourmet.asgi import ASGIApp
 from gourmet.config import Settings
 from gourmet.db.embedded import resolve_database_url
+from gourmet.db.held import HoldConnectionPerRequest
 from gourmet.db.plan import checkout_capacity
 from gourmet.http_errors import EXCEPTION_HANDLERS
 from gourmet.json_bodies import decode_strictly
@@ -162,13 +163,14 @@ def asgi_stack(app: Litestar) -> ASGIApp:
     cache, admission control (deadlines and shedding), then the access log. A shed request is
     counted, never logged one by one: under a 10x spike a log line per refusal costs more than
     the refusal itself (see README, Benchmarks); the sampler logs a summary each second. The
-    incident profile has only metrics and the log."""
+    incident profile has only metrics, the log and the old platform's connection per request."""
     runtime = runtime_of(app)
     settings = runtime.settings
     labels = RouteLabels([route.path for route in app.routes])
     if not settings.hardened:
+        held = HoldConnectionPerRequest(app, lambda: runtime.services.pool)
         return RequestMetrics(
-            RequestLog(app, ok_sample=settings.logs.ok_sample, label=labels), label=labels
+            RequestLog(held, ok_sample=settings.logs.ok_sample, label=labels), label=labels
         )
     admission = AdmissionMiddleware(
         RequestLog(

@@ -9,8 +9,11 @@ from gourmet_tools.checkout_page import (
     MAX_AUTOMATIC_RETRIES,
     MAX_LINE_WAIT_S,
     NO_ANSWER,
+    OLD_AGAIN_AFTER_S,
+    OLD_SPINNER_S,
     Answer,
     CheckoutPage,
+    OldCheckoutPage,
 )
 
 LINE = {"type": "/problems/waiting-room", "ticket": "t-1", "retry_after_s": 4}
@@ -68,3 +71,24 @@ def test_an_answer_is_read_from_the_wire() -> None:
     answer = Answer.from_http(503, {"retry-after": "7"}, body)
     assert (answer.busy, answer.retry_after_s, answer.type) == (True, 7, "/problems/waiting-room")
     assert Answer.from_http(503, {}, b"<html>").problem is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "action", "wait_s"),
+    [
+        (Answer(201), "placed", 0.0),
+        (Answer(503, retry_after="30"), "retry", OLD_AGAIN_AFTER_S),  # clicked again, not 30 s
+        (Answer(504), "retry", OLD_AGAIN_AFTER_S),  # the proxy's timeout page
+        (Answer(500), "retry", OLD_AGAIN_AFTER_S),
+        (Answer(NO_ANSWER), "retry", OLD_AGAIN_AFTER_S),
+    ],
+)
+def test_the_old_page_sends_no_key_and_its_customer_clicks_again(
+    answer: Answer, action: str, wait_s: float
+) -> None:
+    page = OldCheckoutPage(0.0)
+    assert page.headers() == {}  # no Idempotency-Key: each click is a new order
+    assert page.spinner_s == OLD_SPINNER_S
+    step = page.after(answer, 1.0)
+    assert (step.action, step.wait_s) == (action, wait_s)
+    assert CheckoutPage(0.0, "k").spinner_s is None  # Gourmet's page waits for its answer

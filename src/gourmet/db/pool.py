@@ -15,6 +15,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import psycopg
@@ -33,6 +34,8 @@ from gourmet.telemetry import metrics
 from gourmet.telemetry.logging import POOL_WAIT
 
 APPLICATION_NAME = "gourmet"
+# The connection the current request holds: set by the old platform's handling only (held.py).
+HELD: ContextVar[Conn | None] = ContextVar("held_connection", default=None)
 
 
 class DatabaseUnavailable(ServiceUnavailable):
@@ -145,6 +148,10 @@ class GuardedPool:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Conn]:
+        held = HELD.get()
+        if held is not None:  # the old platform: the request's own connection, all along
+            yield held
+            return
         if self._fail_fast and not self.health.up:
             # Waiting for a pool that cannot connect helps nobody; say so at once.
             self.refused_while_down += 1

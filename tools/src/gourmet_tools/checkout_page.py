@@ -18,6 +18,9 @@ to one "Place order", kept here step for step; change it when they change:
   included) or a 5xx that is not "busy" (a 500, a 504).
 * Timeouts: the page sets none. An attempt lasts until it is answered or the customer leaves;
   the customer's own patience is the caller's, not the page's.
+
+:class:`OldCheckoutPage` is the old platform's page, for the replay of November: no
+Idempotency-Key, and customers who reload a spinner that has turned for 15 s.
 """
 
 from __future__ import annotations
@@ -116,6 +119,15 @@ class CheckoutPage:
     retries: int = 0  # counted retries (waiting-room answers are not counted)
     ticket: str | None = None
 
+    @property
+    def spinner_s(self) -> float | None:
+        """How long the page waits on one attempt before the customer gives up on it: never
+        (the page sets no timeout; the customer's patience is the caller's)."""
+        return None
+
+    def reloaded(self) -> None:
+        """Never called: the page has no spinner timeout."""
+
     def headers(self) -> dict[str, str]:
         """The headers the page sends with each attempt."""
         headers = {"Idempotency-Key": self.key, "X-Requested-With": "gourmet"}
@@ -137,3 +149,36 @@ class CheckoutPage:
             wait_s = answer.retry_after_s if self.storm_wait_s is None else self.storm_wait_s
             return Next("retry", wait_s)
         return Next("gave-up" if answer.busy else "refused")
+
+
+# The old platform's checkout page, as the postmortem's customers met it: a spinner with no
+# end, no Idempotency-Key, and people who reload when it has turned for a while.
+OLD_SPINNER_S = 15.0  # "a spinner for about 15 s, then a reload that sends the order again"
+OLD_AGAIN_AFTER_S = 3.0  # an error page read, then "Place order" clicked again
+
+
+@dataclass
+class OldCheckoutPage:
+    """The old platform's page: it sent each "Place order" as a new request with no
+    Idempotency-Key, so a reload while the first was still being placed made a second order
+    (the server kept working for a request whose customer had gone). Its customer reloads
+    after ``spinner_s`` of spinner, and clicks again ``again_after_s`` after any error page,
+    until their own patience (the caller's) runs out."""
+
+    started_s: float
+    key: str = ""  # never sent
+    spinner_s: float | None = OLD_SPINNER_S
+    again_after_s: float = OLD_AGAIN_AFTER_S
+    reloads: int = 0
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def after(self, answer: Answer, now_s: float) -> Next:
+        if 200 <= answer.status < 300:
+            return Next("placed")
+        return Next("retry", self.again_after_s)
+
+    def reloaded(self) -> None:
+        """The spinner turned for ``spinner_s``: the customer reloads and sends it again."""
+        self.reloads += 1

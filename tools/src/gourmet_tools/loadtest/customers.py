@@ -17,7 +17,7 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,12 +25,13 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg.rows import dict_row
 
-from gourmet_tools.checkout_page import NO_ANSWER, Answer, CheckoutPage
+from gourmet_tools.checkout_page import NO_ANSWER, Answer, CheckoutPage, OldCheckoutPage
 from gourmet_tools.loadtest.loadrun import Phase
 from gourmet_tools.loadtest.traffic import arrivals
 from gourmet_tools.percentiles import known, percentile
 
 CONNECTION_LOST = -1  # an attempt that got no answer (refused, reset, closed)
+Page = CheckoutPage | OldCheckoutPage
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Customer:
     token: str | None = None
     refused: int | None = None  # a 4xx status that the page shows instead of retrying
     abandoned_in_flight: bool = False  # gave up while an attempt was still unanswered
+    reloads: int = 0  # the old page: attempts left to spin and sent again (no key)
     errors: dict[int, int] = field(default_factory=dict)  # 5xx answers by status
     # Every answer: when (seconds from the run's start) and its status (CONNECTION_LOST: none).
     answers: list[tuple[float, int]] = field(default_factory=list)
@@ -127,20 +129,27 @@ async def shop(
     customer: Customer,
     start: float,
     patience_s: float,
-    storm_wait_s: float | None,
+    page_of: Callable[[float, Customer], Page],
 ) -> None:
+    """One customer's checkout on the page ``page_of(now, customer)`` makes."""
     loop = asyncio.get_running_loop()
     await asyncio.sleep(max(start + customer.arrives_s - loop.time(), 0))
     give_up_at = start + customer.arrives_s + patience_s
-    page = CheckoutPage(loop.time(), customer.key, storm_wait_s=storm_wait_s)
+    page = page_of(loop.time(), customer)
     while (left := give_up_at - loop.time()) > 0:
         customer.attempts += 1
         sent = loop.time()
+        spinner = page.spinner_s
+        limit = left if spinner is None else min(left, spinner)
         try:
             status, headers, body = await asyncio.wait_for(
-                connections.post(customer, page.headers()), left
+                connections.post(customer, page.headers()), limit
             )
         except TimeoutError:
+            if limit < left:  # the spinner, not their patience, ran out: reload, send again
+                page.reloaded()
+                customer.reloads += 1
+                continue
             customer.abandoned_in_flight = True
             return
         except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
@@ -161,17 +170,26 @@ async def shop(
 
 
 async def run_population(
-    base: str, customers: list[Customer], patience_s: float, storm_wait_s: float | None = None
+    base: str,
+    customers: list[Customer],
+    patience_s: float,
+    storm_wait_s: float | None = None,
+    old_page: bool = False,
 ) -> tuple[float, int]:
-    """Every customer shops, each at their arrival time; the run's length and connections."""
+    """Every customer shops, each at their arrival time (on the old platform's checkout page
+    when ``old_page``); the run's length and connections."""
     host, port = _host_port(base)
     connections = Connections(host, port)
     loop = asyncio.get_running_loop()
+
+    def page_of(now_s: float, customer: Customer) -> Page:
+        if old_page:
+            return OldCheckoutPage(now_s)
+        return CheckoutPage(now_s, customer.key, storm_wait_s=storm_wait_s)
+
     start = loop.time() + 0.5
     try:
-        await asyncio.gather(
-            *(shop(connections, c, start, patience_s, storm_wait_s) for c in customers)
-        )
+        await asyncio.gather(*(shop(connections, c, start, patience_s, page_of) for c in customers))
     finally:
         connections.close()
     return loop.time() - start, connections.opened
@@ -261,6 +279,7 @@ def audit(url: str, tag: str, customers: list[Customer], patience_s: float) -> d
         "wait_max_s": max(waits, default=None),
         "attempts_mean": sum(c.attempts for c in customers) / n if n else 0.0,
         "attempts_max": max((c.attempts for c in customers), default=0),
+        "reloads": sum(c.reloads for c in customers),
         "rank_correlation": spearman([c.arrives_s for c in ranked], committed),
         "lost": sum(1 for c in acknowledged if c.token not in tokens),
         "duplicated": sum(len(orders) - 1 for orders in stored.values()),

@@ -2,7 +2,10 @@
 (the ``incident`` profile) and as it is (``hardened``), each on a fresh database, one report
 side by side.
 
-Both servers run alike (one worker, a pool of ``pool_size``) so that only the profile differs.
+Both servers run alike (one worker, a pool of ``pool_size``) so that only the platform differs:
+the old one holds a connection for each whole request (``gourmet.db.held``), waits 30 s for one
+and caches nothing, and its customers use its checkout page (no Idempotency-Key; a reload after
+15 s of spinner sends the order again: ``OldCheckoutPage``); Gourmet's customers use Gourmet's.
 The normal rate is a fifth of the checkout capacity measured first (closed loops of checkouts
 for a few seconds), so the spike offers twice what the server can place: as in November, more
 than it can do, for long enough to matter.
@@ -86,6 +89,8 @@ def replay_incident(
                     database_url=url,
                     spike_prefix="spike",
                     progress=progress(profile) if progress else None,
+                    # November's customers met the old page: no key, reloads after 15 s.
+                    old_page=profile == "incident",
                 )
                 result.figures["base_rate_per_s"] = base_rate
                 results.append(result)

@@ -65,6 +65,8 @@ SUMMARY = [
     ("spike's customers all served after", "backlog_cleared_s", "{:.0f} s"),
     ("orders lost", "lost", "{}"),
     ("orders duplicated", "duplicated", "{}"),
+    ("spinners reloaded, the order sent again", "reloads", "{:,}"),
+    ("checkout requests per customer", "attempts_mean", "{:.2f}"),
     ("placed but never acknowledged", "unacknowledged", "{}"),
 ]
 

@@ -51,15 +51,17 @@ def run_shape(
     database_url: str | None = None,
     spike_prefix: str | None = None,
     progress: Progress | None = None,
+    old_page: bool = False,
 ) -> RunResult:
     """Offer ``shape`` to the server at ``base``; the database (when given) is audited after.
-    ``progress`` is called about once a second with the time and the customers so far."""
+    ``progress`` is called about once a second with the time and the customers so far;
+    ``old_page``: customers use the old platform's checkout page (no key, reloads)."""
     with httpx.Client(base_url=base, timeout=10) as client:
         bodies = checkout_bodies(client)
     tag = f"{label}-{int(time.time())}"
     customers = population(bodies, shape.phases, tag)
     probe = Probe(base, staff_token)
-    elapsed = asyncio.run(_run(base, customers, patience_s, probe, progress))
+    elapsed = asyncio.run(_run(base, customers, patience_s, probe, progress, old_page))
     if database_url is not None:
         figures = audit(database_url, tag, customers, patience_s)
     else:
@@ -76,6 +78,7 @@ async def _run(
     patience_s: float,
     probe: Probe,
     progress: Progress | None,
+    old_page: bool,
 ) -> float:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -84,7 +87,7 @@ async def _run(
     watchers = [asyncio.create_task(probe.run(start, stop))]
     if progress is not None:
         watchers.append(asyncio.create_task(_report_progress(progress, customers, start, stop)))
-    elapsed, _opened = await run_population(base, customers, patience_s)
+    elapsed, _opened = await run_population(base, customers, patience_s, old_page=old_page)
     await asyncio.sleep(PROBE_TAIL_S)
     stop.set()
     await asyncio.gather(*watchers)
