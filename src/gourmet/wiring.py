@@ -27,8 +27,10 @@ from gourmet.db.pool import GuardedPool
 from gourmet.db.rate_counter import RateCounter
 from gourmet.db.setup import guarded_pool
 from gourmet.kitchen.busy import AutoBusy, BusyMode
-from gourmet.kitchen.orders import KitchenOrders, UnpaidExpiry
+from gourmet.kitchen.orders import AutoAccept, KitchenOrders, UnpaidExpiry
 from gourmet.kitchen.past_orders import PastOrders
+from gourmet.kitchen.printer import PrintTickets
+from gourmet.kitchen.tickets import PRINT, TicketPrinters
 from gourmet.management.rules import RulesEditor
 from gourmet.management.service import MenuEditor
 from gourmet.management.snooze import Snoozes
@@ -125,7 +127,13 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
         notices=notices,
         busy=BusyMode(pool, order_book, notices, on_change=ordering.forget_slots),
         ordering=ordering,
-        kitchen_orders=KitchenOrders(pool, order_book, notices, on_release=ordering.forget_slots),
+        kitchen_orders=KitchenOrders(
+            pool,
+            order_book,
+            notices,
+            on_release=ordering.forget_slots,
+            tickets=TicketPrinters(settings.kitchen.printers),
+        ),
         past_orders=PastOrders(pool, settings.tz),
         refunds=HandRefunds(pool, order_book, money, notices),
         reports=SalesReports(pool, settings.tz, settings.restaurant.currency),
@@ -212,6 +220,8 @@ def outbox_worker(settings: Settings, services: Services) -> OutboxWorker:
         )
     if settings.notifications.sms == "sandbox":
         handlers[SMS] = ReadyText(services.pool, SandboxSms(settings.data_dir / "sms.jsonl"))
+    if settings.kitchen.printers:
+        handlers[PRINT] = PrintTickets(services.pool, settings.tz)
     expiry = UnpaidExpiry(
         services.pool,
         services.kitchen_orders,
@@ -222,6 +232,8 @@ def outbox_worker(settings: Settings, services: Services) -> OutboxWorker:
         DailySales(services.pool, services.reports),
         Snoozes(services.pool),
     ]
+    if settings.kitchen.auto_accept:
+        chores.append(AutoAccept(services.pool, services.kitchen_orders))
     if settings.kitchen.auto_busy_backlog:
         chores.append(
             AutoBusy(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gourmet.money import check_currency
 
+STATION_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
+DEFAULT_PRINTER_PORT = 9100
 # The sandbox card provider that `gourmet run` starts when payments point here.
 SANDBOX_PAYMENTS_URL = "http://127.0.0.1:8200"
 
@@ -206,11 +209,27 @@ class OrdersSettings(Group):
 
 
 class KitchenSettings(Group):
-    """Busy mode by itself: with this many orders due soon waiting for the kitchen (0: never),
-    add auto_busy_minutes of lead time for 30 minutes (the kitchen can end it sooner)."""
+    """Busy mode by itself, tickets and their printers."""
 
+    # With this many orders due soon waiting for the kitchen (0: never), add auto_busy_minutes of
+    # lead time for 30 minutes (the kitchen can end it sooner).
     auto_busy_backlog: int = Field(default=0, ge=0)
     auto_busy_minutes: int = Field(default=15, ge=1, le=120)
+    # Station printers, ESC/POS over TCP: a station's name, and its printer's host or host:port
+    # (9100 by default), e.g. {"kitchen": "192.168.1.40"}. Each prints a ticket of each order
+    # the kitchen accepts.
+    printers: dict[str, str] = Field(default_factory=dict)
+    # New orders are accepted as they arrive (their tickets printed), not by a cook's tap.
+    auto_accept: bool = False
+
+    @field_validator("printers")
+    @classmethod
+    def _printers(cls, value: dict[str, str]) -> dict[str, str]:
+        for station, address in value.items():
+            if not STATION_NAME.fullmatch(station):
+                raise ValueError(f"{station!r} is not a station name (letters, digits, - and _)")
+            printer_address(address)  # raises for anything else
+        return value
 
 
 class RestaurantSettings(Group):
@@ -240,6 +259,18 @@ class LogsSettings(Group):
     ok_sample: float = Field(default=0.05, ge=0, le=1)
     slow_ms: float = Field(default=250.0, gt=0)
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+def printer_address(address: str) -> tuple[str, int]:
+    """``host`` or ``host:port`` (9100 by default); ValueError for anything else."""
+    host, sep, port = address.strip().rpartition(":")
+    if not sep:
+        host, port = port, str(DEFAULT_PRINTER_PORT)
+    if not re.fullmatch(r"[A-Za-z0-9.-]{1,253}", host) or not port.isdigit():
+        raise ValueError(f"{address!r} is not a printer address (host or host:port)")
+    if not 0 < int(port) < 65536:
+        raise ValueError(f"{address!r} is not a printer address (port 1 to 65535)")
+    return host, int(port)
 
 
 def group_default(group: type[Group], name: str) -> Any:

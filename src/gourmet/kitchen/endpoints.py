@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
@@ -16,6 +17,7 @@ from gourmet.db.notifications import NotificationHub
 from gourmet.kitchen.busy import BusyChange, BusyMode, BusyState
 from gourmet.kitchen.orders import KitchenOrders
 from gourmet.kitchen.past_orders import MAX_QUERY, OrderPage, PastOrders
+from gourmet.kitchen.tickets import PrinterState
 from gourmet.ordering.checkout.endpoints import placed
 from gourmet.ordering.checkout.placed import Entry
 from gourmet.ordering.checkout.service import OrderingService
@@ -117,6 +119,26 @@ async def set_busy(
     return await busy.change(data, actor=await gate.actor(request))
 
 
+class PrintQueued(msgspec.Struct, frozen=True):
+    stations: list[str]  # the printers the ticket goes to (none: no printer is set up)
+
+
+@post(
+    "/orders/{order_id:int}/print",
+    summary="Print the order's ticket again at every station printer",
+    status_code=202,
+)
+async def reprint_ticket(
+    kitchen_orders: NamedDependency[KitchenOrders], order_id: FromPath[int]
+) -> PrintQueued:
+    return PrintQueued(await kitchen_orders.reprint(order_id))
+
+
+@get("/printers", summary="The station printers: answering, or tickets waiting for them")
+async def printers(kitchen_orders: NamedDependency[KitchenOrders]) -> list[PrinterState]:
+    return await kitchen_orders.printer_states()
+
+
 @get("/orders/events", summary="Open orders, live (server-sent events)")
 async def open_order_events(
     kitchen_orders: NamedDependency[KitchenOrders], hub: NamedDependency[NotificationHub]
@@ -137,6 +159,8 @@ router = Router(
         open_order_events,
         search_orders,
         get_order,
+        reprint_ticket,
+        printers,
     ],
     guards=[require_staff],
     tags=["staff"],

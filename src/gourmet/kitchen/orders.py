@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 
 from gourmet.db.pool import GuardedPool
+from gourmet.kitchen.tickets import PrinterState, TicketPrinters
 from gourmet.menu import repository as menu_repository
 from gourmet.ordering import repository as order_repo
 from gourmet.ordering.checkout import slot_repository as slot_repo
@@ -46,10 +47,12 @@ class KitchenOrders:
         book: OrderBook,
         notices: Notices | None = None,
         on_release: Callable[[], None] = lambda: None,
+        tickets: TicketPrinters | None = None,
     ) -> None:
         self._pool = pool
         self._book = book
         self._notices = notices or Notices()
+        self.tickets = tickets or TicketPrinters({})
         self._on_release = on_release  # a slot place was given back: slot lists are stale
 
     async def open_orders(self) -> list[OrderView]:
@@ -81,10 +84,22 @@ class KitchenOrders:
                     version = await self._release(conn, row, update.status, version)
                 if update.status in STATUS_EVENTS:
                     await self._notices.order_event(conn, order_id, update.status)
+                await self.tickets.on_status(conn, order_id, row["status"], update.status, version)
                 await order_repo.notify_order_changed(conn, row["token"], version)
             if update.status in RELEASING_STATUSES:
                 self._on_release()
             return await self._book.read_through(conn, row["token"])
+
+    async def reprint(self, order_id: int) -> list[str]:
+        """Print the order's ticket again at every station; the stations."""
+        async with self._pool.connection() as conn, conn.transaction():
+            if await order_repo.lock_order(conn, order_id) is None:
+                raise NotFound(f"There is no order {order_id}.")
+            return await self.tickets.reprint(conn, order_id)
+
+    async def printer_states(self) -> list[PrinterState]:
+        async with self._pool.connection() as conn:
+            return await self.tickets.states(conn)
 
     async def _release(self, conn: Any, row: dict[str, Any], status: str, version: int) -> int:
         """An order that ends unserved gives back its place, its stock and its money."""
@@ -134,3 +149,31 @@ class UnpaidExpiry:
         if expired:
             log.info("unpaid_orders_expired", count=expired)
         return expired
+
+
+class AutoAccept:
+    """Accepts new orders as they arrive (``GOURMET_KITCHEN__AUTO_ACCEPT``), printing their
+    tickets: a chore of the outbox worker, so within a second of each order."""
+
+    def __init__(self, pool: GuardedPool, orders: KitchenOrders) -> None:
+        self._pool = pool
+        self._orders = orders
+
+    async def __call__(self) -> int:
+        async with self._pool.connection() as conn:
+            rows: list[dict[str, Any]] = await (
+                await conn.execute(
+                    "SELECT id FROM orders WHERE status = 'received' ORDER BY id LIMIT %s",
+                    (EXPIRY_BATCH,),
+                )
+            ).fetchall()
+        accepted = 0
+        for row in rows:
+            try:
+                await self._orders.change_status(
+                    row["id"], StatusUpdate(status="accepted"), actor="auto-accept"
+                )
+            except InvalidTransition:  # moved on since it was read
+                continue
+            accepted += 1
+        return accepted

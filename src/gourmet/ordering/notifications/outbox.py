@@ -36,7 +36,9 @@ from gourmet.db.types import Conn
 from gourmet.problems import ServiceUnavailable
 from gourmet.telemetry import metrics
 
-Kind = Literal["refund", "email", "sms", "settle"]  # the outbox_kind_check constraint's list
+Kind = Literal[
+    "refund", "email", "sms", "settle", "print"
+]  # the outbox_kind_check constraint's list
 # Why a job ended failed: the other side's final answer, or the retry policy ran out.
 FailedHow = Literal["refused", "exhausted"]
 CLAIM_BATCH = 20

@@ -3,10 +3,13 @@
 // pre-orders wait in "Later" until their preparation time (the restaurant's lead time, busy
 // mode included, before they are due). A new order raises an alert that stays, and sounds every
 // few seconds, until someone taps "Got it". Busy mode adds minutes to every wait with one tap.
+// A printer that stops answering is said above the board; accepted orders can be reprinted.
 "use strict";
 
 const REPEAT_ALERT_MS = 8000;
 const TICK_MS = 15000;
+const PRINTERS_EVERY_MS = 10000;
+const PRINTED = new Set(["accepted", "preparing", "ready", "out_for_delivery"]);
 
 const LABELS = {
   accepted: "Accept", preparing: "Start preparing", ready: "Ready",
@@ -19,6 +22,7 @@ let soundOn = false;
 let audio = null;
 let alertTimer = null;
 let lastCards = [];
+let stations = []; // the station printers (GET /api/staff/printers)
 let prepMinutes = 20; // the lead time, busy mode included (from GET /api/staff/busy)
 
 function money(cents) { return `$${(cents / 100).toFixed(2)}`; }
@@ -103,6 +107,12 @@ function card({ order, next_statuses: nextStatuses }, fresh) {
     button.addEventListener("click", () => move(order.number, status));
     actions.append(button);
   }
+  if (stations.length && PRINTED.has(order.status)) {
+    const again = el("button", "Reprint");
+    again.type = "button";
+    again.addEventListener("click", () => reprint(order.number));
+    actions.append(again);
+  }
   item.append(actions);
   const last = order.history[order.history.length - 1];
   if (last && last.actor !== "customer") {
@@ -184,6 +194,34 @@ async function setBusy(extra) {
   render(lastCards, { redraw: true });
 }
 
+// -- printers -----------------------------------------------------------------------------------
+
+async function loadPrinters() {
+  const response = await fetch("/api/staff/printers", { credentials: "same-origin" });
+  if (!response.ok) return;
+  const printers = await response.json();
+  const hadNone = !stations.length;
+  stations = printers.map((printer) => printer.station);
+  const off = printers.filter((printer) => !printer.answering);
+  const banner = document.getElementById("printers");
+  banner.hidden = off.length === 0;
+  banner.textContent = off.map((printer) =>
+    `Printer ${printer.station} is not answering: ${printer.waiting} ticket(s) waiting.`).join(" ");
+  banner.title = off.map((printer) => printer.last_error).join("\n"); // the details, on hover
+  if (hadNone && stations.length) render(lastCards, { redraw: true });
+}
+
+async function reprint(number) {
+  const response = await fetch(`/api/staff/orders/${number}/print`, {
+    method: "POST", credentials: "same-origin",
+    headers: { "X-Requested-With": "gourmet" },
+  });
+  if (!response.ok) {
+    const problem = await response.json().catch(() => ({}));
+    alert(problem.detail || `Could not print the ticket again (HTTP ${response.status}).`);
+  }
+}
+
 async function move(number, status) {
   let reason = null;
   if (status === "rejected") {
@@ -241,4 +279,6 @@ document.getElementById("sound").addEventListener("click", (event) => {
 // Timers and the "Later" column move with the clock; busy mode can end by itself.
 setInterval(() => render(lastCards, { redraw: true }), TICK_MS);
 setInterval(loadBusy, 60000);
+setInterval(loadPrinters, PRINTERS_EVERY_MS);
+loadPrinters();
 loadBusy().finally(connect);
