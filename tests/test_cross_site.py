@@ -66,6 +66,7 @@ DOORS: dict[tuple[str, str], Door] = {
     # it can do no more than its owner's own link allows.
     ("POST", "/api/orders/{token:str}/payment"): Door("token"),
     ("POST", "/api/orders/{token:str}/pay-at-pickup"): Door("token"),
+    ("POST", "/api/orders/{token:str}/cancel"): Door("token"),
 }
 STAFF_PATHS = {
     ("POST", "/api/admin/accounts"),

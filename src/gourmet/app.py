@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             get_menu,
             *ordering_endpoints.ROUTES,
             *accounts_endpoints.ROUTES,
-            kitchen_endpoints.router,
+            *kitchen_endpoints.ROUTES,
             *management_endpoints.ROUTES,
             reports_endpoints.router,
             *health.ROUTES,

@@ -286,3 +286,15 @@ async def test_the_customer_is_told_what_was_refunded_and_why(
         text = " ".join(text_of(mails[0]).split())
         assert "We have refunded $4.40 to your card" in text
         assert "(the cake was dry)" in text
+
+
+async def test_a_customer_who_cancels_a_paid_order_is_refunded_in_full(
+    menu: FixtureMenu, database_url: str, tmp_path: Path, sandbox: Sandbox
+) -> None:
+    async with gourmet(database_url, tmp_path, sandbox, **FAST_OUTBOX) as (client, _):
+        order = await paid_order(client, menu)
+        cancelled = await client.post(f"/api/orders/{order['token']}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+        assert cancelled.json()["payment_status"] == "refund_pending"
+        await eventually(lambda: _refunded_equals(client, order["token"], TOTAL))
+        assert [r["amount_cents"] for r in await refunds_at(sandbox)] == [TOTAL]

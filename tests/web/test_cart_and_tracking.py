@@ -101,3 +101,27 @@ async def test_unknown_tracking_link_gets_a_friendly_page(
     assert response.status == 404
     await expect(page.get_by_role("heading", name="We cannot find that order")).to_be_visible()
     await expect(page.get_by_role("link", name="Back to the menu")).to_be_visible()
+
+
+async def test_a_customer_cancels_from_the_tracking_page_until_the_kitchen_takes_it(
+    desktop: BrowserPage, api: httpx.AsyncClient, shop: FixtureMenu
+) -> None:
+    page = desktop.page
+    first = await order_by_api(api, [{"item_id": shop.cake}])
+    await page.goto(f"/orders/{first['token']}")
+    await page.get_by_role("button", name="Cancel this order").click()
+    await page.get_by_role("button", name="Keep my order").click()  # changed their mind again
+    await page.get_by_role("button", name="Cancel this order").click()
+    await page.get_by_role("button", name="Yes, cancel it").click()
+    await expect(page.locator("[data-status-label]")).to_have_text("Cancelled")
+    await expect(page.locator("[data-terminal-text]")).to_have_text("This order was cancelled.")
+    await expect(page.locator("[data-cancel]")).to_be_hidden()
+    # Another order, taken by the kitchen while its page was open: the page says to call.
+    second = await order_by_api(api, [{"item_id": shop.cake}])
+    await page.add_init_script("delete window.EventSource")  # the page learns only by asking
+    await page.goto(f"/orders/{second['token']}")
+    await move_order(api, second["number"], "accepted")
+    await page.get_by_role("button", name="Cancel this order").click()
+    await page.get_by_role("button", name="Yes, cancel it").click()
+    await expect(page.locator("[data-cancel-error]")).to_contain_text("call the restaurant")
+    assert (await api.get(f"/api/orders/{second['token']}")).json()["status"] == "accepted"

@@ -10,6 +10,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
+from litestar.types import ControllerRouterHandler
 
 from gourmet.accounts.errors import Forbidden
 from gourmet.accounts.guards import Gate, require_staff
@@ -148,6 +149,19 @@ async def open_order_events(
     )
 
 
+@post(
+    "/api/orders/{token:str}/cancel",
+    summary="The customer cancels their order while the kitchen has not taken it yet (a card"
+    " payment is refunded); 409 once it has",
+    status_code=200,
+    tags=["orders"],
+)
+async def cancel_my_order(
+    kitchen_orders: NamedDependency[KitchenOrders], token: FromPath[str]
+) -> OrderView:
+    return await kitchen_orders.cancel_for_customer(token)
+
+
 router = Router(
     path="/api/staff",
     route_handlers=[
@@ -165,3 +179,6 @@ router = Router(
     guards=[require_staff],
     tags=["staff"],
 )
+
+# The customer's own cancel sits beside the staff API: the tracking token is its credential.
+ROUTES: list[ControllerRouterHandler] = [router, cancel_my_order]

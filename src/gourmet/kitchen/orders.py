@@ -19,7 +19,7 @@ from gourmet.kitchen.tickets import PrinterState, TicketPrinters
 from gourmet.menu import repository as menu_repository
 from gourmet.ordering import repository as order_repo
 from gourmet.ordering.checkout import slot_repository as slot_repo
-from gourmet.ordering.errors import InvalidTransition
+from gourmet.ordering.errors import InvalidTransition, TooLateToCancel
 from gourmet.ordering.money import refund_repository
 from gourmet.ordering.money.by_hand import refundable_cents
 from gourmet.ordering.money.owed import owe_refund
@@ -34,6 +34,8 @@ from gourmet.problems import NotFound
 from gourmet.telemetry import metrics
 
 OPEN_ORDERS_LIMIT = 500
+# A customer may cancel their own order until the kitchen takes it.
+CUSTOMER_MAY_CANCEL = frozenset({"awaiting_payment", "received"})
 EXPIRY_BATCH = 100
 log = structlog.get_logger(__name__)
 
@@ -66,12 +68,26 @@ class KitchenOrders:
             for view in await self.open_orders()
         ]
 
-    async def change_status(self, order_id: int, update: StatusUpdate, actor: str) -> OrderView:
+    async def change_status(
+        self,
+        order_id: int,
+        update: StatusUpdate,
+        actor: str,
+        only_from: frozenset[str] | None = None,
+    ) -> OrderView:
+        """Move the order on; ``only_from``: only if it is still in one of these statuses (read
+        under the order's lock), :class:`TooLateToCancel` otherwise."""
         async with self._pool.connection() as conn:
             async with conn.transaction():
                 row = await order_repo.lock_order(conn, order_id)
                 if row is None:
                     raise NotFound(f"There is no order {order_id}.")
+                if only_from is not None and row["status"] not in only_from:
+                    raise TooLateToCancel(
+                        f"The kitchen has already taken order {order_id} ({row['status']}):"
+                        " call the restaurant to change it.",
+                        status=row["status"],
+                    )
                 check_transition(row["status"], update.status, row["fulfilment"], update.reason)
                 reason = update.reason.strip() if update.reason else None
                 version = await order_repo.set_status(
@@ -89,6 +105,20 @@ class KitchenOrders:
             if update.status in RELEASING_STATUSES:
                 self._on_release()
             return await self._book.read_through(conn, row["token"])
+
+    async def cancel_for_customer(self, token: str) -> OrderView:
+        """The customer cancels their order while the kitchen has not taken it yet: its place,
+        its stock and a card payment go back, as when staff cancel it."""
+        async with self._pool.connection() as conn:
+            row = await (
+                await conn.execute("SELECT id FROM orders WHERE token = %s", (token,))
+            ).fetchone()
+        if row is None:
+            raise NotFound("There is no such order.")
+        update = StatusUpdate(status="cancelled", reason="Cancelled by the customer")
+        return await self.change_status(
+            row["id"], update, actor="customer", only_from=CUSTOMER_MAY_CANCEL
+        )
 
     async def reprint(self, order_id: int) -> list[str]:
         """Print the order's ticket again at every station; the stations."""

@@ -131,6 +131,12 @@ def no_such_order() -> NotFound:
     return NotFound("There is no order with this tracking link. Check the link you were sent.")
 
 
+class TooLateToCancel(Problem):
+    status = 409
+    slug = "too-late-to-cancel"
+    title = "The kitchen has already taken this order"
+
+
 class NothingToRefund(Problem):
     status = 409
     slug = "nothing-to-refund"

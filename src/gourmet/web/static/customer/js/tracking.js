@@ -8,6 +8,7 @@ import { setUpPaymentRecovery } from "./payment.js";
 
 const POLL_MS = 5000;
 const FINISHED = new Set(["completed", "delivered", "rejected", "cancelled"]);
+const CANCELLABLE = new Set(["received", "awaiting_payment"]); // until the kitchen takes it
 
 const root = document.querySelector("[data-order-token]");
 const token = root.dataset.orderToken;
@@ -15,6 +16,7 @@ const labels = readJSON("labels-data");
 const formats = timeFormats(restaurantTimeZone());
 const liveState = document.querySelector("[data-live-state]");
 const recoveryPanel = document.querySelector("[data-payment-recovery]");
+const cancelPanel = document.querySelector("[data-cancel]");
 let status = root.dataset.orderStatus;
 let source = null;
 let pollTimer = null;
@@ -46,6 +48,7 @@ function render(order) {
   document.querySelector("[data-refunded]").textContent = money(order.refunded_cents || 0);
   renderHistory(order.history);
   recoveryPanel.hidden = order.status !== "awaiting_payment";
+  cancelPanel.hidden = !CANCELLABLE.has(order.status);
   if (FINISHED.has(order.status)) finish();
 }
 
@@ -144,6 +147,31 @@ async function poll() {
   pollTimer = setTimeout(poll, delay);
 }
 
+// Cancelling asks once more on the page itself (a second button), never in a browser dialog.
+function askToCancel(asking) {
+  cancelPanel.querySelector("[data-cancel-button]").hidden = asking;
+  cancelPanel.querySelector("[data-cancel-confirm]").hidden = !asking;
+}
+
+async function cancelOrder() {
+  const button = cancelPanel.querySelector("[data-cancel-yes]");
+  const error = cancelPanel.querySelector("[data-cancel-error]");
+  button.disabled = true;
+  const result = await send("POST", `/api/orders/${encodeURIComponent(token)}/cancel`);
+  button.disabled = false;
+  askToCancel(false);
+  if (result.ok) {
+    error.hidden = true;
+    render(result.data);
+    return;
+  }
+  error.textContent = result.data?.detail || "The order could not be cancelled; please try again.";
+  error.hidden = false;
+}
+
+cancelPanel.querySelector("[data-cancel-button]").addEventListener("click", () => askToCancel(true));
+cancelPanel.querySelector("[data-cancel-no]").addEventListener("click", () => askToCancel(false));
+cancelPanel.querySelector("[data-cancel-yes]").addEventListener("click", cancelOrder);
 setUpPaymentRecovery(recoveryPanel, { token, onPaid: render });
 if (FINISHED.has(status)) finish();
 else startStream();
