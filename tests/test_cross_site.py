@@ -61,6 +61,10 @@ DOORS: dict[tuple[str, str], Door] = {
         "session", lambda _m: {"email": "eve@example.com", "password": PASSWORD}
     ),
     ("DELETE", "/api/session"): Door("session"),
+    ("POST", "/api/password-resets"): Door("session", lambda _m: {"email": "eve@example.com"}),
+    ("POST", "/api/password-resets/use"): Door(
+        "session", lambda _m: {"token": "a-token", "password": PASSWORD}
+    ),
     ("POST", "/ops/login"): Door("form"),
     # The tracking token in the path is the credential here, not a cookie: a page that knows
     # it can do no more than its owner's own link allows.

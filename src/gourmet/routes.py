@@ -60,6 +60,8 @@ ADMISSION_RULES: Final[tuple[Rule, ...]] = (
     Rule("/api/session", Priority.CHECKOUT),  # signing in on the way to checkout
     Rule("/api/accounts", Priority.CHECKOUT),
     # Low: what can wait a few seconds in a stampede.
+    Rule("/api/password-resets", Priority.LOW, POSTS),  # can wait out a rush
+    Rule("/api/password-resets/*", Priority.LOW, POSTS),
     Rule("/api/me", Priority.LOW),
     Rule("/api/me/*", Priority.LOW),
     Rule("/account", Priority.LOW, READS),  # the account page reads the order history

@@ -99,7 +99,9 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
         breaker_open=lambda: breaker.state == BreakerState.OPEN,
     )
     hub.on(STATUS_CHANNEL, status_board.reload, background=True)
-    accounts = AccountService(pool, session_hours=settings.security.session_hours)
+    accounts = AccountService(
+        pool, session_hours=settings.security.session_hours, send_reset=notices.password_reset
+    )
     ordering = OrderingService(
         pool,
         order_book,
@@ -165,6 +167,9 @@ def access_limits(settings: Settings, pool: GuardedPool, secret: str) -> AccessL
         ),
         sign_ups=ClientLimit(
             counter, "sign-up", settings.security.sign_ups_per_hour, window_s=3600
+        ),
+        resets=ClientLimit(
+            counter, "password-reset", settings.security.password_resets_per_hour, window_s=3600
         ),
         checkouts=ClientLimit(
             counter,

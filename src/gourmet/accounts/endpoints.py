@@ -11,8 +11,16 @@ from litestar.types import ControllerRouterHandler
 
 from gourmet.accounts.guards import SESSION_COOKIE, Gate, check_csrf, require_role
 from gourmet.accounts.limits import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE_S, AccessLimits
-from gourmet.accounts.schemas import AccountView, NewStaffAccount, SignIn, SignUp
-from gourmet.accounts.service import AccountService
+from gourmet.accounts.schemas import (
+    AccountView,
+    NewPassword,
+    NewStaffAccount,
+    ResetAsked,
+    SignIn,
+    SignUp,
+    Told,
+)
+from gourmet.accounts.service import RESET_ASKED, AccountService
 from gourmet.config import Settings
 
 TAGS = ["accounts"]
@@ -112,6 +120,45 @@ async def sign_out(
     return response
 
 
+@post(
+    "/api/password-resets",
+    summary="Forgot the password: email a link to choose a new one (the same answer whether"
+    " the address has an account or not)",
+    tags=TAGS,
+    status_code=202,
+)
+async def ask_password_reset(
+    request: Request[Any, Any, Any],
+    accounts: NamedDependency[AccountService],
+    access_limits: NamedDependency[AccessLimits],
+    data: JSONBody[ResetAsked],
+) -> Told:
+    check_csrf(request)
+    await access_limits.resets.hit(client_of(request, access_limits))
+    await accounts.ask_reset(data.email)
+    return Told(RESET_ASKED)
+
+
+@post(
+    "/api/password-resets/use",
+    summary="Choose a new password with a reset link's token: signs out every other session"
+    " and signs this browser in",
+    tags=TAGS,
+    status_code=200,
+)
+async def use_password_reset(
+    request: Request[Any, Any, Any],
+    accounts: NamedDependency[AccountService],
+    settings: NamedDependency[Settings],
+    access_limits: NamedDependency[AccessLimits],
+    data: JSONBody[NewPassword],
+) -> Response[AccountView]:
+    check_csrf(request)
+    await access_limits.resets.hit(client_of(request, access_limits))
+    account, token = await accounts.reset_password(data.token, data.password)
+    return signed_in(settings, access_limits, account, token, 200)
+
+
 @get("/api/me", summary="The signed-in account", tags=TAGS)
 async def me(request: Request[Any, Any, Any], gate: NamedDependency[Gate]) -> AccountView:
     return await gate.signed_in(request)
@@ -129,6 +176,8 @@ ROUTES: list[ControllerRouterHandler] = [
     sign_in,
     sign_out,
     me,
+    ask_password_reset,
+    use_password_reset,
     Router(
         path="/api/admin",
         route_handlers=[create_account],

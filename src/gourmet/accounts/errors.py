@@ -29,3 +29,11 @@ class Forbidden(Problem):
     status = 403
     slug = "forbidden"
     title = "Not allowed"
+
+
+class InvalidResetLink(Problem):
+    """A reset link that is unknown, already used or expired: the same answer for each."""
+
+    status = 400
+    slug = "invalid-reset-link"
+    title = "This link no longer works"

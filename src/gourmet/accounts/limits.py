@@ -37,6 +37,7 @@ class AccessLimits:
     throttle: SignInThrottle
     sign_ups: ClientLimit
     checkouts: ClientLimit
+    resets: ClientLimit  # asking for reset links and using them, per client address
     devices: KnownDevices
 
     def client(self, peer: str | None, forwarded_for: str | None) -> str:

@@ -66,3 +66,39 @@ async def session_account(conn: Conn, token_hash: str) -> dict[str, Any] | None:
 
 async def delete_session(conn: Conn, token_hash: str) -> None:
     await conn.execute("DELETE FROM account_session WHERE token_hash = %s", (token_hash,))
+
+
+async def recent_resets(conn: Conn, account_id: int, since: datetime) -> int:
+    row = await (
+        await conn.execute(
+            "SELECT count(*) AS n FROM password_reset WHERE account_id = %s AND created_at > %s",
+            (account_id, since),
+        )
+    ).fetchone()
+    return int(row["n"]) if row else 0
+
+
+async def insert_reset(conn: Conn, token_hash: str, account_id: int, expires_at: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO password_reset (token_hash, account_id, expires_at) VALUES (%s, %s, %s)",
+        (token_hash, account_id, expires_at),
+    )
+
+
+async def use_reset(conn: Conn, token_hash: str) -> dict[str, Any] | None:
+    """Spend a reset token that is unused and unexpired: its account, or None. One statement:
+    two uses of the same link at once spend it once."""
+    return await (
+        await conn.execute(
+            "UPDATE password_reset r SET used_at = now() FROM account a"
+            " WHERE r.token_hash = %s AND r.used_at IS NULL AND r.expires_at > now()"
+            " AND a.id = r.account_id"
+            " RETURNING a.id, a.email, a.name, a.role, a.created_at",
+            (token_hash,),
+        )
+    ).fetchone()
+
+
+async def end_sessions(conn: Conn, account_id: int) -> None:
+    """Every session of the account ends (a new password signs out the old ones)."""
+    await conn.execute("DELETE FROM account_session WHERE account_id = %s", (account_id,))

@@ -27,6 +27,21 @@ class SignIn(msgspec.Struct, frozen=True):
     password: Password
 
 
+class ResetAsked(msgspec.Struct, frozen=True):
+    email: Email
+
+
+class NewPassword(msgspec.Struct, frozen=True):
+    """A reset link's token and the password it sets."""
+
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    password: Password
+
+
+class Told(msgspec.Struct, frozen=True):
+    detail: str
+
+
 class NewStaffAccount(msgspec.Struct, frozen=True):
     """An account an admin creates for a member of staff (customers sign up themselves)."""
 

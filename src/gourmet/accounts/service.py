@@ -1,4 +1,4 @@
-"""Account use cases: sign up, sign in, sessions and sign out.
+"""Account use cases: sign up, sign in, sessions, sign out, and a forgotten password reset.
 
 A session is a random token in the customer's cookie; the database keeps only its SHA-256, so
 the table cannot be replayed as cookies if it leaks. Passwords are argon2 hashes, computed off the
@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,12 +21,22 @@ import psycopg
 
 from gourmet.accounts import passwords
 from gourmet.accounts import repository as repo
-from gourmet.accounts.errors import EmailTaken, WrongCredentials
+from gourmet.accounts.errors import EmailTaken, InvalidResetLink, WrongCredentials
 from gourmet.accounts.schemas import AccountView, Role
 from gourmet.db.pool import GuardedPool
 from gourmet.db.types import Conn
 
 SESSION_TOKEN_BYTES = 32
+RESET_VALID = timedelta(minutes=30)
+RESETS_PER_HOUR = 3  # links sent to one account in an hour; more asks send nothing more
+# Told to whoever asks, whether the address has an account or not: no account discovery.
+RESET_ASKED = (
+    "If an account uses this address, we have sent it a link to choose a new password."
+    " The link works once, for 30 minutes."
+)
+BAD_RESET_LINK = "This link has expired or was already used; ask for a new one."
+# Writes the reset link's email, in the caller's transaction: (conn, account id, email, token).
+SendReset = Callable[[Conn, int, str, str], Awaitable[None]]
 MAX_SESSION_TOKEN = 128  # longer cookies are not ours: refused without a database read
 WRONG_CREDENTIALS = "Wrong email or password."
 
@@ -62,8 +72,10 @@ class AccountService:
         *,
         session_hours: float,
         clock: Callable[[], datetime] | None = None,
+        send_reset: SendReset | None = None,
     ) -> None:
         self._pool = pool
+        self._send_reset = send_reset
         self._session_length = timedelta(hours=session_hours)
         self._clock = clock or (lambda: datetime.now(UTC))
         # At most a CPU's worth of hashes at once: a burst of sign-ins waits its turn instead of
@@ -136,6 +148,44 @@ class AccountService:
     async def sign_out(self, token: str) -> None:
         async with self._pool.connection() as conn:
             await repo.delete_session(conn, session_hash(token))
+
+    # -- a forgotten password ----------------------------------------------------------------
+
+    async def ask_reset(self, email: str) -> None:
+        """Send the account with this email a reset link, if there is such an account and it
+        has not been sent three this hour. Nothing tells the caller which happened."""
+        if self._send_reset is None:
+            return
+        token = secrets.token_urlsafe(SESSION_TOKEN_BYTES)
+        now = self._clock()
+        async with self._pool.connection() as conn, conn.transaction():
+            row = await repo.credentials(conn, email.strip().lower())
+            if row is None:
+                return
+            if (
+                await repo.recent_resets(conn, row["id"], now - timedelta(hours=1))
+                >= RESETS_PER_HOUR
+            ):
+                return
+            await repo.insert_reset(conn, session_hash(token), row["id"], now + RESET_VALID)
+            await self._send_reset(conn, row["id"], row["email"], token)
+
+    async def reset_password(self, token: str, password: str) -> tuple[AccountView, str]:
+        """Spend the link's token on a new password: every other session ends, and this
+        browser is signed in. InvalidResetLink when the link is unknown, used or expired."""
+        passwords.check_strength(password)
+        if not token or len(token) > MAX_SESSION_TOKEN:
+            raise InvalidResetLink(BAD_RESET_LINK)
+        password_hash = await self._hash(password)
+        session = secrets.token_urlsafe(SESSION_TOKEN_BYTES)
+        async with self._pool.connection() as conn, conn.transaction():
+            row = await repo.use_reset(conn, session_hash(token))
+            if row is None:
+                raise InvalidResetLink(BAD_RESET_LINK)
+            await repo.set_password_hash(conn, row["id"], password_hash)
+            await repo.end_sessions(conn, row["id"])
+            await repo.insert_session(conn, session_hash(session), row["id"], self._expiry())
+        return account_view(row), session
 
     def _expiry(self) -> datetime:
         return self._clock() + self._session_length

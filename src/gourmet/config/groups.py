@@ -182,6 +182,8 @@ class SecuritySettings(Group):
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     # New accounts one client address may make in an hour (0: no limit).
     sign_ups_per_hour: int = Field(default=10, ge=0)
+    # Password reset links one client address may ask for, or use, in an hour (0: no limit).
+    password_resets_per_hour: int = Field(default=10, ge=0)
     # Checkout attempts per client within the window: per account when signed in, else per
     # address (0: no limit). A family or an office orders a few times an evening; a script
     # filling every slot of the day with pay-at-pickup orders is stopped after this many.

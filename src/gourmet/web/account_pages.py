@@ -104,4 +104,21 @@ async def account_page(
     )
 
 
-ROUTES: list[ControllerRouterHandler] = [signin_page, signup_page, account_page]
+@get("/account/forgot", name="forgot-page", include_in_schema=False)
+async def forgot_page(pages: NamedDependency[Pages]) -> Template:
+    return pages.page("customer/account/forgot.html", headers=PRIVATE_HEADERS)
+
+
+@get("/account/reset", name="reset-page", include_in_schema=False)
+async def reset_page(pages: NamedDependency[Pages]) -> Template:
+    """The link's token is in the fragment: the page reads it, the server never sees it here."""
+    return pages.page("customer/account/reset.html", headers=PRIVATE_HEADERS)
+
+
+ROUTES: list[ControllerRouterHandler] = [
+    signin_page,
+    signup_page,
+    forgot_page,
+    reset_page,
+    account_page,
+]

@@ -12,6 +12,7 @@ order as it is then, in plain text and HTML (``emails/``).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +36,7 @@ from gourmet.ordering.notifications.outbox import GiveUp, Job, RetryLater
 from gourmet.ordering.tracking import repository as tracking_repo
 
 EMAIL: Final = "email"
+RESET: Final = "password-reset"  # an account's email, not an order's
 SMS: Final = "sms"
 SUBJECTS: Final = {
     "confirmed": "Order {n} confirmed",
@@ -83,6 +85,15 @@ class Notices:
         if self.sms and event == "ready":
             await outbox.enqueue(conn, SMS, f"sms:{order_id}:ready", order_id, {"event": event})
 
+    async def password_reset(self, conn: Conn, account_id: int, email: str, token: str) -> None:
+        """In the caller's transaction: mail ``email`` the link that spends ``token``. The token
+        waits in the job until it is sent, then is struck from it (see CustomerMail)."""
+        if not self.email:
+            return
+        key = f"email:account:{account_id}:reset:{hashlib.sha256(token.encode()).hexdigest()[:16]}"
+        payload = {"event": RESET, "to": email, "token": token}
+        await outbox.enqueue(conn, EMAIL, key, None, payload)
+
 
 class CustomerMail:
     """The ``email`` jobs' handler: renders the event's message and sends it over SMTP."""
@@ -108,27 +119,56 @@ class CustomerMail:
         self._html = jinja2.Environment(loader=loader, autoescape=True)
 
     async def __call__(self, job: Job) -> None:
+        if job.payload.get("event") == RESET:
+            await self._send_reset(job)
+            return
         async with self._pool.connection() as conn:
             order = await tracking_repo.order_mail_row(conn, job.order_id or 0)
         if order is not None and order["email"]:
-            try:  # checked again: an order stored before checkout checked it may hold a list
-                recipient = one_mailbox(order["email"])
-            except InvalidEmail as exc:
-                raise GiveUp(f"not one email address: {exc.detail}") from exc
+            recipient = _recipient(order["email"])
             message = self.compose(
                 {**order, "email": recipient},
                 str(job.payload["event"]),
                 job.event_key,
                 details=job.payload,
             )
-            try:
-                await self._sender.send(message, recipient)
-            except MailUnavailable as exc:
-                raise RetryLater(str(exc)) from exc
-            except MailRejected as exc:
-                raise GiveUp(str(exc)) from exc
+            await self._deliver(message, recipient)
         async with self._pool.connection() as conn:
             await outbox.mark_done(conn, job.id)
+
+    async def _send_reset(self, job: Job) -> None:
+        token = job.payload.get("token")
+        if token:  # struck out once sent: a job read later holds no usable link
+            recipient = _recipient(str(job.payload["to"]))
+            # The token travels in the fragment: never in a request line, a log or a Referer.
+            link = f"{self._public_url}/account/reset#token={token}"
+            values = {"link": link, "money": self._money}
+            message = EmailMessage()
+            message["Subject"] = "Choose a new password - Gourmet Delights"
+            message["From"] = self._from
+            message["To"] = recipient
+            message["Message-ID"] = make_msgid(
+                idstring=job.event_key.replace(":", "."), domain="gourmet"
+            )
+            message.set_content(self._text.get_template("password_reset.txt").render(values))
+            message.add_alternative(
+                self._html.get_template("password_reset.html").render(values), subtype="html"
+            )
+            await self._deliver(message, recipient)
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE outbox SET payload = payload - 'token' WHERE id = %s", (job.id,)
+            )
+            await outbox.mark_done(conn, job.id)
+
+    async def _deliver(self, message: EmailMessage, recipient: str) -> None:
+        """Send, or say whether trying again can help."""
+        try:
+            await self._sender.send(message, recipient)
+        except MailUnavailable as exc:
+            raise RetryLater(str(exc)) from exc
+        except MailRejected as exc:
+            raise GiveUp(str(exc)) from exc
 
     def compose(
         self,
@@ -163,6 +203,14 @@ class CustomerMail:
     def _clock(self, moment: datetime) -> str:
         local = moment.astimezone(self._tz)
         return f"{local:%H:%M} on {local:%A} {local.day} {local:%B}"
+
+
+def _recipient(address: str) -> str:
+    """Checked again when sent: an order stored before checkout checked it may hold a list."""
+    try:
+        return one_mailbox(address)
+    except InvalidEmail as exc:
+        raise GiveUp(f"not one email address: {exc.detail}") from exc
 
 
 class ReadyText:
