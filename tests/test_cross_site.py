@@ -77,6 +77,7 @@ STAFF_PATHS = {
     ("POST", "/api/staff/orders/{order_id:int}/status"),
     ("POST", "/api/staff/orders"),
     ("POST", "/api/staff/busy"),
+    ("POST", "/api/staff/orders/{order_id:int}/print"),
     ("POST", "/api/manage/categories"),
     ("DELETE", "/api/manage/categories/{category_id:int}"),
     ("PATCH", "/api/manage/categories/{category_id:int}"),
