@@ -87,6 +87,7 @@ STAFF_PATHS = {
     ("POST", "/api/manage/items/{item_id:int}/availability"),
     ("POST", "/api/manage/items/{item_id:int}/stock"),
     ("PUT", "/api/manage/settings"),
+    ("PUT", "/api/manage/details"),
     ("PUT", "/api/manage/hours"),
     ("PUT", "/api/manage/special-days"),
     ("PUT", "/api/manage/capacity/{fulfilment:str}"),

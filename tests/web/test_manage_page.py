@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.conftest import FixtureMenu
+from tests.conftest import STAFF_TOKEN, FixtureMenu
 from tests.web.actions import sign_in_as_staff
 from tests.web.conftest import (
     DESKTOP,
@@ -91,3 +91,45 @@ async def test_a_manager_86es_an_item_and_customers_see_it(
     )
     await expect(pizza.locator(".item__price")).to_contain_text("11.50")
     await expect(guest.get_by_text("<b>Back at 6 pm</b>")).to_be_visible()  # text, not markup
+
+
+async def test_a_manager_sets_the_restaurants_details_and_the_menu_page_shows_them(
+    desktop: BrowserPage,
+    browser: Browser,
+    live_server: LiveServer,
+    shop: FixtureMenu,
+    api: httpx.AsyncClient,
+) -> None:
+    manager = await open_page(browser, live_server, DESKTOP)
+    try:
+        page = manager.page
+        await sign_in_as_staff(page, live_server.url, "/manage")
+        form = page.locator("#details-form")
+        await form.get_by_label("Phone").fill("call me")
+        await form.get_by_role("button", name="Save details").click()
+        await expect(page.locator("#status")).to_contain_text("phone")
+        await form.get_by_label("Address").fill("12 Market Square, Springfield")
+        await form.get_by_label("Phone").fill("555 010 2000")
+        await form.get_by_role("button", name="Save details").click()
+        await expect(page.locator("#status")).to_have_text("Restaurant details saved.")
+    finally:
+        await manager.page.context.close()
+    assert manager.problems == []
+    await served_menu(api, lambda menu: menu["phone"] == "555 010 2000")
+    customer = desktop.page
+    await customer.goto("/")
+    await expect(customer.get_by_role("link", name="555 010 2000")).to_have_attribute(
+        "href", "tel:5550102000"
+    )
+    await expect(customer.locator(".find-us__address")).to_have_text(
+        "12 Market Square, Springfield"
+    )
+    await customer.get_by_text("Opening hours").click()
+    await expect(customer.locator(".find-us__hours tr")).to_have_count(7)
+    await screenshot(customer, "menu-find-us")
+    # Back as it was for the other tests.
+    await api.put(
+        "/api/manage/details",
+        json={"name": "Test Kitchen"},
+        headers={"Authorization": f"Bearer {STAFF_TOKEN}"},
+    )

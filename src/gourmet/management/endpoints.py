@@ -37,6 +37,7 @@ from gourmet.management.schemas import (
     ModifierGroups,
     OpeningHours,
     Pause,
+    RestaurantDetails,
     RestaurantSettings,
     RestaurantView,
     SpecialDays,
@@ -156,6 +157,13 @@ async def update_settings(
     return await rules_editor.update_settings(data)
 
 
+@put("/details", summary="The restaurant's name, address and phone (shown on the menu page)")
+async def update_details(
+    rules_editor: NamedDependency[RulesEditor], data: JSONBody[RestaurantDetails]
+) -> RestaurantView:
+    return await rules_editor.update_details(data)
+
+
 @put(
     "/hours",
     summary="Replace the week's opening hours",
@@ -254,6 +262,7 @@ router = Router(
         set_stock,
         get_restaurant,
         update_settings,
+        update_details,
         replace_hours,
         replace_special_days,
         set_capacity,

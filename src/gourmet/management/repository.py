@@ -22,8 +22,8 @@ from gourmet.ordering.checkout.slots import OpeningPeriod
 ZONE_COLUMNS = frozenset({"name", "postcode_prefixes", "fee_cents", "min_order_cents"})
 
 _RESTAURANT_SQL = """
-SELECT r.name, r.tax_rate_bp, r.slot_minutes, r.lead_minutes, r.capacity_unit, r.ordering_paused,
-    r.pause_message,
+SELECT r.name, r.address, r.phone, r.tax_rate_bp, r.slot_minutes, r.lead_minutes,
+    r.capacity_unit, r.ordering_paused, r.pause_message,
     coalesce((SELECT json_agg(json_build_object('weekday', h.weekday,
         'opens_minute', h.opens_minute, 'closes_minute', h.closes_minute,
         'fulfilment', h.fulfilment)
@@ -64,6 +64,13 @@ async def update_settings(
         "UPDATE restaurant SET tax_rate_bp = %s, slot_minutes = %s, lead_minutes = %s,"
         " capacity_unit = %s, updated_at = now()",
         (tax_rate_bp, slot_minutes, lead_minutes, capacity_unit),
+    )
+
+
+async def update_details(conn: Conn, *, name: str, address: str, phone: str) -> None:
+    await conn.execute(
+        "UPDATE restaurant SET name = %s, address = %s, phone = %s, updated_at = now()",
+        (name, address, phone),
     )
 
 

@@ -37,6 +37,7 @@ from gourmet.management.schemas import (
     OpeningHours,
     Pause,
     Period,
+    RestaurantDetails,
     RestaurantSettings,
     RestaurantView,
     SpecialDay,
@@ -63,6 +64,8 @@ class RulesEditor:
         """A transaction holding the rules' lock; on commit, every process is told."""
         async with self._pool.connection() as conn, conn.transaction():
             await lock(conn)
+            # The menu page shows the restaurant's details and hours: its cache reloads.
+            await notify_menu_changed(conn)
             yield conn
         self._on_change()
 
@@ -79,6 +82,14 @@ class RulesEditor:
                 lead_minutes=data.lead_minutes,
                 capacity_unit=data.capacity_unit,
             )
+            return await restaurant_view(conn)
+
+    async def update_details(self, data: RestaurantDetails) -> RestaurantView:
+        name, address, phone = (" ".join(v.split()) for v in (data.name, data.address, data.phone))
+        if not name:
+            raise InvalidValue("The restaurant needs a name.", field="name")
+        async with self._changing() as conn:
+            await repo.update_details(conn, name=name, address=address, phone=phone)
             return await restaurant_view(conn)
 
     async def replace_hours(self, data: OpeningHours) -> RestaurantView:

@@ -182,6 +182,15 @@ class RestaurantSettings(msgspec.Struct, frozen=True):
     capacity_unit: Literal["orders", "items"] = "orders"
 
 
+class RestaurantDetails(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What customers need to reach the restaurant (shown on the menu page)."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=80)]
+    address: Annotated[str, Meta(max_length=300)] = ""
+    # Digits, spaces and + ( ) - . only: it becomes a tel: link.
+    phone: Annotated[str, Meta(max_length=40, pattern=r"^[0-9 +().-]*$")] = ""
+
+
 class Period(msgspec.Struct, frozen=True):
     weekday: Weekday
     opens_minute: OpensMinute
@@ -246,6 +255,8 @@ class Pause(msgspec.Struct, frozen=True):
 
 class RestaurantView(msgspec.Struct, frozen=True):
     name: str
+    address: str
+    phone: str
     tax_rate_bp: int
     slot_minutes: int
     lead_minutes: int

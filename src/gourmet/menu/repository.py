@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 import msgspec
 
 from gourmet.db.types import Conn, Cursor
-from gourmet.menu.schemas import Category, Item, Menu
+from gourmet.menu.schemas import Category, Item, Menu, OpenHours
 
 # One round trip: items with their groups and options nested as JSON. An item is orderable when
 # switched on and, if its stock is tracked, not sold out.
@@ -64,8 +64,16 @@ async def read_items_and_tracking(sent: Cursor) -> tuple[list[Item], set[int]]:
 
 async def fetch_menu(conn: Conn) -> Menu:
     restaurant = await (
-        await conn.execute("SELECT name, ordering_paused, pause_message FROM restaurant")
+        await conn.execute(
+            "SELECT name, ordering_paused, pause_message, address, phone FROM restaurant"
+        )
     ).fetchone()
+    hours = await (
+        await conn.execute(
+            "SELECT weekday, opens_minute, closes_minute, fulfilment FROM opening_hours"
+            " ORDER BY weekday, opens_minute, fulfilment"
+        )
+    ).fetchall()
     categories = await (
         await conn.execute("SELECT id, name FROM category ORDER BY position, id")
     ).fetchall()
@@ -76,6 +84,9 @@ async def fetch_menu(conn: Conn) -> Menu:
         restaurant=restaurant["name"] if restaurant else "Gourmet Delights",
         ordering_paused=bool(restaurant and restaurant["ordering_paused"]),
         pause_message=restaurant["pause_message"] if restaurant else "",
+        address=restaurant["address"] if restaurant else "",
+        phone=restaurant["phone"] if restaurant else "",
+        hours=[msgspec.convert(row, OpenHours) for row in hours],
         categories=[
             Category(id=c["id"], name=c["name"], items=items_by_category.get(c["id"], []))
             for c in categories

@@ -38,8 +38,19 @@ class Category(msgspec.Struct, frozen=True):
     items: list[Item]
 
 
+class OpenHours(msgspec.Struct, frozen=True):
+    weekday: int  # 0 = Monday
+    opens_minute: int
+    closes_minute: int
+    fulfilment: str  # both, pickup or delivery
+
+
 class Menu(msgspec.Struct, frozen=True):
     restaurant: str
     ordering_paused: bool
     pause_message: str
     categories: list[Category]
+    # How to reach the restaurant, and its week (special days are said at checkout).
+    address: str = ""
+    phone: str = ""
+    hours: list[OpenHours] = msgspec.field(default_factory=list)

@@ -530,7 +530,29 @@ async function saveHours(event) {
 
 // -- slots, settings ------------------------------------------------------------------------
 
+function renderDetails() {
+  $("detail-name").value = restaurant.name;
+  $("detail-address").value = restaurant.address;
+  $("detail-phone").value = restaurant.phone;
+}
+
+async function saveDetails(event) {
+  event.preventDefault();
+  const inputs = { name: $("detail-name"), address: $("detail-address"), phone: $("detail-phone") };
+  valid(...Object.values(inputs));
+  try {
+    restaurant = await api("PUT", "/details", {
+      name: inputs.name.value, address: inputs.address.value, phone: inputs.phone.value,
+    });
+    renderDetails();
+    say("Restaurant details saved.");
+  } catch (error) {
+    fail(error, inputs[error.field]);
+  }
+}
+
 function renderSlots() {
+  renderDetails();
   $("capacity-pickup").value = String(restaurant.capacity.pickup);
   $("capacity-delivery").value = String(restaurant.capacity.delivery);
   $("setting-tax").value = (restaurant.tax_rate_bp / 100).toFixed(2);
@@ -721,5 +743,6 @@ $("add-special-day").addEventListener("click", () => {
 });
 $("capacity-form").addEventListener("submit", saveCapacity);
 $("settings-form").addEventListener("submit", saveSettings);
+$("details-form").addEventListener("submit", saveDetails);
 $("add-zone-form").addEventListener("submit", addZone);
 start();
