@@ -61,6 +61,7 @@ DOORS: dict[tuple[str, str], Door] = {
         "session", lambda _m: {"email": "eve@example.com", "password": PASSWORD}
     ),
     ("DELETE", "/api/session"): Door("session"),
+    ("POST", "/api/me/delete"): Door("session", lambda _m: {"password": PASSWORD}),
     ("POST", "/api/password-resets"): Door("session", lambda _m: {"email": "eve@example.com"}),
     ("POST", "/api/password-resets/use"): Door(
         "session", lambda _m: {"token": "a-token", "password": PASSWORD}

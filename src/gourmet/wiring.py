@@ -40,6 +40,7 @@ from gourmet.notify.sms import SandboxSms
 from gourmet.notify.smtp import SmtpSender
 from gourmet.observability.ops.timeseries import Recorder
 from gourmet.observability.status.service import StatusBoard
+from gourmet.ordering import repository as order_repo
 from gourmet.ordering.checkout.service import OrderingService
 from gourmet.ordering.money.by_hand import HandRefunds
 from gourmet.ordering.money.refunds import payment_jobs
@@ -100,7 +101,10 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
     )
     hub.on(STATUS_CHANNEL, status_board.reload, background=True)
     accounts = AccountService(
-        pool, session_hours=settings.security.session_hours, send_reset=notices.password_reset
+        pool,
+        session_hours=settings.security.session_hours,
+        send_reset=notices.password_reset,
+        forget_orders=order_repo.forget_customer,
     )
     ordering = OrderingService(
         pool,

@@ -182,6 +182,31 @@ async def test_sign_in_goes_back_to_a_local_next_only(
     await expect(page).to_have_url(f"{live_server.url}/checkout")
 
 
+async def test_a_customer_downloads_their_data_and_deletes_their_account(
+    desktop: BrowserPage, shop: FixtureMenu, api: httpx.AsyncClient
+) -> None:
+    page = desktop.page
+    email = unique_email()
+    await sign_up(page, email)
+    await expect(page.get_by_role("link", name="Download my data")).to_have_attribute(
+        "href", "/api/me/data"
+    )
+    form = page.locator("[data-delete-account]")
+    await form.get_by_label("Your password").fill("not my password at all")
+    await form.get_by_role("button", name="Delete my account").click()
+    await expect(form.locator("[data-delete-error]")).to_have_text(
+        "That is not your password; your account is unchanged."
+    )
+    await screenshot(page, "account-your-data", full_page=True)
+    await form.get_by_label("Your password").fill(PASSWORD)
+    await form.get_by_role("button", name="Delete my account").click()
+    await expect(page).to_have_url(re.compile(r"/$"))
+    signing_in = await api.post(
+        "/api/session", json={"email": email, "password": PASSWORD}, headers=CSRF
+    )
+    assert signing_in.status_code == 401  # the account is gone
+
+
 async def test_wrong_password_then_throttled(desktop: BrowserPage, api: httpx.AsyncClient) -> None:
     """Last in the file: it pauses sign-in from 127.0.0.1 for everyone (see the module note)."""
     email = unique_email()

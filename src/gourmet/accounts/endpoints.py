@@ -15,6 +15,7 @@ from gourmet.accounts.schemas import (
     AccountView,
     NewPassword,
     NewStaffAccount,
+    PasswordAgain,
     ResetAsked,
     SignIn,
     SignUp,
@@ -121,6 +122,31 @@ async def sign_out(
 
 
 @post(
+    "/api/me/delete",
+    summary="Delete the signed-in customer's account, with its password: its orders stay in the"
+    " books with the personal fields removed",
+    tags=TAGS,
+    status_code=204,
+)
+async def delete_my_account(
+    request: Request[Any, Any, Any],
+    accounts: NamedDependency[AccountService],
+    gate: NamedDependency[Gate],
+    access_limits: NamedDependency[AccessLimits],
+    data: JSONBody[PasswordAgain],
+) -> Response[None]:
+    check_csrf(request)
+    account = await gate.signed_in(request)
+    address = client_of(request, access_limits)
+    await access_limits.throttle.attempt(account.email, address, known_device=True)
+    await accounts.delete_account(account, data.password)
+    await access_limits.throttle.succeeded(account.email, address)
+    response: Response[None] = Response(None, status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@post(
     "/api/password-resets",
     summary="Forgot the password: email a link to choose a new one (the same answer whether"
     " the address has an account or not)",
@@ -178,6 +204,7 @@ ROUTES: list[ControllerRouterHandler] = [
     me,
     ask_password_reset,
     use_password_reset,
+    delete_my_account,
     Router(
         path="/api/admin",
         route_handlers=[create_account],

@@ -102,3 +102,8 @@ async def use_reset(conn: Conn, token_hash: str) -> dict[str, Any] | None:
 async def end_sessions(conn: Conn, account_id: int) -> None:
     """Every session of the account ends (a new password signs out the old ones)."""
     await conn.execute("DELETE FROM account_session WHERE account_id = %s", (account_id,))
+
+
+async def delete_account(conn: Conn, account_id: int) -> None:
+    """The account goes; its sessions and reset links with it (ON DELETE CASCADE)."""
+    await conn.execute("DELETE FROM account WHERE id = %s", (account_id,))

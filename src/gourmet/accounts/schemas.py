@@ -38,6 +38,12 @@ class NewPassword(msgspec.Struct, frozen=True):
     password: Password
 
 
+class PasswordAgain(msgspec.Struct, frozen=True):
+    """The account's password, asked again before something that cannot be undone."""
+
+    password: Password
+
+
 class Told(msgspec.Struct, frozen=True):
     detail: str
 

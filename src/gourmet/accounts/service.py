@@ -21,7 +21,7 @@ import psycopg
 
 from gourmet.accounts import passwords
 from gourmet.accounts import repository as repo
-from gourmet.accounts.errors import EmailTaken, InvalidResetLink, WrongCredentials
+from gourmet.accounts.errors import EmailTaken, Forbidden, InvalidResetLink, WrongCredentials
 from gourmet.accounts.schemas import AccountView, Role
 from gourmet.db.pool import GuardedPool
 from gourmet.db.types import Conn
@@ -37,6 +37,8 @@ RESET_ASKED = (
 BAD_RESET_LINK = "This link has expired or was already used; ask for a new one."
 # Writes the reset link's email, in the caller's transaction: (conn, account id, email, token).
 SendReset = Callable[[Conn, int, str, str], Awaitable[None]]
+# Strips an account's orders of the personal fields, in the caller's transaction.
+ForgetOrders = Callable[[Conn, int], Awaitable[None]]
 MAX_SESSION_TOKEN = 128  # longer cookies are not ours: refused without a database read
 WRONG_CREDENTIALS = "Wrong email or password."
 
@@ -73,9 +75,11 @@ class AccountService:
         session_hours: float,
         clock: Callable[[], datetime] | None = None,
         send_reset: SendReset | None = None,
+        forget_orders: ForgetOrders | None = None,
     ) -> None:
         self._pool = pool
         self._send_reset = send_reset
+        self._forget_orders = forget_orders
         self._session_length = timedelta(hours=session_hours)
         self._clock = clock or (lambda: datetime.now(UTC))
         # At most a CPU's worth of hashes at once: a burst of sign-ins waits its turn instead of
@@ -186,6 +190,22 @@ class AccountService:
             await repo.end_sessions(conn, row["id"])
             await repo.insert_session(conn, session_hash(session), row["id"], self._expiry())
         return account_view(row), session
+
+    # -- leaving ----------------------------------------------------------------------------
+
+    async def delete_account(self, account: AccountView, password: str) -> None:
+        """A customer deletes their account, with their password: it goes, with its sessions
+        and reset links; its orders stay in the books, their personal fields removed."""
+        if account.role != "customer":
+            raise Forbidden("Staff accounts are removed by an admin.")
+        async with self._pool.connection() as conn:
+            row = await repo.credentials(conn, account.email)
+        if row is None or not await self._verify(row["password_hash"], password):
+            raise WrongCredentials("That is not your password; your account is unchanged.")
+        async with self._pool.connection() as conn, conn.transaction():
+            if self._forget_orders is not None:
+                await self._forget_orders(conn, account.id)
+            await repo.delete_account(conn, account.id)
 
     def _expiry(self) -> datetime:
         return self._clock() + self._session_length

@@ -68,3 +68,25 @@ def parse_notice(payload: str) -> tuple[str, int | None]:
 async def notify_order_changed(conn: Conn, token: str, version: int) -> None:
     """Tell every process, on commit, that the order changed (tracking, streams, the board)."""
     await conn.execute("SELECT pg_notify('order_changed', %s)", (notice(token, version),))
+
+
+# What an order keeps of a customer who deleted their account: nothing that names or reaches them.
+FORGOTTEN_NAME = "Deleted customer"
+FORGOTTEN_PHONE = "-----"  # the column holds at least five characters
+
+
+async def forget_customer(conn: Conn, account_id: int) -> None:
+    """In the caller's transaction: the account's orders lose the customer's name, phone,
+    email, address and notes; amounts, lines and history stay in the books. Every process
+    is told, so no tracking view held in memory keeps them."""
+    cursor = await conn.execute(
+        "UPDATE orders SET customer_name = %s, phone = %s, email = NULL, notes = '',"
+        " address_line = CASE WHEN address_line IS NULL THEN NULL ELSE '' END,"
+        " city = CASE WHEN city IS NULL THEN NULL ELSE '' END,"
+        " postcode = CASE WHEN postcode IS NULL THEN NULL ELSE '' END,"
+        " account_id = NULL, updated_at = now(), version = version + 1"
+        " WHERE account_id = %s RETURNING token, version",
+        (FORGOTTEN_NAME, FORGOTTEN_PHONE, account_id),
+    )
+    for row in await cursor.fetchall():
+        await notify_order_changed(conn, row["token"], row["version"])

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
@@ -13,6 +15,7 @@ from litestar.response import ServerSentEvent
 from gourmet.accounts.endpoints import client_of
 from gourmet.accounts.guards import Gate
 from gourmet.accounts.limits import AccessLimits
+from gourmet.accounts.schemas import AccountView
 from gourmet.asgi import ASGIApp, Receive, Scope, Send
 from gourmet.db.notifications import NotificationHub
 from gourmet.ordering.checkout.service import OrderingService
@@ -145,6 +148,35 @@ async def my_orders(
     return await ordering.account_orders(account.id)
 
 
+class MyData(msgspec.Struct, frozen=True):
+    """Everything Gourmet keeps of a customer: the account and its orders."""
+
+    account: AccountView
+    orders: list[OrderView]
+    exported_at: datetime
+
+
+@get(
+    "/api/me/data",
+    summary="Download everything kept of the signed-in customer: the account and its orders",
+    tags=["accounts"],
+)
+async def my_data(
+    request: Request[Any, Any, Any],
+    ordering: NamedDependency[OrderingService],
+    gate: NamedDependency[Gate],
+) -> Response[MyData]:
+    account = await gate.signed_in(request)
+    orders = await ordering.account_orders(account.id)
+    return Response(
+        MyData(account, orders, datetime.now(UTC)),
+        headers={
+            "Content-Disposition": 'attachment; filename="gourmet-my-data.json"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 ROUTES = [
     list_slots,
     place_order,
@@ -153,6 +185,7 @@ ROUTES = [
     pay_order,
     switch_to_pay_at_pickup,
     my_orders,
+    my_data,
 ]
 
 

@@ -148,6 +148,24 @@ function setUpAccountPage() {
     error.focus();
   }
 
+  const deleting = document.querySelector("[data-delete-account]");
+  deleting.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const said = deleting.querySelector("[data-delete-error]");
+    const button = deleting.querySelector("button[type=submit]");
+    button.disabled = true;
+    const password = deleting.elements.namedItem("password").value;
+    const result = await send("POST", "/api/me/delete", { body: { password } });
+    button.disabled = false;
+    if (result.ok) {
+      setSignedIn(false);
+      window.location.assign("/");
+      return;
+    }
+    said.textContent = result.data?.type?.endsWith("/wrong-credentials")
+      ? "That is not your password; your account is unchanged."
+      : result.data?.detail || "Your account could not be deleted just now. Please try again.";
+  });
   const signOut = document.querySelector("[data-sign-out]");
   signOut.addEventListener("click", async () => {
     error.textContent = "";
