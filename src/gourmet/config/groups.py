@@ -223,6 +223,8 @@ class KitchenSettings(Group):
     printers: dict[str, str] = Field(default_factory=dict)
     # New orders are accepted as they arrive (their tickets printed), not by a cook's tap.
     auto_accept: bool = False
+    # The board sounds an alarm for an order nobody has accepted within this long (0: never).
+    unaccepted_alarm_minutes: float = Field(default=5, ge=0, le=120)
 
     @field_validator("printers")
     @classmethod

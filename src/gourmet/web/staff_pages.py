@@ -52,19 +52,23 @@ async def _for_role(
     minimum: Role,
     template: str,
     headers: dict[str, str],
+    **context: Any,
 ) -> Template | Redirect:
     """``template`` for a browser with the role, else the sign-in form, coming back here."""
     if not await gate.has_role(request, minimum):
         return Redirect(f"{SIGN_IN_PATH}?next={request.url.path}", status_code=303)
-    return Template(template_name=template, headers=headers)
+    return Template(template_name=template, headers=headers, context=context)
 
 
 @get("/kitchen", include_in_schema=False)
 async def kitchen_board(
-    request: Request[Any, Any, Any], gate: NamedDependency[Gate]
+    request: Request[Any, Any, Any], gate: NamedDependency[Gate], settings: NamedDependency[Settings]
 ) -> Template | Redirect:
     """Live cards of open orders (the staff role)."""
-    return await _for_role(request, gate, "staff", "staff/kitchen.html", PAGE_HEADERS)
+    alarm = settings.kitchen.unaccepted_alarm_minutes
+    return await _for_role(
+        request, gate, "staff", "staff/kitchen.html", PAGE_HEADERS, alarm_minutes=alarm
+    )
 
 
 @get("/phone", include_in_schema=False)

@@ -122,6 +122,30 @@ function card({ order, next_statuses: nextStatuses }, fresh) {
   return item;
 }
 
+// -- orders nobody has accepted ------------------------------------------------------------------
+
+const ALARM_MINUTES = Number(document.body.dataset.alarmMinutes || 0);
+
+function waitingMinutes(order) {
+  return (Date.now() - new Date(order.created_at)) / 60000;
+}
+
+// An order still "New" after the restaurant's minutes: said above the board, its card marked,
+// and the sound repeats (with the sound on) until someone accepts or rejects it.
+function checkUnaccepted() {
+  const banner = document.getElementById("unaccepted");
+  const late = ALARM_MINUTES > 0
+    ? lastCards.filter(({ order }) => order.status === "received" && waitingMinutes(order) >= ALARM_MINUTES)
+    : [];
+  for (const { order } of late) {
+    document.querySelector(`li[data-token="${order.token}"]`)?.classList.add("unaccepted-card");
+  }
+  banner.hidden = late.length === 0;
+  banner.textContent = late.map(({ order }) =>
+    `Order #${order.number} has waited ${Math.floor(waitingMinutes(order))} min for someone to accept it.`).join(" ");
+  if (late.length) beep();
+}
+
 function render(cards, { redraw = false } = {}) {
   lastCards = cards;
   let arrived = 0;
@@ -136,6 +160,7 @@ function render(cards, { redraw = false } = {}) {
   }
   firstLoad = false;
   if (arrived) raiseAlert(arrived);
+  checkUnaccepted();
 }
 
 // The alert stays, and sounds again every few seconds, until someone acknowledges it.
@@ -279,6 +304,7 @@ document.getElementById("sound").addEventListener("click", (event) => {
 // Timers and the "Later" column move with the clock; busy mode can end by itself.
 setInterval(() => render(lastCards, { redraw: true }), TICK_MS);
 setInterval(loadBusy, 60000);
+setInterval(checkUnaccepted, REPEAT_ALERT_MS);
 setInterval(loadPrinters, PRINTERS_EVERY_MS);
 loadPrinters();
 loadBusy().finally(connect);
