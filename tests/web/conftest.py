@@ -108,6 +108,18 @@ def serve(
     return start(command, env, log, f"{server.url}/healthz"), server
 
 
+@contextlib.contextmanager
+def server_with(
+    database_url: str, data_dir: Path, settings: dict[str, str]
+) -> Iterator[LiveServer]:
+    """A server of its own (cards off) with these GOURMET_ settings, for one test module."""
+    process, server = serve(database_url, data_dir, "", settings)
+    try:
+        yield server
+    finally:
+        stop(process)
+
+
 @pytest.fixture(scope="session")
 def live_server(
     database_url: str, tmp_path_factory: pytest.TempPathFactory

@@ -11,9 +11,8 @@ import pytest
 from playwright.async_api import Browser, ViewportSize, expect
 
 from tests.conftest import FixtureMenu
-from tests.processes import stop
 from tests.web.actions import order_by_api, sign_in_as_staff
-from tests.web.conftest import LiveServer, open_page, screenshot, serve
+from tests.web.conftest import LiveServer, open_page, screenshot, server_with
 
 pytestmark = pytest.mark.anyio
 
@@ -25,11 +24,8 @@ def alarm_server(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     settings = {"GOURMET_KITCHEN__UNACCEPTED_ALARM_MINUTES": "0.05"}  # 3 s
-    process, server = serve(database_url, tmp_path_factory.mktemp("alarm"), "", settings)
-    try:
+    with server_with(database_url, tmp_path_factory.mktemp("alarm"), settings) as server:
         yield server
-    finally:
-        stop(process)
 
 
 async def test_an_order_nobody_accepts_raises_the_alarm_and_no_alert_covers_the_board(

@@ -15,9 +15,9 @@ from playwright.async_api import Browser, Page, expect
 from tests.conftest import FixtureMenu
 from tests.kitchen.escpos_printer import printer_on
 from tests.polling import wait_for
-from tests.processes import free_port, stop
+from tests.processes import free_port
 from tests.web.actions import order_by_api, sign_in_as_staff
-from tests.web.conftest import DESKTOP, LiveServer, open_page, screenshot, serve
+from tests.web.conftest import DESKTOP, LiveServer, open_page, screenshot, server_with
 
 pytestmark = pytest.mark.anyio
 
@@ -32,11 +32,8 @@ def printing_server(
         "GOURMET_KITCHEN__PRINTERS": json.dumps({"grill": f"127.0.0.1:{PRINTER_PORT}"}),
         "GOURMET_NOTIFICATIONS__OUTBOX_EVERY_S": "0.2",
     }
-    process, server = serve(database_url, tmp_path_factory.mktemp("printing"), "", settings)
-    try:
+    with server_with(database_url, tmp_path_factory.mktemp("printing"), settings) as server:
         yield server
-    finally:
-        stop(process)
 
 
 async def test_a_printer_that_is_off_is_said_on_the_board_and_prints_when_back(

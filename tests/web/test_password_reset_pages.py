@@ -15,8 +15,8 @@ from tests.accounts.helpers import PASSWORD
 from tests.conftest import FixtureMenu
 from tests.ordering.helpers import text_of
 from tests.polling import wait_for
-from tests.processes import free_port, stop
-from tests.web.conftest import DESKTOP, LiveServer, open_page, screenshot, serve
+from tests.processes import free_port
+from tests.web.conftest import DESKTOP, LiveServer, open_page, screenshot, server_with
 
 pytestmark = pytest.mark.anyio
 
@@ -43,11 +43,8 @@ def mailing_server(
         "GOURMET_NOTIFICATIONS__SMTP_URL": f"smtp://127.0.0.1:{mail_folder[1]}",
         "GOURMET_NOTIFICATIONS__OUTBOX_EVERY_S": "0.2",
     }
-    process, server = serve(database_url, tmp_path_factory.mktemp("resetting"), "", settings)
-    try:
+    with server_with(database_url, tmp_path_factory.mktemp("resetting"), settings) as server:
         yield server
-    finally:
-        stop(process)
 
 
 async def test_a_customer_who_forgot_their_password_chooses_a_new_one(

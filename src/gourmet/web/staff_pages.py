@@ -62,7 +62,9 @@ async def _for_role(
 
 @get("/kitchen", include_in_schema=False)
 async def kitchen_board(
-    request: Request[Any, Any, Any], gate: NamedDependency[Gate], settings: NamedDependency[Settings]
+    request: Request[Any, Any, Any],
+    gate: NamedDependency[Gate],
+    settings: NamedDependency[Settings],
 ) -> Template | Redirect:
     """Live cards of open orders (the staff role)."""
     alarm = settings.kitchen.unaccepted_alarm_minutes
