@@ -75,6 +75,8 @@ DOORS: dict[tuple[str, str], Door] = {
 }
 STAFF_PATHS = {
     ("POST", "/api/admin/accounts"),
+    ("PATCH", "/api/admin/accounts/{account_id:int}"),
+    ("DELETE", "/api/admin/accounts/{account_id:int}"),
     ("POST", "/api/staff/orders/{order_id:int}/status"),
     ("POST", "/api/staff/orders"),
     ("POST", "/api/staff/busy"),
@@ -132,7 +134,9 @@ def concrete(path: str) -> str:
         path.replace("{fulfilment:str}", "pickup")
         .replace("{token:str}", "some-token")
         .replace(":int}", "}")
-        .format(order_id=1, number=1, category_id=1, item_id=1, zone_id=1, incident_id=1)
+        .format(
+            order_id=1, number=1, account_id=1, category_id=1, item_id=1, zone_id=1, incident_id=1
+        )
     )
 
 

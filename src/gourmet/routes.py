@@ -43,6 +43,7 @@ ADMISSION_RULES: Final[tuple[Rule, ...]] = (
     Rule("/ops/login", Priority.CRITICAL, POSTS),  # counted by the sign-in throttle
     # Reports wait in a rush: a year of figures must never cost checkout anything.
     Rule("/manage/reports", Priority.LOW, READS),
+    Rule("/manage/staff", Priority.LOW, READS),
     Rule("/api/manage/reports", Priority.LOW, READS),
     Rule("/manage", Priority.CRITICAL, READS),
     Rule("/api/ops/*", Priority.CRITICAL),  # operators need their figures most in a spike

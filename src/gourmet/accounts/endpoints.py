@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, Router, delete, get, post
+from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 from litestar.types import ControllerRouterHandler
 
 from gourmet.accounts.guards import SESSION_COOKIE, Gate, check_csrf, require_role
@@ -17,6 +17,7 @@ from gourmet.accounts.schemas import (
     NewStaffAccount,
     PasswordAgain,
     ResetAsked,
+    RoleChange,
     SignIn,
     SignUp,
     Told,
@@ -197,6 +198,32 @@ async def create_account(
     return await accounts.create_account(data.email, data.password, data.name, data.role)
 
 
+@get("/accounts", summary="The staff, manager and admin accounts", tags=TAGS)
+async def list_staff(accounts: NamedDependency[AccountService]) -> list[AccountView]:
+    return await accounts.staff_accounts()
+
+
+@patch("/accounts/{account_id:int}", summary="Change a staff account's role", tags=TAGS)
+async def change_role(
+    accounts: NamedDependency[AccountService],
+    account_id: FromPath[int],
+    data: JSONBody[RoleChange],
+) -> AccountView:
+    return await accounts.change_role(account_id, data.role)
+
+
+@delete(
+    "/accounts/{account_id:int}",
+    summary="Remove a staff account (never the last admin); its sessions end",
+    tags=TAGS,
+    status_code=204,
+)
+async def remove_account(
+    accounts: NamedDependency[AccountService], account_id: FromPath[int]
+) -> None:
+    await accounts.remove_account(account_id)
+
+
 ROUTES: list[ControllerRouterHandler] = [
     sign_up,
     sign_in,
@@ -207,7 +234,7 @@ ROUTES: list[ControllerRouterHandler] = [
     delete_my_account,
     Router(
         path="/api/admin",
-        route_handlers=[create_account],
+        route_handlers=[create_account, list_staff, change_role, remove_account],
         guards=[require_role("admin")],
         tags=["accounts"],
     ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gourmet.problems import Problem
+from gourmet.problems import NotFound, Problem
 
 
 class EmailTaken(Problem):
@@ -37,3 +37,13 @@ class InvalidResetLink(Problem):
     status = 400
     slug = "invalid-reset-link"
     title = "This link no longer works"
+
+
+class LastAdmin(Problem):
+    status = 409
+    slug = "last-admin"
+    title = "The last admin stays"
+
+
+class NoSuchAccount(NotFound):
+    slug = "no-such-account"

@@ -107,3 +107,44 @@ async def end_sessions(conn: Conn, account_id: int) -> None:
 async def delete_account(conn: Conn, account_id: int) -> None:
     """The account goes; its sessions and reset links with it (ON DELETE CASCADE)."""
     await conn.execute("DELETE FROM account WHERE id = %s", (account_id,))
+
+
+async def staff_accounts(conn: Conn) -> list[dict[str, Any]]:
+    return await (
+        await conn.execute(
+            "SELECT id, email, name, role, created_at FROM account WHERE role <> 'customer'"
+            " ORDER BY CASE role WHEN 'admin' THEN 0 WHEN 'manager' THEN 1 ELSE 2 END, email"
+        )
+    ).fetchall()
+
+
+async def lock_staff_account(conn: Conn, account_id: int) -> dict[str, Any] | None:
+    """The staff account, and every admin account, locked until the transaction ends: two
+    admins demoting each other at once cannot leave none."""
+    await conn.execute("SELECT id FROM account WHERE role = 'admin' FOR UPDATE")
+    return await (
+        await conn.execute(
+            "SELECT id, email, name, role, created_at FROM account"
+            " WHERE id = %s AND role <> 'customer' FOR UPDATE",
+            (account_id,),
+        )
+    ).fetchone()
+
+
+async def admins(conn: Conn) -> int:
+    row = await (
+        await conn.execute("SELECT count(*) AS n FROM account WHERE role = 'admin'")
+    ).fetchone()
+    return int(row["n"]) if row else 0
+
+
+async def set_role(conn: Conn, account_id: int, role: str) -> dict[str, Any]:
+    row = await (
+        await conn.execute(
+            "UPDATE account SET role = %s WHERE id = %s"
+            " RETURNING id, email, name, role, created_at",
+            (role, account_id),
+        )
+    ).fetchone()
+    assert row is not None, "the account was locked by the caller"
+    return row

@@ -57,6 +57,10 @@ class NewStaffAccount(msgspec.Struct, frozen=True):
     name: Name = ""
 
 
+class RoleChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    role: StaffRole
+
+
 class AccountView(msgspec.Struct, frozen=True):
     id: int
     email: str

@@ -21,7 +21,14 @@ import psycopg
 
 from gourmet.accounts import passwords
 from gourmet.accounts import repository as repo
-from gourmet.accounts.errors import EmailTaken, Forbidden, InvalidResetLink, WrongCredentials
+from gourmet.accounts.errors import (
+    EmailTaken,
+    Forbidden,
+    InvalidResetLink,
+    LastAdmin,
+    NoSuchAccount,
+    WrongCredentials,
+)
 from gourmet.accounts.schemas import AccountView, Role
 from gourmet.db.pool import GuardedPool
 from gourmet.db.types import Conn
@@ -190,6 +197,40 @@ class AccountService:
             await repo.end_sessions(conn, row["id"])
             await repo.insert_session(conn, session_hash(session), row["id"], self._expiry())
         return account_view(row), session
+
+    # -- staff accounts, as an admin manages them --------------------------------------------
+
+    async def staff_accounts(self) -> list[AccountView]:
+        async with self._pool.connection() as conn:
+            return [account_view(row) for row in await repo.staff_accounts(conn)]
+
+    async def change_role(self, account_id: int, role: Role) -> AccountView:
+        async with self._pool.connection() as conn, conn.transaction():
+            row = await self._staff_account(conn, account_id)
+            if row["role"] == "admin" and role != "admin":
+                await self._keep_an_admin(conn, row)
+            return account_view(await repo.set_role(conn, account_id, role))
+
+    async def remove_account(self, account_id: int) -> None:
+        """A staff account goes (its sessions end); what it did stays in orders' history."""
+        async with self._pool.connection() as conn, conn.transaction():
+            row = await self._staff_account(conn, account_id)
+            if row["role"] == "admin":
+                await self._keep_an_admin(conn, row)
+            await repo.delete_account(conn, account_id)
+
+    async def _staff_account(self, conn: Conn, account_id: int) -> dict[str, Any]:
+        row = await repo.lock_staff_account(conn, account_id)
+        if row is None:
+            raise NoSuchAccount(f"There is no staff account {account_id}.")
+        return row
+
+    async def _keep_an_admin(self, conn: Conn, row: dict[str, Any]) -> None:
+        if await repo.admins(conn) <= 1:
+            raise LastAdmin(
+                f"{row['email']} is the last admin: make another admin first, so that someone"
+                " can still manage accounts."
+            )
 
     # -- leaving ----------------------------------------------------------------------------
 

@@ -120,6 +120,14 @@ async def past_orders_page(
     )
 
 
+@get("/manage/staff", include_in_schema=False)
+async def staff_accounts_page(
+    request: Request[Any, Any, Any], gate: NamedDependency[Gate]
+) -> Template | Redirect:
+    """Staff, manager and admin accounts (the admin role)."""
+    return await _for_role(request, gate, "admin", "staff/staff_accounts.html", PRIVATE_HEADERS)
+
+
 @get("/manage/reports", include_in_schema=False)
 async def reports_page(
     request: Request[Any, Any, Any], gate: NamedDependency[Gate]
@@ -209,6 +217,7 @@ ROUTES: list[ControllerRouterHandler] = [
     phone_order_page,
     manage_page,
     reports_page,
+    staff_accounts_page,
     past_orders_page,
     plotly_js,
     login_page,
