@@ -133,3 +133,37 @@ async def test_a_manager_sets_the_restaurants_details_and_the_menu_page_shows_th
         json={"name": "Test Kitchen"},
         headers={"Authorization": f"Bearer {STAFF_TOKEN}"},
     )
+
+
+async def test_a_manager_edits_an_items_words_and_tags_and_customers_see_them(
+    desktop: BrowserPage,
+    browser: Browser,
+    live_server: LiveServer,
+    shop: FixtureMenu,
+    api: httpx.AsyncClient,
+) -> None:
+    manager = await open_page(browser, live_server, DESKTOP)
+    try:
+        page = manager.page
+        await sign_in_as_staff(page, live_server.url, "/manage")
+        await page.get_by_role("button", name="Edit Soup").click()
+        editor = page.locator("#item-editor")
+        await editor.get_by_label("Name").fill("Tomato soup")
+        await editor.get_by_label("Description").fill("Slow-roasted tomatoes, basil oil.")
+        await editor.get_by_label("Allergens").fill("celery, milk")
+        await editor.get_by_label("Dietary tags").fill("vegetarian")
+        await screenshot(page, "manage-item-editor")
+        await editor.get_by_role("button", name="Save item").click()
+        await expect(page.locator("#status")).to_have_text(
+            "Tomato soup saved: customers see it as soon as the menu reloads."
+        )
+    finally:
+        await manager.page.context.close()
+    assert manager.problems == []
+    await served_menu(api, lambda menu: item(menu, shop.soup)["name"] == "Tomato soup")
+    customer = desktop.page
+    await customer.goto("/")
+    soup = customer.locator(f"#item-{shop.soup}")
+    await expect(soup).to_contain_text("Slow-roasted tomatoes, basil oil.")
+    await expect(soup).to_contain_text("Contains: celery, milk")
+    await expect(soup.locator(".tag--diet")).to_have_text("vegetarian")

@@ -124,6 +124,10 @@ function itemRow(item) {
   row.dataset.itemId = item.id;
   const name = el("th", item.name);
   name.scope = "row";
+  const edit = button("Edit", "secondary edit");
+  edit.append(el("span", ` ${item.name}`, "visually-hidden"));
+  edit.addEventListener("click", () => openEditor(item.id));
+  name.append(" ", edit);
 
   const price = labelled(el("input", undefined, "money"), `Price of ${item.name} in dollars`);
   price.inputMode = "decimal";
@@ -205,6 +209,46 @@ function renderMenu(menu) {
     container.append(section);
   }
   if (chosen) select.value = chosen;
+}
+
+// -- the item editor: name, description, allergens, dietary tags -------------------------------
+
+let editing = null;
+
+function openEditor(id) {
+  const { item } = items.get(id);
+  editing = id;
+  $("edit-name").value = item.name;
+  $("edit-description").value = item.description;
+  $("edit-allergens").value = item.allergens.join(", ");
+  $("edit-dietary").value = item.dietary.join(", ");
+  $("item-editor").showModal();
+}
+
+function tagList(text) {
+  return text.split(",").map((tag) => tag.trim()).filter(Boolean);
+}
+
+async function saveEditor(event) {
+  event.preventDefault();
+  const fields = {
+    name: $("edit-name"), description: $("edit-description"),
+    allergens: $("edit-allergens"), dietary: $("edit-dietary"),
+  };
+  valid(...Object.values(fields));
+  try {
+    const item = await api("PATCH", `/items/${editing}`, {
+      name: fields.name.value,
+      description: fields.description.value,
+      allergens: tagList(fields.allergens.value),
+      dietary: tagList(fields.dietary.value),
+    });
+    $("item-editor").close();
+    await reloadMenu();
+    say(`${item.name} saved: customers see it as soon as the menu reloads.`);
+  } catch (error) {
+    fail(error, fields[(error.field || "").replace(/\[\d+\]$/, "")]);
+  }
 }
 
 async function reloadMenu() {
@@ -744,5 +788,7 @@ $("add-special-day").addEventListener("click", () => {
 $("capacity-form").addEventListener("submit", saveCapacity);
 $("settings-form").addEventListener("submit", saveSettings);
 $("details-form").addEventListener("submit", saveDetails);
+$("item-editor-form").addEventListener("submit", saveEditor);
+$("edit-cancel").addEventListener("click", () => $("item-editor").close());
 $("add-zone-form").addEventListener("submit", addZone);
 start();
