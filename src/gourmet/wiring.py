@@ -98,6 +98,7 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
         pool,
         shed_total=runtime.shed_total,
         breaker_open=lambda: breaker.state == BreakerState.OPEN,
+        tz=settings.tz,
     )
     hub.on(STATUS_CHANNEL, status_board.reload, background=True)
     accounts = AccountService(

@@ -57,8 +57,10 @@ async def test_an_incident_is_posted_updated_and_resolved(
     assert (incident["title"], incident["state"]) == ("Slow checkout", "investigating")
     assert components(feed)["ordering"] == "outage"
     assert feed["banner"].startswith("Slow checkout: Checkout is slow")
-    assert "18:30 UTC" in feed["banner"]
+    # In the restaurant's time (New York: 18:30 UTC is 13:30 there in January).
+    assert feed["banner"].endswith("Expected back by 13:30.")
     page = (await client.get("/status")).text
+    assert "Expected resolution: 13:30, 01 Jan" in page
     assert "&lt;b&gt;we are on it&lt;/b&gt;" in page  # operators' text is escaped too
 
     number = incident["id"]

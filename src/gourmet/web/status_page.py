@@ -14,7 +14,7 @@ from gourmet.web.security import PAGE_HEADERS
 async def status_page(status_board: NamedDependency[StatusBoard]) -> Template:
     return Template(
         template_name="customer/status.html",
-        context={"feed": status_board.public_feed()},
+        context={"feed": status_board.public_feed(), "tz": status_board.tz},
         headers=PAGE_HEADERS,
     )
 

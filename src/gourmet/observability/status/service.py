@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from gourmet.db.pool import GuardedPool
 from gourmet.observability.status import repository
@@ -79,8 +79,10 @@ class StatusBoard:
         shed_total: Callable[[], int],
         breaker_open: Callable[[], bool],
         clock: Callable[[], float] = time.monotonic,
+        tz: tzinfo = UTC,
     ) -> None:
         self._pool = pool
+        self.tz = tz  # customers read times in the restaurant's
         self._shed_total = shed_total
         self._breaker_open = breaker_open
         self._clock = clock
@@ -128,7 +130,7 @@ class StatusBoard:
         """What customer pages say at the top, or None when all is well."""
         for incident in self.open_incidents():
             eta = incident.expected_resolution_at
-            until = f" Expected back by {eta.astimezone(UTC):%H:%M} UTC." if eta else ""
+            until = f" Expected back by {eta.astimezone(self.tz):%H:%M}." if eta else ""
             return f"{incident.title}: {incident.message}{until}"
         states = {c.state for c in self.components()}
         if "outage" in states:
