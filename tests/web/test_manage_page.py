@@ -167,3 +167,53 @@ async def test_a_manager_edits_an_items_words_and_tags_and_customers_see_them(
     await expect(soup).to_contain_text("Slow-roasted tomatoes, basil oil.")
     await expect(soup).to_contain_text("Contains: celery, milk")
     await expect(soup.locator(".tag--diet")).to_have_text("vegetarian")
+
+
+async def test_a_manager_edits_an_items_options_as_text(
+    desktop: BrowserPage,
+    browser: Browser,
+    live_server: LiveServer,
+    shop: FixtureMenu,
+    api: httpx.AsyncClient,
+) -> None:
+    manager = await open_page(browser, live_server, DESKTOP)
+    try:
+        page = manager.page
+        await sign_in_as_staff(page, live_server.url, "/manage")
+        await page.get_by_role("button", name="Edit Pizza").click()
+        options = page.locator("#item-editor").get_by_label("Options")
+        await expect(options).to_have_value(
+            "Size (choose 1 to 1)\n  Small +0.00\n  Large +3.00\n"
+            "Extras (choose 0 to 2)\n  Cheese +1.00\n  Olives +0.50\n  Basil +0.00"
+        )
+        await options.fill("Size (choose one)\n  Small")
+        await page.get_by_role("button", name="Save item").click()
+        await expect(page.locator("#status")).to_contain_text(
+            'write a group like "Size (choose 1 to 1)"'
+        )
+        await options.fill(
+            "Size (choose 1 to 1)\n  Small +0.00\n  Large +3.00\n  Family -1.50\n"
+            "Extras (choose 0 to 3)\n  Cheese +1.00\n  (off) Olives +0.50\n  Basil"
+        )
+        await page.get_by_role("button", name="Save item").click()
+        await expect(page.locator("#status")).to_have_text(
+            "Pizza saved: customers see it as soon as the menu reloads."
+        )
+    finally:
+        await manager.page.context.close()
+    assert manager.problems == []
+    await served_menu(
+        api, lambda menu: len(item(menu, shop.pizza)["modifier_groups"][0]["options"]) == 3
+    )
+    groups = item((await api.get("/api/menu")).json(), shop.pizza)["modifier_groups"]
+    assert [(o["name"], o["price_delta_cents"], o["available"]) for o in groups[0]["options"]] == [
+        ("Small", 0, True),
+        ("Large", 300, True),
+        ("Family", -150, True),
+    ]
+    assert groups[1]["max_choices"] == 3
+    assert [(o["id"], o["available"]) for o in groups[1]["options"]] == [
+        (shop.extra_cheese, True),
+        (shop.extra_olives, False),  # kept, switched off
+        (shop.extra_basil, True),
+    ]

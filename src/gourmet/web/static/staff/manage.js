@@ -222,7 +222,49 @@ function openEditor(id) {
   $("edit-description").value = item.description;
   $("edit-allergens").value = item.allergens.join(", ");
   $("edit-dietary").value = item.dietary.join(", ");
+  $("edit-options").value = optionsText(item.modifier_groups);
   $("item-editor").showModal();
+}
+
+// Options as text: "Size (choose 1 to 1)" then "  Large +3.00" lines; ids kept by name.
+function optionsText(groups) {
+  return groups.map((group) => [
+    `${group.name} (choose ${group.min_choices} to ${group.max_choices})`,
+    ...group.options.map((option) =>
+      `  ${option.available ? "" : "(off) "}${option.name} ${option.price_delta_cents < 0 ? "-" : "+"}${money(Math.abs(option.price_delta_cents))}`),
+  ].join("\n")).join("\n");
+}
+
+function parseOptions(text, existing) {
+  const groups = [];
+  for (const [index, raw] of text.split("\n").entries()) {
+    if (!raw.trim()) continue;
+    const where = `Line ${index + 1} of the options`;
+    if (!/^\s/.test(raw)) {
+      const head = /^(.+?)\s*\(choose (\d+) to (\d+)\)\s*$/.exec(raw);
+      if (!head) throw new Error(`${where}: write a group like "Size (choose 1 to 1)".`);
+      const old = existing.find((group) => group.name === head[1]);
+      groups.push({
+        name: head[1], min_choices: Number(head[2]), max_choices: Number(head[3]), options: [],
+        ...(old ? { id: old.id } : {}),
+      });
+      continue;
+    }
+    const group = groups[groups.length - 1];
+    if (!group) throw new Error(`${where}: an option comes under a group.`);
+    const line = /^\s+(\(off\)\s*)?(.+?)(?:\s+([+-])\s*(\d+(?:[.,]\d{1,2})?))?\s*$/.exec(raw);
+    if (!line) throw new Error(`${where}: write an option like "  Large +3.00".`);
+    const cents = line[4] === undefined ? 0 : parseMoney(line[4]);
+    const oldGroup = existing.find((g) => g.id === group.id);
+    const old = oldGroup?.options.find((option) => option.name === line[2]);
+    group.options.push({
+      name: line[2],
+      price_delta_cents: line[3] === "-" ? -cents : cents,
+      available: !line[1],
+      ...(old ? { id: old.id } : {}),
+    });
+  }
+  return groups;
 }
 
 function tagList(text) {
@@ -235,8 +277,18 @@ async function saveEditor(event) {
     name: $("edit-name"), description: $("edit-description"),
     allergens: $("edit-allergens"), dietary: $("edit-dietary"),
   };
-  valid(...Object.values(fields));
+  valid(...Object.values(fields), $("edit-options"));
+  const before = items.get(editing).item;
+  let groups;
   try {
+    groups = parseOptions($("edit-options").value, before.modifier_groups);
+  } catch (error) {
+    return fail(error, $("edit-options"));
+  }
+  try {
+    if (optionsText(before.modifier_groups) !== $("edit-options").value.trim()) {
+      await api("PUT", `/items/${editing}/modifiers`, { groups });
+    }
     const item = await api("PATCH", `/items/${editing}`, {
       name: fields.name.value,
       description: fields.description.value,
