@@ -240,7 +240,7 @@ def outbox_worker(settings: Settings, services: Services) -> OutboxWorker:
     chores: list[Callable[[], Awaitable[object]]] = [
         expiry,
         DailySales(services.pool, services.reports),
-        Snoozes(services.pool),
+        Snoozes(services.pool, settings.tz),
     ]
     if settings.kitchen.auto_accept:
         chores.append(AutoAccept(services.pool, services.kitchen_orders))

@@ -3,7 +3,7 @@ menu; a snooze that makes no sense gets a clear 422 and changes nothing."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -36,7 +36,7 @@ async def test_a_snoozed_item_comes_back_by_itself(
         until.isoformat().replace("+00:00", "Z"),
     )
     await wait_for_menu(client, lambda m: item_in_menu(m, menu.cake)["available"] is False)
-    snoozes = Snoozes(runtime_of(app).services.pool)
+    snoozes = Snoozes(runtime_of(app).services.pool, UTC)
     assert await snoozes() == 0  # not yet
     await conn.execute(
         "UPDATE item SET back_at = now() - interval '1 second' WHERE id = %s", (menu.cake,)
@@ -75,3 +75,37 @@ async def test_a_snooze_that_makes_no_sense_changes_nothing(
     problem = assert_problem(answer, 422, "invalid-value")
     assert problem["field"] == field
     assert await snapshot(conn) == before
+
+
+async def test_an_item_with_a_daily_stock_starts_each_day_with_it(
+    app: Litestar, client: Client, menu: FixtureMenu, conn: Conn
+) -> None:
+    daily = await client.patch(
+        f"{API}/items/{menu.soup}", json={"daily_stock": 12}, headers=STAFF_HEADERS
+    )
+    assert (daily.status_code, daily.json()["daily_stock"]) == (200, 12)
+    assert daily.json()["stock"] == 3  # today's count is left as it is
+    day = [date(2030, 1, 1)]  # days no real clock reaches in a test
+    snoozes = Snoozes(runtime_of(app).services.pool, UTC, today=lambda _tz: day[0])
+    assert await snoozes() == 1  # the first day seen: reset
+    await wait_for_menu(client, lambda m: item_in_menu(m, menu.soup)["available"] is True)
+    stock = await (
+        await conn.execute("SELECT stock FROM item WHERE id = %s", (menu.soup,))
+    ).fetchone()
+    assert stock == {"stock": 12}
+    await conn.execute("UPDATE item SET stock = 4 WHERE id = %s", (menu.soup,))  # sold 8
+    assert await snoozes() == 0  # the same day: once
+    day[0] = date(2030, 1, 2)
+    assert await snoozes() == 1
+    stock = await (
+        await conn.execute("SELECT stock FROM item WHERE id = %s", (menu.soup,))
+    ).fetchone()
+    assert stock == {"stock": 12}
+    refused = await client.patch(
+        f"{API}/items/{menu.soup}", json={"daily_stock": -1}, headers=STAFF_HEADERS
+    )
+    assert refused.status_code == 422
+    off = await client.patch(
+        f"{API}/items/{menu.soup}", json={"daily_stock": None}, headers=STAFF_HEADERS
+    )
+    assert off.json()["daily_stock"] is None

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.conftest import STAFF_TOKEN, FixtureMenu
+from tests.conftest import STAFF_HEADERS, STAFF_TOKEN, FixtureMenu
 from tests.web.actions import sign_in_as_staff
 from tests.web.conftest import (
     DESKTOP,
@@ -152,6 +152,7 @@ async def test_a_manager_edits_an_items_words_and_tags_and_customers_see_them(
         await editor.get_by_label("Description").fill("Slow-roasted tomatoes, basil oil.")
         await editor.get_by_label("Allergens").fill("celery, milk")
         await editor.get_by_label("Dietary tags").fill("vegetarian")
+        await editor.get_by_label("Portions each day").fill("20")
         await screenshot(page, "manage-item-editor")
         await editor.get_by_role("button", name="Save item").click()
         await expect(page.locator("#status")).to_have_text(
@@ -167,6 +168,8 @@ async def test_a_manager_edits_an_items_words_and_tags_and_customers_see_them(
     await expect(soup).to_contain_text("Slow-roasted tomatoes, basil oil.")
     await expect(soup).to_contain_text("Contains: celery, milk")
     await expect(soup.locator(".tag--diet")).to_have_text("vegetarian")
+    managed = (await api.get("/api/manage/menu", headers=STAFF_HEADERS)).json()
+    assert item(managed, shop.soup)["daily_stock"] == 20
 
 
 async def test_a_manager_edits_an_items_options_as_text(

@@ -85,6 +85,8 @@ class ItemPatch(msgspec.Struct, frozen=True):
     dietary: Tags | UnsetType = UNSET
     available: bool | UnsetType = UNSET
     stock: Stock | UnsetType | None = UNSET
+    # Portions each of the restaurant's days starts with (None: no daily reset).
+    daily_stock: Stock | UnsetType | None = UNSET
     position: Position | UnsetType = UNSET
 
 
@@ -155,6 +157,7 @@ class ItemView(msgspec.Struct, frozen=True):
     available: bool
     stock: int | None
     orderable: bool
+    daily_stock: int | None
     position: int
     modifier_groups: list[GroupView]
     back_at: datetime | None = None  # snoozed: when it comes back by itself

@@ -1,7 +1,11 @@
 """Snoozed items come back by themselves: a chore of the outbox worker switches on every item
-whose ``back_at`` has passed and tells every process's menu cache (``menu_changed``)."""
+whose ``back_at`` has passed and tells every process's menu cache (``menu_changed``). The same
+chore starts each of the restaurant's days with the items' daily stock, where they have one."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, tzinfo
 
 from gourmet.db.pool import GuardedPool
 from gourmet.menu import edit_repository as edits
@@ -9,13 +13,18 @@ from gourmet.menu import repository as repo
 
 
 class Snoozes:
-    def __init__(self, pool: GuardedPool) -> None:
+    def __init__(
+        self, pool: GuardedPool, tz: tzinfo, today: Callable[[tzinfo], date] | None = None
+    ) -> None:
         self._pool = pool
+        self._tz = tz
+        self._today = today or (lambda zone: datetime.now(zone).date())
 
     async def __call__(self) -> int:
-        """Bring back the items whose time has come; how many."""
+        """Bring back the items whose time has come, and a new day's stock; how many items."""
         async with self._pool.connection() as conn, conn.transaction():
             back = await edits.bring_back_snoozed(conn)
+            back += await edits.reset_daily_stock(conn, self._today(self._tz))
             if back:
                 await repo.notify_menu_changed(conn)
         return back

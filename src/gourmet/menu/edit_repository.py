@@ -8,6 +8,7 @@ and nowhere else.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from datetime import date
 from typing import Any
 
 from psycopg import sql
@@ -17,7 +18,8 @@ from gourmet.db.types import Conn
 # Like _ITEMS_SQL, but with the switch, the stock and the positions apart, as a manager edits them.
 _MANAGED_ITEMS_SQL = """
 SELECT i.id, i.category_id, i.name, i.description, i.price_cents, i.allergens, i.dietary,
-    i.available, i.back_at, i.stock, i.available AND coalesce(i.stock > 0, true) AS orderable,
+    i.available, i.back_at, i.stock, i.daily_stock,
+    i.available AND coalesce(i.stock > 0, true) AS orderable,
     i.position,
     coalesce((
         SELECT json_agg(json_build_object(
@@ -51,6 +53,7 @@ ITEM_COLUMNS = frozenset(
         "available",
         "back_at",
         "stock",
+        "daily_stock",
         "position",
     }
 )
@@ -142,6 +145,24 @@ async def bring_back_snoozed(conn: Conn) -> int:
     cursor = await conn.execute(
         "UPDATE item SET available = true, back_at = NULL, updated_at = now()"
         " WHERE back_at <= now() RETURNING id"
+    )
+    return len(await cursor.fetchall())
+
+
+async def reset_daily_stock(conn: Conn, today: date) -> int:
+    """Once a local day: every item with a daily stock gets it back; how many items (0 when
+    this day was reset already, by this process or another)."""
+    claimed = await (
+        await conn.execute(
+            "INSERT INTO stock_reset (day) VALUES (%s) ON CONFLICT (day) DO NOTHING RETURNING day",
+            (today,),
+        )
+    ).fetchone()
+    if claimed is None:
+        return 0
+    cursor = await conn.execute(
+        "UPDATE item SET stock = daily_stock, updated_at = now()"
+        " WHERE daily_stock IS NOT NULL RETURNING id"
     )
     return len(await cursor.fetchall())
 

@@ -223,6 +223,7 @@ function openEditor(id) {
   $("edit-allergens").value = item.allergens.join(", ");
   $("edit-dietary").value = item.dietary.join(", ");
   $("edit-options").value = optionsText(item.modifier_groups);
+  $("edit-daily").value = item.daily_stock === null ? "" : String(item.daily_stock);
   $("item-editor").showModal();
 }
 
@@ -275,8 +276,13 @@ async function saveEditor(event) {
   event.preventDefault();
   const fields = {
     name: $("edit-name"), description: $("edit-description"),
-    allergens: $("edit-allergens"), dietary: $("edit-dietary"),
+    allergens: $("edit-allergens"), dietary: $("edit-dietary"), daily_stock: $("edit-daily"),
   };
+  const dailyText = fields.daily_stock.value.trim();
+  const daily = dailyText === "" ? null : parseCount(dailyText);
+  if (dailyText !== "" && daily === null) {
+    return fail(new Error("Portions each day is a whole number, or empty."), fields.daily_stock);
+  }
   valid(...Object.values(fields), $("edit-options"));
   const before = items.get(editing).item;
   let groups;
@@ -294,6 +300,7 @@ async function saveEditor(event) {
       description: fields.description.value,
       allergens: tagList(fields.allergens.value),
       dietary: tagList(fields.dietary.value),
+      daily_stock: daily,
     });
     $("item-editor").close();
     await reloadMenu();
