@@ -60,6 +60,8 @@ GLUTEN, DAIRY, EGG, NUTS, FISH, SOY, SESAME, CELERY, MUSTARD, SHELLFISH = (
 )
 VEG, VEGAN, GF, SPICY = "vegetarian", "vegan", "gluten-free", "spicy"
 
+DEMO_ADDRESS = "12 Market Square, Springfield"  # a made-up address for the demo
+DEMO_PHONE = "555 010 2000"
 DEMO_MENU: dict[str, list[Dish]] = {
     "Starters": [
         Dish(
@@ -267,6 +269,9 @@ async def load_demo(conn: Conn, *, only_if_empty: bool = True) -> SeedResult:
             opening=DEMO_OPENING,
             capacity=DEMO_CAPACITY,
             zones=DEMO_ZONES,
+        )
+        await management_repo.update_details(
+            conn, name="Gourmet Delights", address=DEMO_ADDRESS, phone=DEMO_PHONE
         )
         items = 0
         for category_position, (category, dishes) in enumerate(DEMO_MENU.items()):
