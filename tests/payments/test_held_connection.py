@@ -23,15 +23,17 @@ from tests.serving import serve
 pytestmark = pytest.mark.anyio
 
 
-@pytest.mark.parametrize(("profile", "held"), [("incident", 1), ("hardened", 0)])
+@pytest.mark.parametrize("profile", ["incident", "hardened"])
 async def test_a_connection_is_held_through_the_card_call_on_the_old_platform_only(
     menu: FixtureMenu,
     database_url: str,
     tmp_path: Path,
     sandbox: Sandbox,
     profile: Literal["incident", "hardened"],
-    held: int,
 ) -> None:
+    """While the provider takes the card, the old platform's request holds a connection all
+    along; Gourmet's holds none (background work may take one for a moment: so the pool is
+    watched through the call, and Gourmet's must be seen idle within it)."""
     settings = Settings(
         profile=profile,
         data_dir=tmp_path,
@@ -41,14 +43,23 @@ async def test_a_connection_is_held_through_the_card_call_on_the_old_platform_on
     )
     app = create_app(settings)
     async with serve(asgi_stack(app)) as client:
-        await sandbox.control(latency_ms=1500)
+        pool = runtime_of(app).services.pool
+        await sandbox.control(latency_ms=2500)
         checkout = asyncio.create_task(client.post("/api/orders", json=by_card(menu)))
 
-        async def charging() -> int:
-            return int((await sandbox.http.get("/charges")).json()["in_flight"])
+        async def during_the_charge() -> tuple[int, int]:
+            in_flight = int((await sandbox.http.get("/charges")).json()["in_flight"])
+            return in_flight, int(pool.stats()["in_use"])
 
-        await wait_for(charging, lambda n: n == 1)  # the provider is taking the card now
-        in_use = runtime_of(app).services.pool.stats()["in_use"]
+        await wait_for(during_the_charge, lambda seen: seen[0] == 1)  # taking the card now
+        seen: list[int] = []
+        while (now := await during_the_charge())[0] == 1:
+            seen.append(now[1])
+            await asyncio.sleep(0.02)  # polling interval; the charge's own time bounds it
         placed = await checkout
     assert placed.status_code == 201, placed.text
-    assert in_use == held
+    assert seen, "the charge ended before the pool could be watched"
+    if profile == "incident":
+        assert min(seen) >= 1  # held all along
+    else:
+        assert min(seen) == 0  # nothing held while the provider works
