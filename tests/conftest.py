@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import anyio
 import psycopg
 import pytest
 from litestar import Litestar
@@ -114,6 +115,7 @@ async def application_tables(conn: Conn) -> list[str]:
     return [row["tablename"] for row in rows]
 
 
+CLOSE_DEADLINE_S = 5.0
 _tables: list[str] = []  # the schema is migrated once a session: read once
 
 
@@ -194,10 +196,16 @@ async def load_fixture_menu(conn: Conn) -> FixtureMenu:
 
 @pytest.fixture
 async def conn(database_url: str) -> AsyncIterator[Conn]:
-    async with await psycopg.AsyncConnection.connect(
+    connection = await psycopg.AsyncConnection.connect(
         database_url, autocommit=True, row_factory=dict_row
-    ) as connection:
+    )
+    try:
         yield connection
+    finally:
+        # Bounded, as every teardown that waits on another party: a stuck close fails the test
+        # instead of stalling the whole run (pytest-timeout cannot interrupt anyio's teardown).
+        with anyio.move_on_after(CLOSE_DEADLINE_S):
+            await connection.close()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Iterator
 
+import anyio
 import httpx
 import pytest
 
@@ -15,6 +16,7 @@ from tests.payments.helpers import FakeClock, Sandbox
 from tests.processes import free_port, start, stop
 
 STARTUP_DEADLINE_S = 30.0
+CLOSE_DEADLINE_S = 5.0
 
 
 @pytest.fixture(scope="session")
@@ -35,10 +37,16 @@ def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 async def sandbox(sandbox_url: str) -> AsyncIterator[Sandbox]:
-    async with httpx.AsyncClient(base_url=sandbox_url, timeout=5.0) as http:
+    http = httpx.AsyncClient(base_url=sandbox_url, timeout=5.0)
+    try:
         handle = Sandbox(sandbox_url, http)
         await handle.control(latency_ms=0, failure_rate=0, failure_status=503, reset=True)
         yield handle
+    finally:
+        # Bounded: a CI run once hung here for good, after a test whose request to the sandbox
+        # was cancelled mid-way (a poll's deadline); a stuck close must fail, not stall the run.
+        with anyio.move_on_after(CLOSE_DEADLINE_S):
+            await http.aclose()
 
 
 @pytest.fixture
