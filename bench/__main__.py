@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DATABASE = "gourmet_bench"
 PGBENCH_DATABASE = "pgbench"
-GOURMET_SERVER__PORT = 8101
+GOURMET_APP_PORT = 8101
 BARE_PORT = 8102
 DURATION_S = int(os.environ.get("BENCH_DURATION_S", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
@@ -207,7 +207,7 @@ def main() -> None:
         "connections": CONNECTIONS,
     }
     with server(
-        "gourmet.app:create_server_app", GOURMET_SERVER__PORT, env, factory=True
+        "gourmet.app:create_server_app", GOURMET_APP_PORT, env, factory=True
     ) as gourmet:
         order = httpx.post(
             gourmet + "/api/orders",

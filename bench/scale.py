@@ -26,7 +26,7 @@ import psycopg
 from bench.__main__ import (
     DATABASE,
     DURATION_S,
-    GOURMET_SERVER__PORT,
+    GOURMET_APP_PORT,
     RESULTS,
     ROOT,
     SPREAD_LUA,
@@ -121,13 +121,13 @@ def main() -> None:
     }
     results: dict[str, Any] = {"when": datetime.now(UTC).isoformat(), "past_orders": PAST_ORDERS}
     with server(
-        "gourmet.app:create_server_app", GOURMET_SERVER__PORT, env, factory=True
+        "gourmet.app:create_server_app", GOURMET_APP_PORT, env, factory=True
     ) as gourmet:
         results["empty"] = measure(gourmet)
     close_open_orders(url)
     results["generate_s"] = add_past_orders(url, PAST_ORDERS)
     with server(
-        "gourmet.app:create_server_app", GOURMET_SERVER__PORT, env, factory=True
+        "gourmet.app:create_server_app", GOURMET_APP_PORT, env, factory=True
     ) as gourmet:
         results["at_scale"] = measure(gourmet)
     with psycopg.connect(url) as conn:

@@ -31,7 +31,7 @@ import httpx
 from bench.__main__ import (
     DATABASE,
     DURATION_S,
-    GOURMET_SERVER__PORT,
+    GOURMET_APP_PORT,
     RESULTS,
     ROOT,
     SPREAD_LUA,
@@ -60,7 +60,7 @@ def gourmet_serve(env: dict[str, str]) -> Iterator[str]:
     if not os.path.exists(command[0]):
         command = [sys.executable, "-m", "gourmet.cli", "serve"]
     process = subprocess.Popen(command, env=env, cwd=ROOT)
-    base = f"http://127.0.0.1:{GOURMET_SERVER__PORT}"
+    base = f"http://127.0.0.1:{GOURMET_APP_PORT}"
     try:
         deadline = time.monotonic() + 60
         workers = int(env["GOURMET_SERVER__WORKERS"])
@@ -126,7 +126,7 @@ def main() -> None:
     base_env = {
         **os.environ,
         "GOURMET_DATABASE__URL": url,
-        "GOURMET_SERVER__PORT": str(GOURMET_SERVER__PORT),
+        "GOURMET_SERVER__PORT": str(GOURMET_APP_PORT),
         "GOURMET_DATA_DIR": str(ROOT / "var" / "bench-workers"),
         "GOURMET_SECURITY__STAFF_TOKEN": "bench-workers-staff-token-0123456789",
         "GOURMET_PAYMENTS__URL": "",
