@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.overload
 	$(BIN)/python -m bench.scale
+	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.retrying
 	$(BIN)/python -m bench.workers
 	$(BIN)/python -m bench.night

@@ -206,9 +206,7 @@ def main() -> None:
         "duration_s": DURATION_S,
         "connections": CONNECTIONS,
     }
-    with server(
-        "gourmet.app:create_server_app", GOURMET_APP_PORT, env, factory=True
-    ) as gourmet:
+    with server("gourmet.app:create_server_app", GOURMET_APP_PORT, env, factory=True) as gourmet:
         order = httpx.post(
             gourmet + "/api/orders",
             json={

@@ -120,15 +120,11 @@ def main() -> None:
         "PYTHONPATH": str(ROOT),
     }
     results: dict[str, Any] = {"when": datetime.now(UTC).isoformat(), "past_orders": PAST_ORDERS}
-    with server(
-        "gourmet.app:create_server_app", GOURMET_APP_PORT, env, factory=True
-    ) as gourmet:
+    with server("gourmet.app:create_server_app", GOURMET_APP_PORT, env, factory=True) as gourmet:
         results["empty"] = measure(gourmet)
     close_open_orders(url)
     results["generate_s"] = add_past_orders(url, PAST_ORDERS)
-    with server(
-        "gourmet.app:create_server_app", GOURMET_APP_PORT, env, factory=True
-    ) as gourmet:
+    with server("gourmet.app:create_server_app", GOURMET_APP_PORT, env, factory=True) as gourmet:
         results["at_scale"] = measure(gourmet)
     with psycopg.connect(url) as conn:
         row = conn.execute("SELECT count(*) FROM orders").fetchone()
