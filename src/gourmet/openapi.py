@@ -30,7 +30,14 @@ WRITES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Routes that count a client's attempts and answer 429 past the limit (accounts/throttle.py,
 # accounts/limits.py, the checkout limit per client).
 THROTTLED: Final = frozenset(
-    {("POST", "/api/session"), ("POST", "/api/accounts"), ("POST", "/api/orders")}
+    {
+        ("POST", "/api/session"),
+        ("POST", "/api/accounts"),
+        ("POST", "/api/orders"),
+        ("POST", "/api/password-resets"),
+        ("POST", "/api/password-resets/use"),
+        ("POST", "/api/me/delete"),
+    }
 )
 # Checks a password: wrong ones are answered 401.
 SIGN_IN: Final = ("POST", "/api/session")
