@@ -35,6 +35,7 @@ from gourmet.db.types import Conn
 from gourmet.menu import repository as menu_repo
 from tests.conftest import ROOT, STAFF_HEADERS, STAFF_TOKEN, FixtureMenu, load_fixture_menu
 from tests.processes import free_port, start, stop
+from tests.web.actions import sign_in_as_staff
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -246,6 +247,21 @@ async def open_page(browser: Browser, server: LiveServer, viewport: ViewportSize
     page.on("pageerror", lambda error: watched.problems.append(f"page error: {error}"))
     page.on("dialog", on_dialog)
     return watched
+
+
+@contextlib.asynccontextmanager
+async def staff_page(
+    browser: Browser, server: LiveServer, path: str, viewport: ViewportSize = DESKTOP
+) -> AsyncIterator[Page]:
+    """A browser of its own, signed in with the staff token on ``path``; closed on leaving,
+    and no page error or Content-Security-Policy refusal may have happened meanwhile."""
+    opened = await open_page(browser, server, viewport)
+    try:
+        await sign_in_as_staff(opened.page, server.url, path)
+        yield opened.page
+    finally:
+        await opened.page.context.close()
+    assert opened.problems == []
 
 
 @contextlib.asynccontextmanager

@@ -11,8 +11,8 @@ import pytest
 from playwright.async_api import Browser, ViewportSize, expect
 
 from tests.conftest import FixtureMenu
-from tests.web.actions import order_by_api, sign_in_as_staff
-from tests.web.conftest import LiveServer, open_page, screenshot, server_with
+from tests.web.actions import order_by_api
+from tests.web.conftest import LiveServer, screenshot, server_with, staff_page
 
 pytestmark = pytest.mark.anyio
 
@@ -31,10 +31,7 @@ def alarm_server(
 async def test_an_order_nobody_accepts_raises_the_alarm_and_no_alert_covers_the_board(
     browser: Browser, shop: FixtureMenu, alarm_server: LiveServer
 ) -> None:
-    opened = await open_page(browser, alarm_server, TABLET)
-    board = opened.page
-    try:
-        await sign_in_as_staff(board, alarm_server.url, "/kitchen")
+    async with staff_page(browser, alarm_server, "/kitchen", TABLET) as board:
         await expect(board.locator("#connection")).to_have_text("Live")
         async with httpx.AsyncClient(base_url=alarm_server.url) as api:
             order = await order_by_api(api, [{"item_id": shop.cake}])
@@ -52,6 +49,3 @@ async def test_an_order_nobody_accepts_raises_the_alarm_and_no_alert_covers_the_
         await screenshot(board, "kitchen-unaccepted")
         await card.get_by_role("button", name="Accept").click()
         await expect(alarm).to_be_hidden()
-    finally:
-        await board.context.close()
-    assert opened.problems == []

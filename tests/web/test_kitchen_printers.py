@@ -16,8 +16,8 @@ from tests.conftest import FixtureMenu
 from tests.kitchen.escpos_printer import printer_on
 from tests.polling import wait_for
 from tests.processes import free_port
-from tests.web.actions import order_by_api, sign_in_as_staff
-from tests.web.conftest import DESKTOP, LiveServer, open_page, screenshot, server_with
+from tests.web.actions import order_by_api
+from tests.web.conftest import LiveServer, screenshot, server_with, staff_page
 
 pytestmark = pytest.mark.anyio
 
@@ -41,18 +41,11 @@ async def test_a_printer_that_is_off_is_said_on_the_board_and_prints_when_back(
 ) -> None:
     async with httpx.AsyncClient(base_url=printing_server.url) as api:
         order = await order_by_api(api, [{"item_id": shop.cake, "quantity": 2}])
-    board = await open_page(browser, printing_server, DESKTOP)
-    try:
-        await see_the_printer_off_then_back(board.page, printing_server, order)
-    finally:
-        await board.page.context.close()
-    assert board.problems == []
+    async with staff_page(browser, printing_server, "/kitchen") as page:
+        await see_the_printer_off_then_back(page, order)
 
 
-async def see_the_printer_off_then_back(
-    page: Page, server: LiveServer, order: dict[str, Any]
-) -> None:
-    await sign_in_as_staff(page, server.url, "/kitchen")
+async def see_the_printer_off_then_back(page: Page, order: dict[str, Any]) -> None:
     card = page.locator(f'li[data-token="{order["token"]}"]')
     await card.get_by_role("button", name="Accept").click()
     banner = page.locator("#printers")

@@ -12,14 +12,12 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.conftest import STAFF_HEADERS, STAFF_TOKEN, FixtureMenu
-from tests.web.actions import sign_in_as_staff
 from tests.web.conftest import (
-    DESKTOP,
     MENU_RELOAD_DEADLINE_S,
     BrowserPage,
     LiveServer,
-    open_page,
     screenshot,
+    staff_page,
 )
 
 pytestmark = pytest.mark.anyio
@@ -44,11 +42,7 @@ async def test_a_manager_86es_an_item_and_customers_see_it(
     shop: FixtureMenu,
     api: httpx.AsyncClient,
 ) -> None:
-    manager = await open_page(browser, live_server, DESKTOP)
-    try:
-        page = manager.page
-        await sign_in_as_staff(page, live_server.url, "/manage")
-
+    async with staff_page(browser, live_server, "/manage") as page:
         status = page.locator("#status")
         toggle = page.get_by_role("button", name="86 Cake")
         await expect(toggle).to_have_attribute("aria-pressed", "false")
@@ -75,9 +69,6 @@ async def test_a_manager_86es_an_item_and_customers_see_it(
             "Paused: customers cannot place orders online."
         )
         await screenshot(page, "manage-desktop", full_page=True)
-    finally:
-        await page.context.close()
-    assert manager.problems == []
 
     await served_menu(api, lambda m: m["ordering_paused"] and not item(m, shop.cake)["available"])
     guest = desktop.page
@@ -100,10 +91,7 @@ async def test_a_manager_sets_the_restaurants_details_and_the_menu_page_shows_th
     shop: FixtureMenu,
     api: httpx.AsyncClient,
 ) -> None:
-    manager = await open_page(browser, live_server, DESKTOP)
-    try:
-        page = manager.page
-        await sign_in_as_staff(page, live_server.url, "/manage")
+    async with staff_page(browser, live_server, "/manage") as page:
         form = page.locator("#details-form")
         await form.get_by_label("Phone").fill("call me")
         await form.get_by_role("button", name="Save details").click()
@@ -112,9 +100,6 @@ async def test_a_manager_sets_the_restaurants_details_and_the_menu_page_shows_th
         await form.get_by_label("Phone").fill("555 010 2000")
         await form.get_by_role("button", name="Save details").click()
         await expect(page.locator("#status")).to_have_text("Restaurant details saved.")
-    finally:
-        await manager.page.context.close()
-    assert manager.problems == []
     await served_menu(api, lambda menu: menu["phone"] == "555 010 2000")
     customer = desktop.page
     await customer.goto("/")
@@ -142,10 +127,7 @@ async def test_a_manager_edits_an_items_words_and_tags_and_customers_see_them(
     shop: FixtureMenu,
     api: httpx.AsyncClient,
 ) -> None:
-    manager = await open_page(browser, live_server, DESKTOP)
-    try:
-        page = manager.page
-        await sign_in_as_staff(page, live_server.url, "/manage")
+    async with staff_page(browser, live_server, "/manage") as page:
         await page.get_by_role("button", name="Edit Soup").click()
         editor = page.locator("#item-editor")
         await editor.get_by_label("Name").fill("Tomato soup")
@@ -158,9 +140,6 @@ async def test_a_manager_edits_an_items_words_and_tags_and_customers_see_them(
         await expect(page.locator("#status")).to_have_text(
             "Tomato soup saved: customers see it as soon as the menu reloads."
         )
-    finally:
-        await manager.page.context.close()
-    assert manager.problems == []
     await served_menu(api, lambda menu: item(menu, shop.soup)["name"] == "Tomato soup")
     customer = desktop.page
     await customer.goto("/")
@@ -179,10 +158,7 @@ async def test_a_manager_edits_an_items_options_as_text(
     shop: FixtureMenu,
     api: httpx.AsyncClient,
 ) -> None:
-    manager = await open_page(browser, live_server, DESKTOP)
-    try:
-        page = manager.page
-        await sign_in_as_staff(page, live_server.url, "/manage")
+    async with staff_page(browser, live_server, "/manage") as page:
         await page.get_by_role("button", name="Edit Pizza").click()
         options = page.locator("#item-editor").get_by_label("Options")
         await expect(options).to_have_value(
@@ -202,9 +178,6 @@ async def test_a_manager_edits_an_items_options_as_text(
         await expect(page.locator("#status")).to_have_text(
             "Pizza saved: customers see it as soon as the menu reloads."
         )
-    finally:
-        await manager.page.context.close()
-    assert manager.problems == []
     await served_menu(
         api, lambda menu: len(item(menu, shop.pizza)["modifier_groups"][0]["options"]) == 3
     )

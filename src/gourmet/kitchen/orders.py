@@ -138,12 +138,13 @@ class KitchenOrders:
             await menu_repository.notify_menu_changed(conn)
         # A card attempt still out at the provider is settled (and given back).
         await settle_later(conn, row, row["token"])
-        money = await refund_repository.order_money(conn, row["id"], lock=False)
-        left = refundable_cents(money) if money is not None else 0
-        if row["payment_status"] == "paid" and left:  # what is left of the money goes back
-            version = await owe_refund(
-                conn, row["id"], row["payment_reference"], left, f"order {row['id']} {status}"
-            )
+        if row["payment_status"] == "paid":  # what is left of the money goes back
+            money = await refund_repository.order_money(conn, row["id"], lock=False)
+            left = refundable_cents(money) if money is not None else 0
+            if left:
+                version = await owe_refund(
+                    conn, row["id"], row["payment_reference"], left, f"order {row['id']} {status}"
+                )
         return version
 
 

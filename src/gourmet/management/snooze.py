@@ -19,12 +19,17 @@ class Snoozes:
         self._pool = pool
         self._tz = tz
         self._today = today or (lambda zone: datetime.now(zone).date())
+        self._day_seen: date | None = None  # the day this process last claimed or found claimed
 
     async def __call__(self) -> int:
-        """Bring back the items whose time has come, and a new day's stock; how many items."""
+        """Bring back the items whose time has come, and a new day's stock; how many items.
+        The day is asked of the database once a day per process, not every round."""
+        today = self._today(self._tz)
         async with self._pool.connection() as conn, conn.transaction():
             back = await edits.bring_back_snoozed(conn)
-            back += await edits.reset_daily_stock(conn, self._today(self._tz))
+            if today != self._day_seen:
+                back += await edits.reset_daily_stock(conn, today)
             if back:
                 await repo.notify_menu_changed(conn)
+        self._day_seen = today
         return back
