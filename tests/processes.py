@@ -22,6 +22,27 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_port_block(offsets: tuple[int, ...], attempts: int = 50) -> int:
+    """A port P such that P + each offset is free too (the local cluster serves on P, P + 1,
+    P + 2 and P + 100): the OS picks only P, and a neighbour may be in use."""
+    for _ in range(attempts):
+        base = free_port()
+        if all(_free(base + offset) for offset in offsets):
+            return base
+    raise RuntimeError(f"no free port P with P + {offsets} free in {attempts} tries")
+
+
+def _free(port: int) -> bool:
+    if port > 65535:
+        return False
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def start(
     command: list[str], env: dict[str, str], log: Path, health: str
 ) -> subprocess.Popen[bytes]:

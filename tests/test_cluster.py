@@ -22,7 +22,7 @@ from gourmet.db.types import Conn
 from tests.conftest import STAFF_TOKEN, FixtureMenu
 from tests.ordering.helpers import checkout_body
 from tests.polling import wait_until
-from tests.processes import free_port
+from tests.processes import free_port_block
 from tests.tools import require_tool
 
 pytestmark = pytest.mark.anyio
@@ -42,7 +42,7 @@ def cluster(database_url: str, tmp_path: Path, menu: FixtureMenu) -> Iterator[Cl
     require_tool("pgbouncer", "pgbouncer")
     settings = Settings(
         data_dir=tmp_path,
-        server=ServerSettings(port=free_port(), drain_s=1.0),
+        server=ServerSettings(port=free_port_block((1, 2, 100)), drain_s=1.0),
         security=SecuritySettings(staff_token=STAFF_TOKEN, checkouts_per_client=0),
         payments=PaymentsSettings(url=""),
     )
