@@ -73,6 +73,10 @@ DOORS: dict[tuple[str, str], Door] = {
     ("POST", "/api/orders/{token:str}/payment"): Door("token"),
     ("POST", "/api/orders/{token:str}/pay-at-pickup"): Door("token"),
     ("POST", "/api/orders/{token:str}/cancel"): Door("token"),
+    ("POST", "/api/orders/{token:str}/payment-intent"): Door("token"),
+    # Stripe's signature over the body is the credential; no cookie is read. Forged, stale and
+    # replayed signatures: tests/payments/test_stripe.py.
+    ("POST", "/api/payments/stripe/webhook"): Door("signed"),
 }
 STAFF_PATHS = {
     ("POST", "/api/admin/accounts"),

@@ -35,6 +35,7 @@ from gourmet.observability.ops import endpoints as ops_endpoints
 from gourmet.observability.sampler import Sampler
 from gourmet.observability.status import endpoints as status_endpoints
 from gourmet.openapi import JsonDocument
+from gourmet.ordering.checkout import card_endpoints
 from gourmet.ordering.checkout import endpoints as ordering_endpoints
 from gourmet.ordering.checkout.endpoints import OrderStatusFastPath
 from gourmet.ordering.checkout.retention import KeyPruner
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             get_menu,
             *ordering_endpoints.ROUTES,
+            *card_endpoints.ROUTES,
             *accounts_endpoints.ROUTES,
             *kitchen_endpoints.ROUTES,
             *management_endpoints.ROUTES,
@@ -155,6 +157,8 @@ async def running(runtime: Runtime, conninfo: str) -> AsyncIterator[Services]:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await services.http.aclose()
+        if services.card_intents is not None:
+            await services.card_intents.aclose()
         await services.pool.pool.close()
 
 

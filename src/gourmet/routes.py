@@ -54,6 +54,8 @@ ADMISSION_RULES: Final[tuple[Rule, ...]] = (
     Rule("/kitchen/orders", Priority.LOW, READS),
     Rule("/api/staff/*", Priority.CRITICAL),  # the kitchen board must keep moving
     Rule("/api/orders/*", Priority.CRITICAL, READS),  # tracking a placed order
+    # The card provider saying a payment ended: it sends an order to the kitchen, or money back.
+    Rule("/api/payments/*", Priority.CRITICAL, POSTS),
     # Checkout, and what a customer needs on the way to it.
     Rule("/api/orders", Priority.CHECKOUT, POSTS, queued=True),  # waits its turn in line
     Rule("/api/orders/*", Priority.CHECKOUT, POSTS),  # paying an order

@@ -38,6 +38,7 @@ from gourmet.observability.ops.timeseries import Recorder
 from gourmet.observability.status.service import StatusBoard
 from gourmet.ordering.checkout.service import OrderingService
 from gourmet.ordering.money.by_hand import HandRefunds
+from gourmet.ordering.money.intents import CardIntents
 from gourmet.ordering.money.service import PaymentService
 from gourmet.ordering.notifications.notices import Notices
 from gourmet.ordering.tracking.book import OrderBook
@@ -63,6 +64,7 @@ class Services:
     order_book: OrderBook
     payments: PaymentService | None
     payment_provider: PaymentProvider | None  # behind the breaker; refunds use it too
+    card_intents: CardIntents | None  # with a provider whose card form runs in the browser
     money: Money
     notices: Notices
     busy: BusyMode
@@ -146,6 +148,7 @@ def dependencies(runtime: Runtime) -> dict[str, Provide]:
         "hub": provide(lambda: runtime.services.hub),
         "menu_cache": provide(lambda: runtime.services.menu_cache),
         "payments": provide(lambda: runtime.services.payments),
+        "card_intents": provide(lambda: runtime.services.card_intents),
         "ordering": provide(lambda: runtime.services.ordering),
         "kitchen_orders": provide(lambda: runtime.services.kitchen_orders),
         "past_orders": provide(lambda: runtime.services.past_orders),

@@ -15,7 +15,7 @@ from gourmet.accounts.guards import Gate
 from gourmet.accounts.limits import AccessLimits, KnownDevices
 from gourmet.accounts.service import AccountService
 from gourmet.accounts.throttle import ClientLimit, SignInThrottle, ThrottlePolicy
-from gourmet.config import Settings
+from gourmet.config import PaymentsSettings, Settings
 from gourmet.db.notifications import (
     MENU_CHANNEL,
     ORDER_CHANNEL,
@@ -43,15 +43,17 @@ from gourmet.observability.status.service import StatusBoard
 from gourmet.ordering import repository as order_repo
 from gourmet.ordering.checkout.service import OrderingService
 from gourmet.ordering.money.by_hand import HandRefunds
+from gourmet.ordering.money.intents import CardIntents
 from gourmet.ordering.money.refunds import payment_jobs
 from gourmet.ordering.money.service import PaymentService
 from gourmet.ordering.notifications.notices import EMAIL, SMS, CustomerMail, Notices, ReadyText
 from gourmet.ordering.notifications.outbox import Handler, OutboxWorker, RetryPolicy
 from gourmet.ordering.tracking.book import OrderBook
 from gourmet.payments.breaker import BreakerConfig, BreakerState, CircuitBreaker
-from gourmet.payments.breaker_provider import BreakerProvider
+from gourmet.payments.breaker_provider import BreakerIntents, BreakerProvider
 from gourmet.payments.client import HttpPaymentProvider, PaymentTimeouts
 from gourmet.payments.provider import PaymentProvider
+from gourmet.payments.stripe_provider import StripeProvider
 from gourmet.reports.service import DailySales, SalesReports
 from gourmet.resilience import deadline
 from gourmet.resilience.client_address import ClientAddress
@@ -89,9 +91,27 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
     notices = Notices(
         email=settings.notifications.smtp_url is not None, sms=settings.notifications.sms != "off"
     )
+    in_browser = isinstance(provider, BreakerIntents)
     payments = (
-        PaymentService(pool, order_book, provider, settings.restaurant.currency, notices)
+        PaymentService(
+            pool,
+            order_book,
+            provider,
+            settings.restaurant.currency,
+            notices,
+            confirms_in_browser=in_browser,
+        )
         if provider
+        else None
+    )
+    card_intents = (
+        CardIntents(
+            pool,
+            payments,
+            provider,
+            currency=settings.restaurant.currency,
+        )
+        if payments is not None and isinstance(provider, BreakerIntents)
         else None
     )
     status_board = StatusBoard(
@@ -130,6 +150,7 @@ async def build_services(runtime: Runtime, conninfo: str) -> Services:
         order_book=order_book,
         payments=payments,
         payment_provider=provider,
+        card_intents=card_intents,
         money=money,
         notices=notices,
         busy=BusyMode(pool, order_book, notices, on_change=ordering.forget_slots),
@@ -190,6 +211,15 @@ def payment_provider(
     settings: Settings, http: httpx.AsyncClient, breaker: CircuitBreaker
 ) -> PaymentProvider | None:
     """The card provider, behind a circuit breaker; None when not configured."""
+    # Never wait on the provider past the request's own deadline, keeping a moment to record
+    # the outcome and answer.
+    budget = (
+        partial(deadline.current_timeout_with_margin, margin_s=PAYMENT_RECORD_MARGIN_S)
+        if settings.hardened
+        else None
+    )
+    if settings.payments.provider == "stripe":
+        return BreakerIntents(stripe_provider(settings.payments, budget), breaker)
     if not settings.payments.url:
         return None
     provider = HttpPaymentProvider(
@@ -198,13 +228,26 @@ def payment_provider(
         timeouts=PaymentTimeouts(
             read_s=settings.payments.timeout_s, total_s=settings.payments.timeout_s
         ),
-        # Never wait on the provider past the request's own deadline, keeping a moment to
-        # record the outcome and answer.
-        budget=partial(deadline.current_timeout_with_margin, margin_s=PAYMENT_RECORD_MARGIN_S)
-        if settings.hardened
-        else None,
+        budget=budget,
     )
     return BreakerProvider(provider, breaker)
+
+
+def stripe_provider(
+    payments: PaymentsSettings, budget: Callable[[float], float] | None = None
+) -> StripeProvider:
+    """Stripe, from the settings' keys (checked present when the settings were read)."""
+    assert payments.stripe_secret_key
+    assert payments.stripe_webhook_secret
+    assert payments.stripe_publishable_key
+    return StripeProvider(
+        secret_key=payments.stripe_secret_key.get_secret_value(),
+        publishable_key=payments.stripe_publishable_key,
+        webhook_secret=payments.stripe_webhook_secret.get_secret_value(),
+        api_url=payments.stripe_api_url,
+        timeout_s=payments.timeout_s,
+        budget=budget,
+    )
 
 
 def outbox_worker(settings: Settings, services: Services) -> OutboxWorker:

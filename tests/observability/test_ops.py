@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from litestar import Litestar
 
-from gourmet.config import DatabaseSettings, SecuritySettings, Settings
+from gourmet.config import DatabaseSettings, PaymentsSettings, SecuritySettings, Settings
 from gourmet.observability.ops.alerts import firing
 from gourmet.observability.ops.timeseries import Point
 from gourmet.services import runtime_of
@@ -132,6 +132,7 @@ def test_production_refuses_a_missing_short_or_weak_staff_token_and_plain_cookie
             environment="production",
             database=DatabaseSettings(url="postgresql://x@/y"),
             security=security,
+            payments=PaymentsSettings(url=None),  # pay at pickup only (Stripe: test_stripe.py)
         )
 
     with pytest.raises(ValueError, match="different characters"):

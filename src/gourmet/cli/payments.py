@@ -11,10 +11,11 @@ from psycopg.rows import dict_row
 from rich.console import Console
 
 from gourmet.cli.context import database_url
-from gourmet.config import Settings
+from gourmet.config import PaymentsSettings, Settings
 from gourmet.ordering.money.reconcile import Reconciliation, reconcile
 from gourmet.payments.client import HttpPaymentProvider
 from gourmet.payments.provider import ProviderUnavailable
+from gourmet.wiring import stripe_provider
 
 app = typer.Typer(help="Card payments: reconcile orders with the provider.", no_args_is_help=True)
 console = Console()
@@ -25,11 +26,11 @@ def reconcile_command() -> None:
     """Compare every card payment and refund the orders record with the provider's ledger;
     print each difference and exit 1 if there is any (2 if the provider cannot be read)."""
     settings = Settings()
-    if not settings.payments.url:
+    if settings.payments.provider == "sandbox" and not settings.payments.url:
         console.print("[red]No payment provider is configured (GOURMET_PAYMENTS__URL).[/red]")
         raise typer.Exit(code=2)
     try:
-        result = asyncio.run(_reconcile(database_url(settings), settings.payments.url))
+        result = asyncio.run(_reconcile(database_url(settings), settings.payments))
     except ProviderUnavailable as exc:
         console.print(f"[red]The provider's ledger could not be read: {exc}[/red]")
         raise typer.Exit(code=2) from exc
@@ -38,9 +39,17 @@ def reconcile_command() -> None:
         raise typer.Exit(code=1)
 
 
-async def _reconcile(url: str, payments_url: str) -> Reconciliation:
-    async with httpx.AsyncClient() as http:
-        ledger = await HttpPaymentProvider(http, base_url=payments_url).ledger()
+async def _reconcile(url: str, payments: PaymentsSettings) -> Reconciliation:
+    if payments.provider == "stripe":
+        stripe = stripe_provider(payments)
+        try:
+            ledger = await stripe.ledger()
+        finally:
+            await stripe.aclose()
+    else:
+        assert payments.url
+        async with httpx.AsyncClient() as http:
+            ledger = await HttpPaymentProvider(http, base_url=payments.url).ledger()
     async with await psycopg.AsyncConnection.connect(url, row_factory=dict_row) as conn:
         return await reconcile(conn, ledger)
 

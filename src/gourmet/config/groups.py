@@ -11,7 +11,7 @@ import re
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from gourmet.money import check_currency
 
@@ -144,14 +144,55 @@ class AdmissionSettings(Group):
 
 
 class PaymentsSettings(Group):
-    """Card payments: the provider (the sandbox, started by `gourmet run`) and its guards."""
+    """Card payments: the provider (the sandbox, started by `gourmet run`, or Stripe) and its
+    guards."""
 
+    # sandbox: Gourmet's own test provider at `url` (none: pay at pickup only); stripe: a
+    # Stripe account, its keys below (docs/operating/payments.md says how to go live).
+    provider: Literal["sandbox", "stripe"] = "sandbox"
     url: str | None = SANDBOX_PAYMENTS_URL
+    # Secrets: read from the environment, never logged or printed (SecretStr).
+    stripe_secret_key: SecretStr | None = None
+    stripe_publishable_key: str | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    # Another server speaking Stripe's API, and its Stripe.js (the tests' local stand-in).
+    stripe_api_url: str | None = None
+    stripe_js_url: str = "https://js.stripe.com/v3/"
     timeout_s: float = Field(default=2.5, gt=0, description="a whole charge call")
     breaker_failures: int = Field(default=5, ge=1, description="failures in a row that open it")
     breaker_open_s: float = Field(default=30.0, gt=0, description="how long it stays open")
     # A card order still unpaid this long is cancelled: its slot place and stock go back.
     unpaid_expiry_minutes: int = Field(default=15, ge=1, le=24 * 60)
+
+    @model_validator(mode="after")
+    def _stripe_needs_its_keys(self) -> PaymentsSettings:
+        if self.provider != "stripe":
+            return self
+        missing = [
+            f"GOURMET_PAYMENTS__{name.upper()}"
+            for name in ("stripe_secret_key", "stripe_publishable_key", "stripe_webhook_secret")
+            if not getattr(self, name)
+        ]
+        if missing:
+            raise ValueError(f"GOURMET_PAYMENTS__PROVIDER=stripe needs {', '.join(missing)}")
+        return self
+
+    def live_problem(self) -> str | None:
+        """Why these payments cannot take real money (production refuses them), or None."""
+        if self.provider == "sandbox":
+            if not self.url:
+                return None  # pay at pickup only: no card is taken
+            return (
+                "GOURMET_PAYMENTS__PROVIDER is the sandbox, which takes no real money: set it"
+                " to stripe with the account's live keys, or GOURMET_PAYMENTS__URL to nothing"
+                " for pay at pickup only"
+            )
+        secret = self.stripe_secret_key.get_secret_value() if self.stripe_secret_key else ""
+        if secret.startswith(("sk_test_", "rk_test_")) or str(
+            self.stripe_publishable_key
+        ).startswith("pk_test_"):
+            return "Stripe test-mode keys take no real money: production needs the live keys"
+        return None
 
 
 class NotificationsSettings(Group):

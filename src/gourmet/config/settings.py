@@ -115,6 +115,9 @@ class Settings(BaseSettings):
                 "GOURMET_SECURITY__COOKIE_SECURE must be true in production: session cookies"
                 " travel over HTTPS only (serve Gourmet behind a TLS proxy)"
             )
+        problem = self.payments.live_problem()
+        if problem:
+            raise ValueError(problem)
         return self
 
     @model_validator(mode="after")

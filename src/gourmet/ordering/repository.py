@@ -29,7 +29,7 @@ async def lock_order(conn: Conn, order_id: int) -> dict[str, Any] | None:
     return await (
         await conn.execute(
             "SELECT id, token, status, fulfilment, slot_start, payment_method, payment_status,"
-            " payment_attempt, payment_reference, total_cents, slot_weight"
+            " payment_attempt, payment_reference, payment_intent, total_cents, slot_weight"
             " FROM orders WHERE id = %s FOR UPDATE",
             (order_id,),
         )

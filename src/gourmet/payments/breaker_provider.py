@@ -12,9 +12,12 @@ from typing import TypeVar
 
 from gourmet.payments.breaker import CircuitBreaker
 from gourmet.payments.provider import (
+    BrowserConfirmedProvider,
     ChargeResult,
     CircuitOpen,
+    Intent,
     PaymentError,
+    PaymentEvent,
     PaymentProvider,
     ProviderUnavailable,
     RefundResult,
@@ -49,8 +52,12 @@ class BreakerProvider:
             )
         )
 
-    async def settle_attempt(self, *, idempotency_key: str) -> ChargeResult | None:
-        return await self._call(lambda: self.inner.settle_attempt(idempotency_key=idempotency_key))
+    async def settle_attempt(
+        self, *, idempotency_key: str, reference: str | None = None
+    ) -> ChargeResult | None:
+        return await self._call(
+            lambda: self.inner.settle_attempt(idempotency_key=idempotency_key, reference=reference)
+        )
 
     async def refund(
         self, *, idempotency_key: str, charge_id: str, amount_cents: int, reason: str
@@ -84,3 +91,41 @@ class BreakerProvider:
         finally:
             permit.ignore()  # cancelled, or a bug of ours; a no-op after the reports above
         return result
+
+
+class BreakerIntents(BreakerProvider):
+    """A :class:`BrowserConfirmedProvider` behind the breaker: making and reading a payment the
+    browser confirms counts like any call."""
+
+    def __init__(self, inner: BrowserConfirmedProvider, breaker: CircuitBreaker) -> None:
+        super().__init__(inner, breaker)
+        self.intents = inner
+        self.publishable_key = inner.publishable_key
+
+    async def start_intent(
+        self,
+        *,
+        idempotency_key: str,
+        order_token: str,
+        amount_cents: int,
+        currency: str,
+        description: str,
+    ) -> Intent:
+        return await self._call(
+            lambda: self.intents.start_intent(
+                idempotency_key=idempotency_key,
+                order_token=order_token,
+                amount_cents=amount_cents,
+                currency=currency,
+                description=description,
+            )
+        )
+
+    async def intent(self, intent_id: str) -> Intent:
+        return await self._call(lambda: self.intents.intent(intent_id))
+
+    def event(self, payload: bytes, signature: str | None) -> PaymentEvent:
+        return self.intents.event(payload, signature)  # checked here: no call to make
+
+    async def aclose(self) -> None:
+        await self.intents.aclose()

@@ -144,7 +144,10 @@ class HttpPaymentProvider:
         response = await self._post(self._url, payload, idempotency_key, self._total_s())
         return _charge_result(response)
 
-    async def settle_attempt(self, *, idempotency_key: str) -> ChargeResult | None:
+    async def settle_attempt(
+        self, *, idempotency_key: str, reference: str | None = None
+    ) -> ChargeResult | None:
+        del reference  # the sandbox knows an attempt by its key
         response = await self._post(self._url + "/settle", {}, idempotency_key, self._total_s())
         charge = _answer(response, _SettledOut, what="settlement").charge
         if charge is None:

@@ -145,8 +145,13 @@ class PaymentProvider(Protocol):
         :class:`PaymentRequestRejected` (final)."""
         ...
 
-    async def settle_attempt(self, *, idempotency_key: str) -> ChargeResult | None:
+    async def settle_attempt(
+        self, *, idempotency_key: str, reference: str | None = None
+    ) -> ChargeResult | None:
         """Close the charge attempt under ``idempotency_key`` and say how it ended.
+
+        ``reference`` is the provider's own id of the attempt, where it has one (a Stripe
+        PaymentIntent): its id cannot be derived from the key.
 
         Returns the provider's final answer when a charge was made under the key, or None when
         none was; either way the provider refuses any charge under the key from then on, so a
@@ -162,4 +167,67 @@ class PaymentProvider(Protocol):
 
         Raises :class:`ProviderUnavailable` (transient: retry with the same key) or
         :class:`PaymentRequestRejected` (final: no such charge, or more than it left)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """A payment the customer's browser confirms with the provider (a Stripe PaymentIntent):
+    what the browser needs, and where it stands."""
+
+    id: str
+    client_secret: str
+    status: str
+    amount_cents: int
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentEvent:
+    """The provider's word, checked, that a payment changed (a Stripe webhook event)."""
+
+    id: str  # each event is handled once, by its id
+    type: str
+    intent_id: str
+    order_token: str | None
+    succeeded: bool
+
+
+class BadEventSignature(PaymentError):  # noqa: N818 - named for what the delivery carried
+    """A webhook delivery whose signature does not match its body or is too old: not the
+    provider's word."""
+
+
+class BrowserConfirmedProvider(PaymentProvider, Protocol):
+    """A provider whose card form runs in the customer's browser, from the provider's own
+    script: the server makes the payment, the browser confirms it, the provider says how it
+    ended (a signed webhook)."""
+
+    publishable_key: str
+
+    async def start_intent(
+        self,
+        *,
+        idempotency_key: str,
+        order_token: str,
+        amount_cents: int,
+        currency: str,
+        description: str,
+    ) -> Intent:
+        """The attempt's payment, made once per key, for the browser to confirm."""
+        ...
+
+    async def intent(self, intent_id: str) -> Intent:
+        """Where a payment stands now."""
+        ...
+
+    def event(self, payload: bytes, signature: str | None) -> PaymentEvent:
+        """A webhook delivery, its signature checked (:class:`BadEventSignature` if wrong)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close its connections (the application's shutdown)."""
         ...

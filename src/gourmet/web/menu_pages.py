@@ -41,6 +41,7 @@ async def checkout_page(
         menu_cache,
         "customer/ordering/checkout.html",
         card_payments=payments is not None,
+        card_in_browser=payments is not None and payments.confirms_in_browser,
         sandbox_cards=SANDBOX_CARDS,
         tip_percents=TIP_PERCENTS,
     )

@@ -17,7 +17,7 @@ from gourmet.ordering.schemas import Fulfilment, OrderStatus, OrderView
 from gourmet.problems import NotFound, ServiceUnavailable
 from gourmet.web.menu_pages import SANDBOX_CARDS
 from gourmet.web.rendering import Pages, clock_time, day_label, json_for_html
-from gourmet.web.security import PRIVATE_HEADERS
+from gourmet.web.security import PRIVATE_HEADERS, with_card_provider
 
 STATUS_LABELS: Final[dict[OrderStatus, str]] = {
     "awaiting_payment": "Waiting for payment",
@@ -87,9 +87,13 @@ async def tracking_page(
     except ServiceUnavailable as problem:
         return pages.busy(problem)
     tz = pages.tz
+    card = pages.settings.payments
+    stripe = card.provider == "stripe" and payments is not None
     return pages.page(
         "customer/ordering/tracking.html",
-        headers=PRIVATE_HEADERS,
+        headers=with_card_provider(PRIVATE_HEADERS, card.stripe_js_url, card.stripe_api_url)
+        if stripe and order.status == "awaiting_payment"
+        else PRIVATE_HEADERS,
         order=order,
         steps=progress(order),
         status_label=STATUS_LABELS[order.status],
@@ -106,6 +110,7 @@ async def tracking_page(
         ),
         card_payments=payments is not None,
         sandbox_cards=SANDBOX_CARDS,
+        stripe_js=card.stripe_js_url if stripe else None,
     )
 
 

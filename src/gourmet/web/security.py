@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Final
+from urllib.parse import urlsplit
 
 # Scripts, styles and data only from Gourmet itself: the pages have no inline script, handler or
 # style, so a stolen note or name can never run in a customer's browser.
@@ -27,6 +28,33 @@ OPS_PAGE_HEADERS: Final = {
         "style-src 'self'", "style-src 'self' 'unsafe-inline'"
     ),
 }
+
+STRIPE_JS_ORIGIN: Final = "https://js.stripe.com"
+STRIPE_API_ORIGIN: Final = "https://api.stripe.com"
+
+
+def with_card_provider(headers: dict[str, str], js_url: str, api_url: str | None) -> dict[str, str]:
+    """``headers`` for a page that runs the card provider's own form (Stripe's Payment
+    Element): its script, its API and its frames allowed, and nothing else beside Gourmet's.
+    Stripe requires Stripe.js loaded from Stripe; 3-D Secure opens in a frame of
+    hooks.stripe.com (Stripe's documented Content-Security-Policy)."""
+    js = origin_of(js_url)
+    api = origin_of(api_url) if api_url else STRIPE_API_ORIGIN
+    frames = [js]
+    if js == STRIPE_JS_ORIGIN:
+        frames += ["https://*.js.stripe.com", "https://hooks.stripe.com"]
+        js = f"{js} https://*.js.stripe.com"
+    policy = (
+        headers["Content-Security-Policy"]
+        .replace("script-src 'self'", f"script-src 'self' {js}")
+        .replace("connect-src 'self'", f"connect-src 'self' {api}")
+    )
+    return {**headers, "Content-Security-Policy": f"{policy}; frame-src {' '.join(frames)}"}
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 MAX_NEXT: Final = 200

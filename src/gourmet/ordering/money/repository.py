@@ -13,7 +13,7 @@ async def lock_for_payment(conn: Conn, token: str) -> dict[str, Any] | None:
     return await (
         await conn.execute(
             "SELECT id, status, payment_method, payment_status, payment_attempt, total_cents,"
-            " payment_reference FROM orders WHERE token = %s FOR UPDATE",
+            " payment_reference, payment_intent FROM orders WHERE token = %s FOR UPDATE",
             (token,),
         )
     ).fetchone()

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from gourmet.db.pool import GuardedPool
+from gourmet.db.types import Conn
 from gourmet.ordering import repository as order_repo
 from gourmet.ordering.errors import (
     PaymentDeclined,
@@ -30,6 +31,7 @@ from gourmet.ordering.money.settle import OUTSTANDING, attempt_key, settle_later
 from gourmet.ordering.notifications.notices import Notices
 from gourmet.ordering.tracking.book import OrderBook
 from gourmet.payments.provider import (
+    PaymentError,
     PaymentProvider,
     PaymentRequestRejected,
     ProviderUnavailable,
@@ -40,6 +42,24 @@ CHOICES_AFTER_FAILURE = ["retry", "pay_at_pickup"]
 CHOICES_AFTER_DECLINE = ["another_card", "pay_at_pickup"]
 
 
+def provider_problem(token: str, failure: PaymentError) -> PaymentsUnavailable | PaymentNotPossible:
+    """What the customer hears when the provider could not take the payment: retry later (it
+    is down), or pay at pickup (it refused our request)."""
+    if isinstance(failure, ProviderUnavailable):
+        return PaymentsUnavailable(
+            "Card payments are not working right now. Your order is saved: retry in a "
+            "moment, or choose to pay at pickup.",
+            retry_after_s=int(failure.retry_after_s or 5),
+            order_token=token,
+            choices=CHOICES_AFTER_FAILURE,
+        )
+    return PaymentNotPossible(
+        "The payment could not be processed. You can pay at pickup instead.",
+        order_token=token,
+        choices=["pay_at_pickup"],
+    )
+
+
 class PaymentService:
     def __init__(
         self,
@@ -48,7 +68,13 @@ class PaymentService:
         provider: PaymentProvider,
         currency: str,
         notices: Notices | None = None,
+        *,
+        confirms_in_browser: bool = False,
     ) -> None:
+        # True with a provider whose card form runs in the browser (Stripe's Payment Element):
+        # a card order then needs no card token, and its payment starts at the payment intent
+        # (gourmet.ordering.money.intents).
+        self.confirms_in_browser = confirms_in_browser
         self._pool = pool
         self._notices = notices or Notices()
         # Every change recorded here is marked in the process's order views at once (the
@@ -61,7 +87,7 @@ class PaymentService:
         """Charge the order's card; on success the order goes to the kitchen."""
         async with self._pool.connection() as conn:
             order = await repo.lock_for_payment(conn, token)
-        order = self._payable(token, order)
+        order = self.payable(token, order)
         key = attempt_key(token, order["payment_attempt"])
         try:
             # No connection is held here: the provider may take seconds.
@@ -72,22 +98,9 @@ class PaymentService:
                 description=f"Gourmet Delights order {order['id']}",
                 card_token=card_token,
             )
-        except ProviderUnavailable as exc:
+        except (ProviderUnavailable, PaymentRequestRejected) as exc:
             await self._record(token, "failed")
-            raise PaymentsUnavailable(
-                "Card payments are not working right now. Your order is saved: retry in a "
-                "moment, or choose to pay at pickup.",
-                retry_after_s=int(exc.retry_after_s or 5),
-                order_token=token,
-                choices=CHOICES_AFTER_FAILURE,
-            ) from exc
-        except PaymentRequestRejected as exc:
-            await self._record(token, "failed")
-            raise PaymentNotPossible(
-                "The payment could not be processed. You can pay at pickup instead.",
-                order_token=token,
-                choices=["pay_at_pickup"],
-            ) from exc
+            raise provider_problem(token, exc) from exc
         if not result.approved:
             await self._record(token, "declined", next_attempt=True)
             raise PaymentDeclined(
@@ -100,38 +113,42 @@ class PaymentService:
             await self._record_paid(token, result.charge_id)
 
     async def _record_paid(self, token: str, charge_id: str) -> None:
-        self._announce(token, await self._record_paid_now(token, charge_id))
+        self.announce(token, await self._record_paid_now(token, charge_id))
 
     async def _record_paid_now(self, token: str, charge_id: str) -> int | None:
         async with self._pool.connection() as conn, conn.transaction():
-            locked = await repo.lock_for_payment(conn, token)
-            if locked is None:
-                return None
-            if locked["status"] != "awaiting_payment":
-                if locked["payment_reference"] == charge_id:
-                    return None  # recorded already
-                # It stopped waiting for this charge while the card was being charged (it
-                # expired, was cancelled, or its customer chose to pay at pickup): the money
-                # goes back by itself, and the customer is told so on the order's page.
-                version = await give_back(
-                    conn, locked, charge_id, f"order {locked['id']} stopped waiting for it"
-                )
-                if version is not None:
-                    await order_repo.notify_order_changed(conn, token, version)
-                return version
-            await repo.record_payment(
-                conn, locked["id"], payment_status="paid", reference=charge_id
+            return await self.record_paid_in(conn, token, charge_id)
+
+    async def record_paid_in(self, conn: Conn, token: str, charge_id: str) -> int | None:
+        """In the caller's transaction: charge ``charge_id`` paid the order, which goes to the
+        kitchen, or is given back if the order stopped waiting for it. Returns the order's new
+        version, if it changed (announce it after the commit)."""
+        locked = await repo.lock_for_payment(conn, token)
+        if locked is None:
+            return None
+        if locked["status"] != "awaiting_payment":
+            if locked["payment_reference"] == charge_id:
+                return None  # recorded already
+            # It stopped waiting for this charge while the card was being charged (it
+            # expired, was cancelled, or its customer chose to pay at pickup): the money
+            # goes back by itself, and the customer is told so on the order's page.
+            version = await give_back(
+                conn, locked, charge_id, f"order {locked['id']} stopped waiting for it"
             )
-            version = await repo.release_to_kitchen(
-                conn,
-                locked["id"],
-                token,
-                payment_method="card",
-                payment_status="paid",
-                actor="payments",
-            )
-            await self._notices.order_event(conn, locked["id"], "confirmed")
+            if version is not None:
+                await order_repo.notify_order_changed(conn, token, version)
             return version
+        await repo.record_payment(conn, locked["id"], payment_status="paid", reference=charge_id)
+        version = await repo.release_to_kitchen(
+            conn,
+            locked["id"],
+            token,
+            payment_method="card",
+            payment_status="paid",
+            actor="payments",
+        )
+        await self._notices.order_event(conn, locked["id"], "confirmed")
+        return version
 
     async def pay_at_pickup(self, token: str) -> None:
         """Give up on the card: the order goes to the kitchen, to be paid at pickup.
@@ -141,13 +158,15 @@ class PaymentService:
         say now, the order goes to the kitchen at once and the attempt is settled later (any
         charge found is given back)."""
         async with self._pool.connection() as conn:
-            order = self._payable(token, await repo.lock_for_payment(conn, token))
+            order = self.payable(token, await repo.lock_for_payment(conn, token))
         outstanding = order["payment_status"] in OUTSTANDING
         if outstanding:
             key = attempt_key(token, order["payment_attempt"])
             try:
                 # No connection is held here: the provider may take seconds.
-                result = await self._provider.settle_attempt(idempotency_key=key)
+                result = await self._provider.settle_attempt(
+                    idempotency_key=key, reference=order["payment_intent"]
+                )
             except (ProviderUnavailable, PaymentRequestRejected):
                 pass  # it cannot say now: settled later, below
             else:
@@ -157,7 +176,7 @@ class PaymentService:
                         await self._record_paid(token, result.charge_id)
                     return
         async with self._pool.connection() as conn, conn.transaction():
-            order = self._payable(token, await repo.lock_for_payment(conn, token))
+            order = self.payable(token, await repo.lock_for_payment(conn, token))
             if outstanding:
                 await settle_later(conn, order, token)
             version = await repo.release_to_kitchen(
@@ -169,14 +188,14 @@ class PaymentService:
                 actor="customer",
             )
             await self._notices.order_event(conn, order["id"], "confirmed")
-        self._announce(token, version)
+        self.announce(token, version)
 
-    def _announce(self, token: str, version: int | None) -> None:
+    def announce(self, token: str, version: int | None) -> None:
         """After a commit: this process's views of the order are stale from now on."""
         if version is not None:
             self._book.announce(token, version)
 
-    def _payable(self, token: str, order: dict[str, Any] | None) -> dict[str, Any]:
+    def payable(self, token: str, order: dict[str, Any] | None) -> dict[str, Any]:
         if order is None:
             raise no_such_order()
         if order["status"] != "awaiting_payment":
@@ -190,7 +209,7 @@ class PaymentService:
     async def _record(self, token: str, status: str, *, next_attempt: bool = False) -> None:
         with deadline.unbounded():
             version = await self._record_now(token, status, next_attempt=next_attempt)
-        self._announce(token, version)
+        self.announce(token, version)
 
     async def _record_now(self, token: str, status: str, *, next_attempt: bool) -> int | None:
         async with self._pool.connection() as conn, conn.transaction():

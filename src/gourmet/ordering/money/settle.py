@@ -46,7 +46,8 @@ async def settle_later(conn: Conn, order: Mapping[str, Any], token: str) -> bool
     if order["payment_method"] != "card" or order["payment_status"] not in OUTSTANDING:
         return False
     key = attempt_key(token, order["payment_attempt"])
-    return await outbox.enqueue(conn, SETTLE, f"settle-{key}", order["id"], {"attempt_key": key})
+    payload = {"attempt_key": key, "reference": order.get("payment_intent")}
+    return await outbox.enqueue(conn, SETTLE, f"settle-{key}", order["id"], payload)
 
 
 class SettleAttempts:
@@ -59,9 +60,12 @@ class SettleAttempts:
 
     async def __call__(self, job: Job) -> None:
         key = str(job.payload["attempt_key"])
+        reference = job.payload.get("reference")
         try:
             # No connection is held here: the provider may take seconds.
-            result = await self._provider.settle_attempt(idempotency_key=key)
+            result = await self._provider.settle_attempt(
+                idempotency_key=key, reference=str(reference) if reference else None
+            )
         except ProviderUnavailable as exc:
             raise RetryLater(str(exc)) from exc
         except PaymentRequestRejected as exc:

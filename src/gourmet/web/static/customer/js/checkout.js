@@ -262,7 +262,10 @@ function orderBody(cart) {
   if (body.fulfilment === "delivery") {
     body.address = { line1: value("line1"), postcode: value("postcode"), city: value("city") };
   }
-  if (body.payment === "card") body.card_token = value("card_token");
+  // With Stripe the card is confirmed on the order's page, after the order is placed.
+  if (body.payment === "card" && form.elements.namedItem("card_token")) {
+    body.card_token = value("card_token");
+  }
   const tip = value("tip");
   if (tip === "amount") body.tip_cents = amountCents();
   else if (tip) body.tip_percent = Number(tip);

@@ -1,0 +1,410 @@
+"""Card payments through Stripe: the real adapter (Stripe's own library) against a local server
+that answers Stripe's API, and webhook events signed exactly as Stripe signs them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from pydantic import SecretStr
+from typer.testing import CliRunner
+
+from gourmet.app import asgi_stack, create_app
+from gourmet.cli import app as cli
+from gourmet.config import DatabaseSettings, PaymentsSettings, SecuritySettings, Settings
+from gourmet.db.types import Conn
+from gourmet.payments.provider import ChargeStatus, PaymentRequestRejected
+from gourmet.payments.stripe_provider import StripeProvider
+from tests.conftest import STAFF_HEADERS, STAFF_TOKEN, FixtureMenu
+from tests.ordering.helpers import checkout_body
+from tests.payments.stripe_account import DECLINED, sign
+from tests.payments.stripe_standin import StripeStandIn
+from tests.payments.test_refunds import FAST_OUTBOX, eventually, order_of
+from tests.processes import free_port
+from tests.serving import Client, serve
+
+pytestmark = pytest.mark.anyio
+
+SECRET_KEY = "sk_test_standin"
+PUBLISHABLE_KEY = "pk_test_standin"
+WEBHOOK_SECRET = "whsec_standin_signing_secret"
+WEBHOOK = "/api/payments/stripe/webhook"
+
+
+@pytest.fixture
+def stripe() -> Iterator[StripeStandIn]:
+    with StripeStandIn(WEBHOOK_SECRET) as standin:
+        yield standin
+
+
+def stripe_settings(api_url: str) -> PaymentsSettings:
+    return PaymentsSettings(
+        provider="stripe",
+        stripe_secret_key=SecretStr(SECRET_KEY),
+        stripe_publishable_key=PUBLISHABLE_KEY,
+        stripe_webhook_secret=SecretStr(WEBHOOK_SECRET),
+        stripe_api_url=api_url,
+        stripe_js_url=f"{api_url}/v3/",
+    )
+
+
+@contextlib.asynccontextmanager
+async def gourmet(
+    database_url: str, tmp_path: Path, api_url: str, **changes: dict[str, Any]
+) -> AsyncIterator[tuple[Client, Litestar]]:
+    settings = Settings(
+        data_dir=tmp_path,
+        database=DatabaseSettings(url=database_url, pool_min_size=1, pool_max_size=6),
+        security=SecuritySettings(staff_token=STAFF_TOKEN, checkouts_per_client=0),
+        payments=stripe_settings(api_url),
+    ).changed(**changes)
+    app = create_app(settings)
+    async with serve(asgi_stack(app)) as client:
+        yield client, app
+
+
+def by_card(menu: FixtureMenu) -> dict[str, Any]:
+    return {**checkout_body([{"item_id": menu.cake, "quantity": 2}]), "payment": "card"}
+
+
+async def placed(client: Client, menu: FixtureMenu, key: str = "stripe-1") -> dict[str, Any]:
+    """A card order, placed and waiting for its payment (no card with the order)."""
+    response = await client.post(
+        "/api/orders", json=by_card(menu), headers={"Idempotency-Key": key}
+    )
+    assert response.status_code == 201, response.text
+    order: dict[str, Any] = response.json()
+    assert (order["status"], order["payment_status"]) == ("awaiting_payment", "pending")
+    return order
+
+
+async def intent_of(client: Client, token: str) -> dict[str, Any]:
+    response = await client.post(f"/api/orders/{token}/payment-intent")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def deliver(client: Client, body: bytes, signature: str) -> Any:
+    return await client.post(
+        WEBHOOK,
+        content=body,
+        headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
+    )
+
+
+def succeeded(stripe: StripeStandIn) -> list[tuple[bytes, str]]:
+    return list(stripe.deliveries("payment_intent.succeeded"))
+
+
+# ---------------------------------------------------------------------------------------------
+# The adapter, alone
+
+
+async def test_the_adapter_makes_one_intent_per_key_and_maps_stripes_answers(
+    stripe: StripeStandIn,
+) -> None:
+    provider = StripeProvider(
+        secret_key=SECRET_KEY,
+        publishable_key=PUBLISHABLE_KEY,
+        webhook_secret=WEBHOOK_SECRET,
+        api_url=stripe.url,
+    )
+    try:
+        made = [
+            await provider.start_intent(
+                idempotency_key="tok-1",
+                order_token="tok",
+                amount_cents=1250,
+                currency="EUR",
+                description="order 1",
+            )
+            for _ in range(2)
+        ]
+        assert made[0] == made[1]
+        assert (made[0].status, made[0].amount_cents) == ("requires_payment_method", 1250)
+        assert made[0].client_secret.startswith(f"{made[0].id}_secret_")
+        # An abandoned attempt is cancelled: its secret can no longer pay.
+        assert await provider.settle_attempt(idempotency_key="tok-1", reference=made[0].id) is None
+        assert stripe.state.intents[made[0].id]["status"] == "canceled"
+        # A server-side charge: approved, or declined with Stripe's decline code.
+        approved = await provider.charge(
+            idempotency_key="tok-2",
+            amount_cents=900,
+            currency="EUR",
+            description="order 2",
+            card_token="pm_card_visa",
+        )
+        assert approved.status is ChargeStatus.APPROVED
+        declined = await provider.charge(
+            idempotency_key="tok-3",
+            amount_cents=900,
+            currency="EUR",
+            description="order 3",
+            card_token=DECLINED,
+        )
+        assert (declined.status, declined.reason) == (ChargeStatus.DECLINED, "generic_decline")
+        assert declined.charge_id.startswith("pi_")
+        # Refunds: idempotent per key, never more than was paid.
+        part = await provider.refund(
+            idempotency_key="r-1", charge_id=approved.charge_id, amount_cents=400, reason="cold"
+        )
+        again = await provider.refund(
+            idempotency_key="r-1", charge_id=approved.charge_id, amount_cents=400, reason="cold"
+        )
+        assert part == again
+        with pytest.raises(PaymentRequestRejected):
+            await provider.refund(
+                idempotency_key="r-2", charge_id=approved.charge_id, amount_cents=501, reason="x"
+            )
+        ledger = await provider.ledger()
+        assert {(c.idempotency_key, c.approved, c.amount_cents) for c in ledger.charges} == {
+            ("tok-1", False, 0),
+            ("tok-2", True, 900),
+            ("tok-3", False, 0),
+        }
+        assert [(r.idempotency_key, r.amount_cents) for r in ledger.refunds] == [("r-1", 400)]
+    finally:
+        await provider.aclose()
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkout, the webhook, and what can go wrong between them
+
+
+async def test_an_order_paid_with_stripe_goes_to_the_kitchen_once(
+    menu: FixtureMenu, database_url: str, tmp_path: Path, stripe: StripeStandIn
+) -> None:
+    async with gourmet(database_url, tmp_path, stripe.url) as (client, _):
+        order = await placed(client, menu)
+        intent = await intent_of(client, order["token"])
+        assert intent["publishable_key"] == PUBLISHABLE_KEY
+        assert intent["amount_cents"] == order["totals"]["total_cents"]
+        assert (await intent_of(client, order["token"]))["intent"] == intent["intent"]
+        # Nothing goes to the kitchen before Stripe says the payment succeeded.
+        assert (await client.get("/api/staff/orders", headers=STAFF_HEADERS)).json() == []
+        stripe.pay(intent["intent"])  # the customer confirms in the browser
+        [(body, signature)] = succeeded(stripe)
+        first = await deliver(client, body, signature)
+        assert first.json() == {"received": True, "first_delivery": True}
+        paid = await order_of(client, order["token"])
+        assert (paid["status"], paid["payment_status"]) == ("received", "paid")
+        again = await deliver(client, body, signature)  # Stripe delivers at least once
+        assert again.json() == {"received": True, "first_delivery": False}
+        assert await order_of(client, order["token"]) == paid
+        kitchen = (await client.get("/api/staff/orders", headers=STAFF_HEADERS)).json()
+        assert [o["token"] for o in kitchen] == [order["token"]]
+        # The checkout retried (same key) finds the paid order: no second intent.
+        retry = await client.post(
+            "/api/orders", json=by_card(menu), headers={"Idempotency-Key": "stripe-1"}
+        )
+        assert (retry.status_code, retry.json()["payment_status"]) == (200, "paid")
+        assert len(stripe.state.intents) == 1
+
+
+@pytest.mark.parametrize("forgery", ["wrong secret", "old timestamp", "another body"])
+async def test_a_delivery_not_signed_by_stripe_is_refused_and_changes_nothing(
+    menu: FixtureMenu,
+    database_url: str,
+    tmp_path: Path,
+    stripe: StripeStandIn,
+    conn: Conn,
+    forgery: str,
+) -> None:
+    async with gourmet(database_url, tmp_path, stripe.url) as (client, _):
+        order = await placed(client, menu)
+        stripe.pay((await intent_of(client, order["token"]))["intent"])
+        [(body, signature)] = succeeded(stripe)
+        payload = body.decode()
+        if forgery == "wrong secret":
+            signature = sign(payload, "whsec_someone_else")
+        elif forgery == "old timestamp":  # a replay of a delivery seen ten minutes ago
+            signature = sign(payload, WEBHOOK_SECRET, int(time.time()) - 600)
+        else:
+            event = json.loads(payload)
+            event["data"]["object"]["metadata"]["order_token"] = "someone-elses"
+            body = json.dumps(event).encode()
+        refused = await deliver(client, body, signature)
+        assert refused.status_code == 400
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["type"] == "/problems/bad-signature"
+        waiting = await order_of(client, order["token"])
+        assert waiting["status"] == "awaiting_payment"
+        events = await (await conn.execute("SELECT count(*) AS n FROM stripe_event")).fetchone()
+        assert events == {"n": 0}
+
+
+async def test_two_deliveries_of_one_event_at_once_change_the_order_once(
+    menu: FixtureMenu, database_url: str, tmp_path: Path, stripe: StripeStandIn, conn: Conn
+) -> None:
+    async with gourmet(database_url, tmp_path, stripe.url) as (client, _):
+        order = await placed(client, menu)
+        stripe.pay((await intent_of(client, order["token"]))["intent"])
+        [(body, signature)] = succeeded(stripe)
+        answers = await asyncio.gather(*(deliver(client, body, signature) for _ in range(4)))
+        assert sorted(a.json()["first_delivery"] for a in answers) == [False, False, False, True]
+        history = [h["status"] for h in (await order_of(client, order["token"]))["history"]]
+        assert history == ["awaiting_payment", "received"]
+
+
+async def test_a_checkout_retried_during_the_webhook_charges_once(
+    menu: FixtureMenu, database_url: str, tmp_path: Path, stripe: StripeStandIn
+) -> None:
+    async with gourmet(database_url, tmp_path, stripe.url) as (client, _):
+        order = await placed(client, menu)
+        stripe.pay((await intent_of(client, order["token"]))["intent"])
+        [(body, signature)] = succeeded(stripe)
+        retries = [
+            client.post("/api/orders", json=by_card(menu), headers={"Idempotency-Key": "stripe-1"})
+            for _ in range(3)
+        ]
+        intents = [client.post(f"/api/orders/{order['token']}/payment-intent") for _ in range(3)]
+        answers = await asyncio.gather(deliver(client, body, signature), *retries, *intents)
+        assert all(a.status_code in (200, 409) for a in answers), [a.text for a in answers]
+        assert {a.json().get("token") for a in answers[1:4]} == {order["token"]}
+        assert len(stripe.state.intents) == 1
+        assert [i["status"] for i in stripe.state.intents.values()] == ["succeeded"]
+        assert (await order_of(client, order["token"]))["payment_status"] == "paid"
+
+
+async def test_a_payment_that_succeeds_after_the_order_was_cancelled_is_refunded(
+    menu: FixtureMenu, database_url: str, tmp_path: Path, stripe: StripeStandIn
+) -> None:
+    async with gourmet(database_url, tmp_path, stripe.url, **FAST_OUTBOX) as (client, _):
+        order = await placed(client, menu)
+        intent = await intent_of(client, order["token"])
+        stripe.pay(intent["intent"])  # paid at Stripe; the webhook is still on its way
+        cancelled = await client.post(f"/api/orders/{order['token']}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+        [(body, signature)] = succeeded(stripe)
+        assert (await deliver(client, body, signature)).status_code == 200
+
+        def refunds() -> list[dict[str, Any]]:
+            return list(stripe.state.refunds.values())
+
+        async def given_back() -> bool:
+            return bool(refunds())
+
+        await eventually(given_back)
+        await asyncio.sleep(0.3)  # a second refund, were one owed, would come by now
+        [refund] = refunds()
+        assert (refund["payment_intent"], refund["amount"]) == (
+            intent["intent"],
+            order["totals"]["total_cents"],
+        )
+        assert (await order_of(client, order["token"]))["status"] == "cancelled"
+
+
+async def test_reconcile_reads_stripes_ledger_and_finds_a_charge_no_order_records(
+    menu: FixtureMenu,
+    database_url: str,
+    tmp_path: Path,
+    stripe: StripeStandIn,
+    conn: Conn,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with gourmet(database_url, tmp_path, stripe.url) as (client, _):
+        order = await placed(client, menu)
+        stripe.pay((await intent_of(client, order["token"]))["intent"])
+        [(body, signature)] = succeeded(stripe)
+        await deliver(client, body, signature)
+    for name, value in {
+        "GOURMET_DATABASE__URL": database_url,
+        "GOURMET_PAYMENTS__PROVIDER": "stripe",
+        "GOURMET_PAYMENTS__STRIPE_SECRET_KEY": SECRET_KEY,
+        "GOURMET_PAYMENTS__STRIPE_PUBLISHABLE_KEY": PUBLISHABLE_KEY,
+        "GOURMET_PAYMENTS__STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "GOURMET_PAYMENTS__STRIPE_API_URL": stripe.url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    result = await asyncio.to_thread(CliRunner().invoke, cli, ["payments", "reconcile"])
+    assert result.exit_code == 0, result.output
+    assert "No differences" in result.output
+    # The payment recorded nowhere (the order forgot it): reconciliation says so.
+    await conn.execute("UPDATE orders SET payment_reference = NULL, payment_status = 'pending'")
+    result = await asyncio.to_thread(CliRunner().invoke, cli, ["payments", "reconcile"])
+    assert result.exit_code == 1, result.output
+
+
+async def test_choosing_pay_at_pickup_cancels_the_intent_so_it_cannot_charge(
+    menu: FixtureMenu, database_url: str, tmp_path: Path, stripe: StripeStandIn
+) -> None:
+    async with gourmet(database_url, tmp_path, stripe.url) as (client, _):
+        order = await placed(client, menu)
+        intent = await intent_of(client, order["token"])
+        switched = await client.post(f"/api/orders/{order['token']}/pay-at-pickup")
+        assert switched.status_code == 200, switched.text
+        assert switched.json()["payment"] == "pay_at_pickup"
+        assert stripe.state.intents[intent["intent"]]["status"] == "canceled"
+        late = stripe.pay(intent["intent"])  # a second tab still holding the card form
+        assert late["error"]["code"] == "payment_intent_unexpected_state"
+
+
+async def test_stripe_down_offers_pay_at_pickup(
+    menu: FixtureMenu, database_url: str, tmp_path: Path
+) -> None:
+    nobody = f"http://127.0.0.1:{free_port()}"
+    async with gourmet(database_url, tmp_path, nobody) as (client, _):
+        order = await placed(client, menu)
+        down = await client.post(f"/api/orders/{order['token']}/payment-intent")
+        assert down.status_code == 503
+        problem = down.json()
+        assert problem["type"] == "/problems/payments-unavailable"
+        assert problem["choices"] == ["retry", "pay_at_pickup"]
+        assert "Retry-After" in down.headers
+        switched = await client.post(f"/api/orders/{order['token']}/pay-at-pickup")
+        assert switched.json()["status"] == "received"
+
+
+async def test_the_order_page_allows_stripe_and_nothing_more(
+    menu: FixtureMenu, database_url: str, tmp_path: Path, stripe: StripeStandIn
+) -> None:
+    async with gourmet(database_url, tmp_path, stripe.url) as (client, _):
+        order = await placed(client, menu)
+        page = await client.get(f"/orders/{order['token']}")
+        policy = page.headers["Content-Security-Policy"]
+        assert f"script-src 'self' {stripe.url};" in policy
+        assert f"connect-src 'self' {stripe.url};" in policy
+        assert policy.endswith(f"frame-src {stripe.url}")
+        assert f'<script src="{stripe.url}/v3/"></script>' in page.text
+        checkout = await client.get("/checkout")
+        assert stripe.url not in checkout.headers["Content-Security-Policy"]
+
+
+def test_production_takes_live_keys_only() -> None:
+    def production(payments: PaymentsSettings) -> Settings:
+        return Settings(
+            environment="production",
+            database=DatabaseSettings(url="postgresql://x@/y"),
+            security=SecuritySettings(
+                staff_token="a-live-secret-of-32-characters!!", cookie_secure=True
+            ),
+            payments=payments,
+        )
+
+    with pytest.raises(ValueError, match="sandbox"):
+        production(PaymentsSettings())
+    with pytest.raises(ValueError, match="test-mode"):
+        production(stripe_settings("https://api.stripe.com"))
+    live = PaymentsSettings(
+        provider="stripe",
+        stripe_secret_key=SecretStr("sk_live_x"),
+        stripe_publishable_key="pk_live_x",
+        stripe_webhook_secret=SecretStr("whsec_x"),
+    )
+    assert production(live).payments.provider == "stripe"
+    assert "sk_live_x" not in repr(production(live))
+    assert production(PaymentsSettings(url=None)).payments.url is None  # pay at pickup only
+    with pytest.raises(ValueError, match="GOURMET_PAYMENTS__STRIPE_WEBHOOK_SECRET"):
+        PaymentsSettings(
+            provider="stripe",
+            stripe_secret_key=SecretStr("sk_live_x"),
+            stripe_publishable_key="pk_live_x",
+        )
