@@ -13,6 +13,7 @@ import pytest
 
 from gourmet.payments.client import HttpPaymentProvider, PaymentTimeouts
 from tests.payments.helpers import FakeClock, Sandbox
+from tests.payments.stripe_standin import WEBHOOK_SECRET, StripeStandIn
 from tests.processes import free_port, start, stop
 
 STARTUP_DEADLINE_S = 30.0
@@ -63,3 +64,10 @@ def provider(http_client: httpx.AsyncClient, sandbox: Sandbox) -> HttpPaymentPro
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def stripe() -> Iterator[StripeStandIn]:
+    """Stripe, as far as Gourmet calls it: a local stand-in (tests/payments/stripe_standin.py)."""
+    with StripeStandIn(WEBHOOK_SECRET) as standin:
+        yield standin

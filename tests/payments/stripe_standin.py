@@ -24,6 +24,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tests.payments.stripe_account import SUCCEEDS, StripeState, form, unexpected_state
 
+# The keys Gourmet is given for the stand-in: test-mode keys, as Stripe names them.
+SECRET_KEY = "sk_test_standin"
+PUBLISHABLE_KEY = "pk_test_standin"
+WEBHOOK_SECRET = "whsec_standin_signing_secret"
 STRIPE_JS = Path(__file__).with_name("stripe_standin.js")
 
 

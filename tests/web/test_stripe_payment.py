@@ -15,8 +15,13 @@ from playwright.async_api import Browser, expect
 from gourmet.db.types import Conn
 from gourmet.menu import repository as menu_repo
 from tests.conftest import FixtureMenu
-from tests.payments.stripe_standin import StripeStandIn
-from tests.payments.test_stripe import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK, WEBHOOK_SECRET
+from tests.payments.stripe_standin import (
+    PUBLISHABLE_KEY,
+    SECRET_KEY,
+    WEBHOOK_SECRET,
+    StripeStandIn,
+)
+from tests.payments.test_stripe import WEBHOOK
 from tests.web.actions import TRACKING_URL, add_item, fill_contact
 from tests.web.conftest import (
     DESKTOP,

@@ -1,0 +1,119 @@
+"""Stripe's adapter alone against the local stand-in, and the settings production accepts."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr
+
+from gourmet.config import DatabaseSettings, PaymentsSettings, SecuritySettings, Settings
+from gourmet.payments.provider import ChargeStatus, PaymentRequestRejected
+from gourmet.payments.stripe_provider import StripeProvider
+from tests.payments.stripe_account import DECLINED
+from tests.payments.stripe_standin import (
+    PUBLISHABLE_KEY,
+    SECRET_KEY,
+    WEBHOOK_SECRET,
+    StripeStandIn,
+)
+from tests.payments.test_stripe import stripe_settings
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_the_adapter_makes_one_intent_per_key_and_maps_stripes_answers(
+    stripe: StripeStandIn,
+) -> None:
+    provider = StripeProvider(
+        secret_key=SECRET_KEY,
+        publishable_key=PUBLISHABLE_KEY,
+        webhook_secret=WEBHOOK_SECRET,
+        api_url=stripe.url,
+    )
+    try:
+        made = [
+            await provider.start_intent(
+                idempotency_key="tok-1",
+                order_token="tok",
+                amount_cents=1250,
+                currency="EUR",
+                description="order 1",
+            )
+            for _ in range(2)
+        ]
+        assert made[0] == made[1]
+        assert (made[0].status, made[0].amount_cents) == ("requires_payment_method", 1250)
+        assert made[0].client_secret.startswith(f"{made[0].id}_secret_")
+        # An abandoned attempt is cancelled: its secret can no longer pay.
+        assert await provider.settle_attempt(idempotency_key="tok-1", reference=made[0].id) is None
+        assert stripe.state.intents[made[0].id]["status"] == "canceled"
+        # A server-side charge: approved, or declined with Stripe's decline code.
+        approved = await provider.charge(
+            idempotency_key="tok-2",
+            amount_cents=900,
+            currency="EUR",
+            description="order 2",
+            card_token="pm_card_visa",
+        )
+        assert approved.status is ChargeStatus.APPROVED
+        declined = await provider.charge(
+            idempotency_key="tok-3",
+            amount_cents=900,
+            currency="EUR",
+            description="order 3",
+            card_token=DECLINED,
+        )
+        assert (declined.status, declined.reason) == (ChargeStatus.DECLINED, "generic_decline")
+        assert declined.charge_id.startswith("pi_")
+        # Refunds: idempotent per key, never more than was paid.
+        part = await provider.refund(
+            idempotency_key="r-1", charge_id=approved.charge_id, amount_cents=400, reason="cold"
+        )
+        again = await provider.refund(
+            idempotency_key="r-1", charge_id=approved.charge_id, amount_cents=400, reason="cold"
+        )
+        assert part == again
+        with pytest.raises(PaymentRequestRejected):
+            await provider.refund(
+                idempotency_key="r-2", charge_id=approved.charge_id, amount_cents=501, reason="x"
+            )
+        ledger = await provider.ledger()
+        assert {(c.idempotency_key, c.approved, c.amount_cents) for c in ledger.charges} == {
+            ("tok-1", False, 0),
+            ("tok-2", True, 900),
+            ("tok-3", False, 0),
+        }
+        assert [(r.idempotency_key, r.amount_cents) for r in ledger.refunds] == [("r-1", 400)]
+    finally:
+        await provider.aclose()
+
+
+def test_production_takes_live_keys_only() -> None:
+    def production(payments: PaymentsSettings) -> Settings:
+        return Settings(
+            environment="production",
+            database=DatabaseSettings(url="postgresql://x@/y"),
+            security=SecuritySettings(
+                staff_token="a-live-secret-of-32-characters!!", cookie_secure=True
+            ),
+            payments=payments,
+        )
+
+    with pytest.raises(ValueError, match="sandbox"):
+        production(PaymentsSettings())
+    with pytest.raises(ValueError, match="test-mode"):
+        production(stripe_settings("https://api.stripe.com"))
+    live = PaymentsSettings(
+        provider="stripe",
+        stripe_secret_key=SecretStr("sk_live_x"),
+        stripe_publishable_key="pk_live_x",
+        stripe_webhook_secret=SecretStr("whsec_x"),
+    )
+    assert production(live).payments.provider == "stripe"
+    assert "sk_live_x" not in repr(production(live))
+    assert production(PaymentsSettings(url=None)).payments.url is None  # pay at pickup only
+    with pytest.raises(ValueError, match="GOURMET_PAYMENTS__STRIPE_WEBHOOK_SECRET"):
+        PaymentsSettings(
+            provider="stripe",
+            stripe_secret_key=SecretStr("sk_live_x"),
+            stripe_publishable_key="pk_live_x",
+        )
