@@ -22,7 +22,7 @@ from gourmet.config import DatabaseSettings, PaymentsSettings, SecuritySettings,
 from gourmet.db.types import Conn
 from tests.conftest import STAFF_HEADERS, STAFF_TOKEN, FixtureMenu
 from tests.ordering.helpers import checkout_body
-from tests.payments.stripe_account import sign
+from tests.payments.stripe_account import DECLINED, sign
 from tests.payments.stripe_standin import (
     PUBLISHABLE_KEY,
     SECRET_KEY,
@@ -113,7 +113,8 @@ async def test_an_order_paid_with_stripe_goes_to_the_kitchen_once(
         assert (await intent_of(client, order["token"]))["intent"] == intent["intent"]
         # Nothing goes to the kitchen before Stripe says the payment succeeded.
         assert (await client.get("/api/staff/orders", headers=STAFF_HEADERS)).json() == []
-        stripe.pay(intent["intent"])  # the customer confirms in the browser
+        stripe.pay(intent["intent"], DECLINED)  # a first card is declined in the browser
+        stripe.pay(intent["intent"])  # the customer confirms with another card
         [(body, signature)] = succeeded(stripe)
         first = await deliver(client, body, signature)
         assert first.json() == {"received": True, "first_delivery": True}
@@ -121,6 +122,10 @@ async def test_an_order_paid_with_stripe_goes_to_the_kitchen_once(
         assert (paid["status"], paid["payment_status"]) == ("received", "paid")
         again = await deliver(client, body, signature)  # Stripe delivers at least once
         assert again.json() == {"received": True, "first_delivery": False}
+        # The decline's event, delivered after the success (Stripe does not promise an order).
+        [(failed, failed_signature)] = stripe.deliveries("payment_intent.payment_failed")
+        late = await deliver(client, failed, failed_signature)
+        assert late.json() == {"received": True, "first_delivery": True}
         assert await order_of(client, order["token"]) == paid
         kitchen = (await client.get("/api/staff/orders", headers=STAFF_HEADERS)).json()
         assert [o["token"] for o in kitchen] == [order["token"]]
@@ -223,6 +228,55 @@ async def test_a_payment_that_succeeds_after_the_order_was_cancelled_is_refunded
             order["totals"]["total_cents"],
         )
         assert (await order_of(client, order["token"]))["status"] == "cancelled"
+
+
+async def test_an_unpaid_order_expires_and_its_intent_is_cancelled_at_stripe(
+    menu: FixtureMenu, database_url: str, tmp_path: Path, stripe: StripeStandIn, conn: Conn
+) -> None:
+    async with gourmet(database_url, tmp_path, stripe.url, **FAST_OUTBOX) as (client, _):
+        order = await placed(client, menu)
+        intent = await intent_of(client, order["token"])
+        await conn.execute(
+            "UPDATE orders SET created_at = now() - interval '16 minutes' WHERE token = %s",
+            [order["token"]],
+        )
+
+        async def closed_at_stripe() -> bool:
+            return bool(stripe.state.intents[intent["intent"]]["status"] == "canceled")
+
+        await eventually(closed_at_stripe)
+        assert (await order_of(client, order["token"]))["status"] == "cancelled"
+        late = stripe.pay(intent["intent"])  # the form left open since: it can no longer pay
+        assert late["error"]["code"] == "payment_intent_unexpected_state"
+        assert stripe.state.refunds == {}
+
+
+async def test_a_managers_partial_refund_goes_through_stripe_once(
+    menu: FixtureMenu, database_url: str, tmp_path: Path, stripe: StripeStandIn
+) -> None:
+    async with gourmet(database_url, tmp_path, stripe.url, **FAST_OUTBOX) as (client, _):
+        order = await placed(client, menu)
+        intent = await intent_of(client, order["token"])
+        stripe.pay(intent["intent"])
+        [(body, signature)] = succeeded(stripe)
+        await deliver(client, body, signature)
+        ask = {"amount_cents": 250, "reason": "cold pizza"}
+        headers = {**STAFF_HEADERS, "Idempotency-Key": "refund-1"}
+        url = f"/api/manage/orders/{order['number']}/refunds"
+        answers = await asyncio.gather(
+            *(client.post(url, json=ask, headers=headers) for _ in range(3))
+        )
+        assert sorted(a.status_code for a in answers)[0] == 200 or 201 in [
+            a.status_code for a in answers
+        ]
+
+        async def refunded_at_stripe() -> bool:
+            return bool(stripe.state.refunds)
+
+        await eventually(refunded_at_stripe)
+        await asyncio.sleep(0.3)  # a second refund, were one made, would be there by now
+        [refund] = stripe.state.refunds.values()
+        assert (refund["payment_intent"], refund["amount"]) == (intent["intent"], 250)
 
 
 async def test_reconcile_reads_stripes_ledger_and_finds_a_charge_no_order_records(
