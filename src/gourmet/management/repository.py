@@ -23,7 +23,7 @@ ZONE_COLUMNS = frozenset({"name", "postcode_prefixes", "fee_cents", "min_order_c
 
 _RESTAURANT_SQL = """
 SELECT r.name, r.address, r.phone, r.tax_rate_bp, r.slot_minutes, r.lead_minutes,
-    r.capacity_unit, r.ordering_paused, r.pause_message,
+    r.capacity_unit, r.orders_at_once, r.ordering_paused, r.pause_message,
     coalesce((SELECT json_agg(json_build_object('weekday', h.weekday,
         'opens_minute', h.opens_minute, 'closes_minute', h.closes_minute,
         'fulfilment', h.fulfilment)
@@ -59,11 +59,12 @@ async def update_settings(
     slot_minutes: int,
     lead_minutes: int,
     capacity_unit: str = "orders",
+    orders_at_once: int | None = None,
 ) -> None:
     await conn.execute(
         "UPDATE restaurant SET tax_rate_bp = %s, slot_minutes = %s, lead_minutes = %s,"
-        " capacity_unit = %s, updated_at = now()",
-        (tax_rate_bp, slot_minutes, lead_minutes, capacity_unit),
+        " capacity_unit = %s, orders_at_once = %s, updated_at = now()",
+        (tax_rate_bp, slot_minutes, lead_minutes, capacity_unit, orders_at_once),
     )
 
 

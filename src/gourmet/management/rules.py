@@ -81,6 +81,7 @@ class RulesEditor:
                 slot_minutes=data.slot_minutes,
                 lead_minutes=data.lead_minutes,
                 capacity_unit=data.capacity_unit,
+                orders_at_once=data.orders_at_once,
             )
             return await restaurant_view(conn)
 

@@ -36,6 +36,8 @@ ClosesMinute = Annotated[int, Meta(ge=1, le=1440)]  # 1440 = midnight at the end
 TaxRateBp = Annotated[int, Meta(ge=0, le=5000)]  # basis points: 1000 = 10 %
 SlotMinutes = Annotated[int, Meta(ge=5, le=240)]
 LeadMinutes = Annotated[int, Meta(ge=0, le=720)]
+PrepMinutes = Annotated[int, Meta(ge=1, le=240)]
+OrdersAtOnce = Annotated[int, Meta(ge=1, le=100)]
 MaxOrders = Annotated[int, Meta(ge=0, le=10_000)]
 ZoneName = Annotated[str, Meta(min_length=1, max_length=80)]
 Prefix = Annotated[str, Meta(min_length=1, max_length=10)]
@@ -74,6 +76,7 @@ class ItemCreate(msgspec.Struct, frozen=True):
     available: bool = True
     stock: Stock | None = None  # None: not counted
     position: Position = 0
+    prep_minutes: PrepMinutes | None = None  # None: the lead time
 
 
 class ItemPatch(msgspec.Struct, frozen=True):
@@ -88,6 +91,8 @@ class ItemPatch(msgspec.Struct, frozen=True):
     # Portions each of the restaurant's days starts with (None: no daily reset).
     daily_stock: Stock | UnsetType | None = UNSET
     position: Position | UnsetType = UNSET
+    # Minutes to make it (None: the lead time).
+    prep_minutes: PrepMinutes | UnsetType | None = UNSET
 
 
 class Availability(msgspec.Struct, frozen=True):
@@ -160,6 +165,7 @@ class ItemView(msgspec.Struct, frozen=True):
     daily_stock: int | None
     position: int
     modifier_groups: list[GroupView]
+    prep_minutes: int | None = None
     back_at: datetime | None = None  # snoozed: when it comes back by itself
 
 
@@ -183,6 +189,9 @@ class RestaurantSettings(msgspec.Struct, frozen=True):
     lead_minutes: LeadMinutes
     # What a slot's capacity counts: orders, or items (ten pizzas weigh ten).
     capacity_unit: Literal["orders", "items"] = "orders"
+    # Orders the kitchen makes side by side: ASAP quotes then count the make-minutes of the
+    # orders ahead (None: they do not; quotes are the lead time, or an item's longer prep).
+    orders_at_once: OrdersAtOnce | None = None
 
 
 class RestaurantDetails(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -264,6 +273,7 @@ class RestaurantView(msgspec.Struct, frozen=True):
     slot_minutes: int
     lead_minutes: int
     capacity_unit: Literal["orders", "items"]
+    orders_at_once: int | None
     ordering_paused: bool
     pause_message: str
     hours: list[Period]

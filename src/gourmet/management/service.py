@@ -129,6 +129,7 @@ class MenuEditor:
                 stock=data.stock,
                 available=data.available,
                 position=data.position,
+                prep_minutes=data.prep_minutes,
             )
             await repo.notify_menu_changed(conn)
             return await item_view(conn, item_id)

@@ -18,7 +18,7 @@ from gourmet.db.types import Conn
 # Like _ITEMS_SQL, but with the switch, the stock and the positions apart, as a manager edits them.
 _MANAGED_ITEMS_SQL = """
 SELECT i.id, i.category_id, i.name, i.description, i.price_cents, i.allergens, i.dietary,
-    i.available, i.back_at, i.stock, i.daily_stock,
+    i.available, i.back_at, i.stock, i.daily_stock, i.prep_minutes,
     i.available AND coalesce(i.stock > 0, true) AS orderable,
     i.position,
     coalesce((
@@ -54,6 +54,7 @@ ITEM_COLUMNS = frozenset(
         "back_at",
         "stock",
         "daily_stock",
+        "prep_minutes",
         "position",
     }
 )

@@ -15,7 +15,7 @@ from gourmet.menu.schemas import Category, Item, Menu, OpenHours
 # switched on and, if its stock is tracked, not sold out.
 _ITEMS_SQL = """
 SELECT i.id, i.category_id, i.name, i.description, i.price_cents, i.allergens, i.dietary,
-    i.available AND coalesce(i.stock > 0, true) AS available,
+    i.available AND coalesce(i.stock > 0, true) AS available, i.prep_minutes,
     i.stock IS NOT NULL AS stock_tracked,
     coalesce((
         SELECT json_agg(json_build_object(
@@ -126,11 +126,13 @@ async def insert_item(
     stock: int | None = None,
     available: bool = True,
     position: int = 0,
+    prep_minutes: int | None = None,
 ) -> int:
     row = await (
         await conn.execute(
             "INSERT INTO item (category_id, name, description, price_cents, allergens, dietary,"
-            " stock, available, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            " stock, available, position, prep_minutes)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
             (
                 category_id,
                 name,
@@ -141,6 +143,7 @@ async def insert_item(
                 stock,
                 available,
                 position,
+                prep_minutes,
             ),
         )
     ).fetchone()

@@ -30,6 +30,8 @@ class Item(msgspec.Struct, frozen=True):
     dietary: list[str]
     available: bool
     modifier_groups: list[ModifierGroup]
+    # Minutes to make it; None: the restaurant's lead time.
+    prep_minutes: int | None = None
 
 
 class Category(msgspec.Struct, frozen=True):

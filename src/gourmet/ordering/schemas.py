@@ -166,6 +166,9 @@ class SlotList(msgspec.Struct, frozen=True):
     slots: list[Slot]
     # Today is a special day the restaurant is closed: its message ("" when it has none).
     closed_today: str | None = None
+    # How soon an order placed now can be ready, in minutes: the lead time, or longer when the
+    # kitchen has orders to make ahead of it.
+    asap_minutes: int | None = None
 
 
 class StatusUpdate(msgspec.Struct, frozen=True):

@@ -35,7 +35,10 @@ async def list_slots(
 ) -> SlotList:
     slots = await ordering.slots(fulfilment)
     return SlotList(
-        fulfilment=fulfilment, slots=slots, closed_today=ordering.closed_today(fulfilment)
+        fulfilment=fulfilment,
+        slots=slots,
+        closed_today=ordering.closed_today(fulfilment),
+        asap_minutes=ordering.asap_minutes(fulfilment),
     )
 
 

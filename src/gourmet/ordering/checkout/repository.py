@@ -40,6 +40,7 @@ class NewOrder:
     entered_by: str | None = None  # the staff member who took it by phone; None: online
     note: str | None = None  # on its first history entry
     slot_weight: int = 1  # the places of its slot it takes: 1, or its items (capacity_unit)
+    make_minutes: int = 0  # the kitchen's minutes to make it: its longest item's prep time
 
 
 async def send_time_limit(conn: Conn, seconds: float) -> None:
@@ -103,14 +104,15 @@ WITH new_order AS (
     INSERT INTO orders (token, status, fulfilment, asap, slot_start, customer_name, phone, email,
         address_line, city, postcode, zone_id, notes, payment_method, payment_status,
         subtotal_cents, delivery_fee_cents, tax_cents, tip_cents, total_cents, account_id,
-        channel, entered_by, slot_weight)
+        channel, entered_by, slot_weight, make_minutes)
     VALUES (%(token)s, %(status)s, %(fulfilment)s, %(asap)s,
         take_slot_place(%(fulfilment)s, %(candidates)s::timestamptz[], %(capacity)s,
             %(weight)s),
         %(customer_name)s,
         %(phone)s, %(email)s, %(address_line)s, %(city)s, %(postcode)s, %(zone_id)s,
         %(notes)s, %(payment_method)s, %(payment_status)s, %(subtotal)s, %(fee)s, %(tax)s,
-        %(tip)s, %(total)s, %(account_id)s, %(channel)s, %(entered_by)s, %(weight)s)
+        %(tip)s, %(total)s, %(account_id)s, %(channel)s, %(entered_by)s, %(weight)s,
+        %(make_minutes)s)
     RETURNING id, created_at, slot_start
 ),
 doc AS (SELECT value AS line FROM jsonb_array_elements(%(lines)s::jsonb)),
@@ -223,6 +225,7 @@ async def send_insert_order(
             "entered_by": order.entered_by,
             "note": order.note,
             "weight": order.slot_weight,
+            "make_minutes": order.make_minutes,
         },
     )
 

@@ -96,6 +96,10 @@ class OrderingService:
         """Today's closing message when today is a closed special day (read with the slots)."""
         return self._slots.closed_today(fulfilment)
 
+    def asap_minutes(self, fulfilment: Fulfilment) -> int | None:
+        """How soon an order placed now can be ready, in minutes (read with the slots)."""
+        return self._slots.asap_minutes(fulfilment)
+
     def forget_slots(self) -> None:
         """The restaurant's rules changed in this process: slot lists are read again."""
         self.slot_cache.forget()
@@ -259,7 +263,11 @@ class OrderingService:
                 f"{context.capacity}; please split it, or call the restaurant."
             )
         zone, fee = delivery_terms(request, cart, context.zones, self._money)
-        candidates = await self._slots.candidates(conn, request, context)
+        # Its items are made side by side: the order takes as long as its longest one (an item
+        # with no prep time of its own takes the lead time).
+        prep = {item.id: item.prep_minutes or rules.lead_minutes for item in items}
+        make_minutes = max(prep[line.item_id] for line in cart.lines)
+        candidates = await self._slots.candidates(conn, request, context, make_minutes)
         quantities = cart.quantities_by_item()
         short, sold_out = await menu_repository.take_stock(
             conn, {item_id: qty for item_id, qty in quantities.items() if item_id in tracked}
@@ -296,6 +304,7 @@ class OrderingService:
             entered_by=entry.by if entry else None,
             note=entry.note if entry else None,
             slot_weight=weight,
+            make_minutes=make_minutes,
         )
         return new_order, repo.line_documents(cart), candidates, sold_out
 

@@ -37,15 +37,23 @@ class SlotChoice:
         self._days_ahead = days_ahead
         self._clock = clock or (lambda: datetime.now(UTC))
         self.cache = SlotCache(self._read_slots, enabled=cached)
-        # Whether today is a closed special day, as of the last slot list read (held with it).
+        # Whether today is a closed special day, and how soon an order can be ready (minutes),
+        # as of the last slot list read (held with it).
         self._closed_today: dict[Fulfilment, str | None] = {}
+        self._asap_minutes: dict[Fulfilment, int] = {}
 
     async def candidates(
-        self, conn: Conn, request: CheckoutRequest, context: slot_repo.OrderingContext
+        self,
+        conn: Conn,
+        request: CheckoutRequest,
+        context: slot_repo.OrderingContext,
+        make_minutes: int | None = None,
     ) -> list[datetime]:
-        """The slots this order may take, best first: the one asked for, or the next ones."""
+        """The slots this order may take, best first: the one asked for, or the next ones.
+        None starts sooner than the kitchen can have it ready (its backlog and the order's own
+        ``make_minutes``)."""
         now = self._clock()
-        slot_rules = self._slot_rules(context)
+        slot_rules = self._slot_rules(context, make_minutes)
         days = self._days_ahead
         if request.slot is not None:
             wanted = in_utc(request.slot)
@@ -93,10 +101,13 @@ class SlotChoice:
     def _local(self, moment: datetime) -> str:
         return moment.astimezone(self._tz).strftime("%H:%M on %A %d %B")
 
-    def _slot_rules(self, context: slot_repo.OrderingContext) -> SlotRules:
+    def _slot_rules(
+        self, context: slot_repo.OrderingContext, make_minutes: int | None = None
+    ) -> SlotRules:
         rules = context.rules
         special = {day.day: day for day in context.special_days}
-        return SlotRules(context.periods, rules.slot_minutes, rules.lead_minutes, self._tz, special)
+        lead = rules.quote_minutes(make_minutes)  # the lead time, or longer when busy
+        return SlotRules(context.periods, rules.slot_minutes, lead, self._tz, special)
 
     async def _next_free(
         self, conn: Conn, fulfilment: Fulfilment, starts: Sequence[datetime], capacity: int
@@ -111,6 +122,9 @@ class SlotChoice:
     def closed_today(self, fulfilment: Fulfilment) -> str | None:
         return self._closed_today.get(fulfilment)
 
+    def asap_minutes(self, fulfilment: Fulfilment) -> int | None:
+        return self._asap_minutes.get(fulfilment)
+
     async def _read_slots(self, fulfilment: Fulfilment) -> list[Slot]:
         async with self._pool.connection() as conn:
             context = await slot_repo.ordering_context(conn, fulfilment)
@@ -119,6 +133,7 @@ class SlotChoice:
             booked = await slot_repo.bookings(conn, fulfilment, starts)
         holiday = slot_rules.closed_today(self._clock())
         self._closed_today[fulfilment] = holiday.message if holiday else None
+        self._asap_minutes[fulfilment] = context.rules.quote_minutes()
         rules, capacity = context.rules, context.capacity
         return [
             Slot(

@@ -4,6 +4,7 @@ insert (``take_slot_place``, migrations 0008 and 0016, called by ordering/reposi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,6 +24,19 @@ class RestaurantRules:
     ordering_paused: bool
     pause_message: str
     capacity_unit: str = "orders"  # what a slot's capacity counts: orders, or items
+    # Orders the kitchen makes side by side; None: quotes do not count the backlog.
+    orders_at_once: int | None = None
+    # Make-minutes of the orders still to make that are due within the next two hours.
+    backlog_minutes: int = 0
+
+    def quote_minutes(self, make_minutes: int | None = None) -> int:
+        """How soon an order can be ready, in minutes: once the kitchen is free for it (the
+        orders ahead, their make-minutes shared among the orders it makes at once) and it is
+        made (``make_minutes``; the lead time when not known yet, a quote before the cart),
+        and never sooner than the lead time."""
+        own = self.lead_minutes if make_minutes is None else make_minutes
+        ahead = self.backlog_minutes / self.orders_at_once if self.orders_at_once else 0
+        return max(self.lead_minutes, math.ceil(ahead + own))
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,14 @@ class OrderingContext:
 
 _CONTEXT_SQL = """
 SELECT r.tax_rate_bp, r.slot_minutes, r.ordering_paused, r.pause_message, r.capacity_unit,
+    r.orders_at_once,
+    -- The kitchen's backlog, when quotes count it: what it still has to make of the orders
+    -- due soon (pre-orders for later are made later).
+    CASE WHEN r.orders_at_once IS NULL THEN 0 ELSE (
+        SELECT coalesce(sum(o.make_minutes), 0) FROM orders o
+        WHERE o.status IN ('received', 'accepted', 'preparing')
+        AND coalesce(o.estimated_ready_at, o.slot_start) < now() + interval '2 hours') END
+        AS backlog_minutes,
     -- The kitchen's busy mode adds to the lead time while it lasts.
     r.lead_minutes + coalesce((SELECT b.extra_minutes FROM busy_mode b
         WHERE b.busy_until > now()), 0) AS lead_minutes,
@@ -88,6 +110,8 @@ async def read_ordering_context(sent: Cursor) -> OrderingContext:
             ordering_paused=row["ordering_paused"],
             pause_message=row["pause_message"],
             capacity_unit=row["capacity_unit"],
+            orders_at_once=row["orders_at_once"],
+            backlog_minutes=row["backlog_minutes"],
         ),
         periods=tuple(OpeningPeriod(**p) for p in row["periods"]),
         special_days=tuple(

@@ -224,6 +224,7 @@ function openEditor(id) {
   $("edit-dietary").value = item.dietary.join(", ");
   $("edit-options").value = optionsText(item.modifier_groups);
   $("edit-daily").value = item.daily_stock === null ? "" : String(item.daily_stock);
+  $("edit-prep").value = item.prep_minutes === null ? "" : String(item.prep_minutes);
   $("item-editor").showModal();
 }
 
@@ -277,11 +278,17 @@ async function saveEditor(event) {
   const fields = {
     name: $("edit-name"), description: $("edit-description"),
     allergens: $("edit-allergens"), dietary: $("edit-dietary"), daily_stock: $("edit-daily"),
+    prep_minutes: $("edit-prep"),
   };
   const dailyText = fields.daily_stock.value.trim();
   const daily = dailyText === "" ? null : parseCount(dailyText);
   if (dailyText !== "" && daily === null) {
     return fail(new Error("Portions each day is a whole number, or empty."), fields.daily_stock);
+  }
+  const prepText = fields.prep_minutes.value.trim();
+  const prep = prepText === "" ? null : parseCount(prepText);
+  if (prepText !== "" && !(prep >= 1 && prep <= 240)) {
+    return fail(new Error("Prep time is 1 to 240 minutes, or empty."), fields.prep_minutes);
   }
   valid(...Object.values(fields), $("edit-options"));
   const before = items.get(editing).item;
@@ -301,6 +308,7 @@ async function saveEditor(event) {
       allergens: tagList(fields.allergens.value),
       dietary: tagList(fields.dietary.value),
       daily_stock: daily,
+      prep_minutes: prep,
     });
     $("item-editor").close();
     await reloadMenu();
@@ -662,6 +670,7 @@ function renderSlots() {
   $("setting-slot").value = String(restaurant.slot_minutes);
   $("setting-lead").value = String(restaurant.lead_minutes);
   $("setting-unit").value = restaurant.capacity_unit;
+  $("setting-at-once").value = restaurant.orders_at_once === null ? "" : String(restaurant.orders_at_once);
 }
 
 async function saveCapacity(event) {
@@ -687,20 +696,32 @@ async function saveSettings(event) {
   const tax = $("setting-tax");
   const slot = $("setting-slot");
   const lead = $("setting-lead");
+  const atOnce = $("setting-at-once");
   const match = /^\s*(\d{1,2})(?:[.,](\d{0,2}))?\s*%?\s*$/.exec(tax.value);
   if (!match) return fail(new Error("Enter the tax rate in percent, with at most two decimals (like 8.88)."), tax);
-  valid(tax, slot, lead);
+  const atOnceText = atOnce.value.trim();
+  const ordersAtOnce = atOnceText === "" ? null : parseCount(atOnceText);
+  if (atOnceText !== "" && !(ordersAtOnce >= 1 && ordersAtOnce <= 100)) {
+    return fail(new Error("Orders made at once is 1 to 100, or empty."), atOnce);
+  }
+  valid(tax, slot, lead, atOnce);
   try {
     restaurant = await api("PUT", "/settings", {
       tax_rate_bp: Number(match[1]) * 100 + Number((match[2] || "").padEnd(2, "0")),
       slot_minutes: Number(slot.value),
       lead_minutes: Number(lead.value),
       capacity_unit: $("setting-unit").value,
+      orders_at_once: ordersAtOnce,
     });
     renderSlots();
     say("Settings saved.");
   } catch (error) {
-    fail(error, { tax_rate_bp: tax, slot_minutes: slot, lead_minutes: lead }[error.field]);
+    fail(
+      error,
+      { tax_rate_bp: tax, slot_minutes: slot, lead_minutes: lead, orders_at_once: atOnce }[
+        error.field
+      ],
+    );
   }
 }
 

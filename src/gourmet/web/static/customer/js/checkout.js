@@ -24,7 +24,7 @@ import {
 } from "./cart.js";
 import { money, readJSON, restaurantTimeZone, timeFormats } from "./format.js";
 import { setUpPaymentRecovery } from "./payment.js";
-import { SlotPicker } from "./slots.js";
+import { SlotPicker, showAsapQuote } from "./slots.js";
 
 // Online checkout, or a phone order that staff enter (the phone page, /phone).
 const ENDPOINT = document.getElementById("checkout-form").dataset.endpoint || "/api/orders";
@@ -49,6 +49,8 @@ const slots = new SlotPicker(
   { formats, paused: Boolean(menu?.ordering_paused) },
 );
 const slotOffer = document.querySelector("[data-slot-offer]");
+const asapQuote = document.querySelector("[data-asap-quote]");
+let quotedFor = null; // the fulfilment whose ASAP quote is shown
 let flaggedItems = new Set(); // items the server said are sold out
 let submitting = false;
 
@@ -179,6 +181,10 @@ function syncChoices() {
   document.getElementById("address-line1").required = delivery;
   document.getElementById("address-postcode").required = delivery;
   const scheduled = value("when") === "slot";
+  if (quotedFor !== fulfilment()) {
+    quotedFor = fulfilment();
+    showAsapQuote(fulfilment(), asapQuote);
+  }
   document.querySelector("[data-slot-field]").hidden = !scheduled;
   if (scheduled && slots.loadedFor !== fulfilment()) slots.load(fulfilment(), fulfilment);
   const cardField = document.querySelector("[data-card-field]");

@@ -75,3 +75,11 @@ export class SlotPicker {
     this.select.value = option.value;
   }
 }
+
+// How soon "as soon as possible" is now: the kitchen's quote, carried by the slot list (the
+// lead time, or longer when orders are waiting to be made). Nothing is said if it cannot load.
+export async function showAsapQuote(fulfilment, target) {
+  const result = await send("GET", `/api/slots?fulfilment=${encodeURIComponent(fulfilment)}`);
+  const minutes = result.ok ? Number(result.data.asap_minutes) : NaN;
+  target.textContent = minutes > 0 ? `(ready in about ${minutes} min)` : "";
+}
