@@ -21,7 +21,12 @@ from gourmet_tools.loadtest import report
 from gourmet_tools.loadtest.customers import CONNECTION_LOST, Customer
 from gourmet_tools.loadtest.drill import Drill
 from gourmet_tools.loadtest.local import STAFF_TOKEN, fresh_database, local_server
-from gourmet_tools.loadtest.replay import SPIKE_X_CAPACITY, measure_capacity, replay_incident
+from gourmet_tools.loadtest.replay import (
+    REPLAY_SHAPES,
+    SPIKE_X_CAPACITY,
+    measure_capacity,
+    replay_incident,
+)
 from gourmet_tools.loadtest.runner import Progress, RunResult, run_shape
 from gourmet_tools.loadtest.shapes import SHAPES, november
 from gourmet_tools.percentiles import known, percentile
@@ -62,15 +67,22 @@ def replay(
     out: Annotated[
         Path | None, typer.Option(help="report folder (default var/replay/<time>)")
     ] = None,
-    scale: Annotated[float, typer.Option(help="time compression of the November curve")] = 0.25,
+    shape: Annotated[
+        str, typer.Option(help=f"the night to offer, one of: {', '.join(REPLAY_SHAPES)}")
+    ] = "november",
+    scale: Annotated[float, typer.Option(help="time compression of the shape")] = 0.25,
     patience: Annotated[float, typer.Option(help="seconds a customer keeps trying")] = 120.0,
     pool_size: Annotated[int, typer.Option(help="each server's pool")] = 1,
     base_rate: Annotated[
-        float | None, typer.Option(help="normal customers/s (default: a fifth of capacity)")
+        float | None,
+        typer.Option(help="normal customers/s (default: the peak offers twice the capacity)"),
     ] = None,
 ) -> None:
-    """Replay the November spike against the incident profile and the hardened one, each on a
-    fresh database, and write one report side by side (under 10 minutes)."""
+    """Replay the November spike (or --shape) against the incident profile and the hardened
+    one, each on a fresh database, and write one report side by side, the waits beside an
+    ideal first-come-first-served queue's (under 10 minutes)."""
+    if shape not in REPLAY_SHAPES:
+        raise typer.BadParameter(f"unknown shape {shape!r}; one of {', '.join(REPLAY_SHAPES)}")
     folder = out or _folder("replay")
     started = time.monotonic()
     with _live() as progress:
@@ -80,10 +92,11 @@ def replay(
             patience_s=patience,
             pool_size=pool_size,
             base_rate=base_rate,
+            shape=shape,
             say=console.print,
             progress=progress,
         )
-    page = report.write(results, folder, "The November spike, replayed: incident vs hardened")
+    page = report.write(results, folder, f"{REPLAY_SHAPES[shape]}: incident vs hardened")
     report.print_table(results, console)
     console.print(f"report: {page}  ({time.monotonic() - started:.0f} s in all)")
 
@@ -137,13 +150,13 @@ def loadtest(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="report folder")] = None,
 ) -> None:
-    """Customers arriving in SHAPE (steady, dinner-rush, november, growth, soak) against a
-    Gourmet; a report folder; exit 1 when a gate fails (for cron or CI)."""
+    """Customers arriving in SHAPE (steady, dinner-rush, november, promotion, slow-climb,
+    growth, soak) against a Gourmet; a report folder; exit 1 when a gate fails (for cron or
+    CI)."""
     if shape not in SHAPES:
         raise typer.BadParameter(f"unknown shape {shape!r}; one of {', '.join(SHAPES)}")
     plan = SHAPES[shape](base_rate, scale)
     folder = out or _folder("loadtest")
-    spike = "spike" if shape == "november" else None
     with _target(url, staff_token, folder) as (base, token, database), _live() as progress:
         result = run_shape(
             shape,
@@ -152,7 +165,7 @@ def loadtest(
             patience_s=patience,
             staff_token=token,
             database_url=database,
-            spike_prefix=spike,
+            spike_prefix=plan.peak,
             progress=progress(shape),
         )
     page = report.write([result], folder, f"Load test: {plan.description}")

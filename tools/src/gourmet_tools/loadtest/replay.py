@@ -6,9 +6,11 @@ Both servers run alike (one worker, a pool of ``pool_size``) so that only the pl
 the old one holds a connection for each whole request (``gourmet.db.held``), waits 30 s for one
 and caches nothing, and its customers use its checkout page (no Idempotency-Key; a reload after
 15 s of spinner sends the order again: ``OldCheckoutPage``); Gourmet's customers use Gourmet's.
-The normal rate is a fifth of the checkout capacity measured first (closed loops of checkouts
-for a few seconds), so the spike offers twice what the server can place: as in November, more
-than it can do, for long enough to matter.
+The normal rate is set from the checkout capacity measured first (closed loops of checkouts
+for a few seconds) so that the shape's peak (10x normal in November: a normal rate of a fifth
+of capacity) offers twice what the server can place: as in November, more than it can do, for
+long enough to matter. Each server's own capacity is measured before its run: the ideal
+first-come-first-served queue its customers' waits are held against (``ideal_queue``).
 """
 
 from __future__ import annotations
@@ -20,14 +22,20 @@ from pathlib import Path
 import httpx
 
 from gourmet.db.embedded import start_embedded
-from gourmet_tools.loadtest import loadstats, openload, traffic
+from gourmet_tools.loadtest import ideal_queue, loadstats, openload, traffic
 from gourmet_tools.loadtest.local import STAFF_TOKEN, fresh_database, local_server
 from gourmet_tools.loadtest.menu_orders import checkout_bodies
 from gourmet_tools.loadtest.runner import Progress, RunResult, run_shape
-from gourmet_tools.loadtest.shapes import november
+from gourmet_tools.loadtest.shapes import SHAPES
 
 PROFILES = ("incident", "hardened")
-SPIKE_X_CAPACITY = 2.0  # the spike (10x normal) offers this much of the measured capacity
+# The nights the replay offers, and the report's title for each.
+REPLAY_SHAPES = {
+    "november": "The November spike, replayed",
+    "promotion": "A promotion at 20:00",
+    "slow-climb": "A slow climb over an hour",
+}
+SPIKE_X_CAPACITY = 2.0  # the shape's peak offers this much of the measured capacity
 CAPACITY_PROBE_S = 4.0
 CAPACITY_CLIENTS = 8
 PORT = 8181
@@ -53,9 +61,14 @@ def replay_incident(
     patience_s: float,
     pool_size: int,
     base_rate: float | None = None,
+    shape: str = "november",
     say: Callable[[str], None] = print,
     progress: Callable[[str], Progress] | None = None,
 ) -> list[RunResult]:
+    """``shape`` (one of REPLAY_SHAPES) against each profile; the runs' results."""
+    if shape not in REPLAY_SHAPES:
+        raise ValueError(f"unknown shape {shape!r}; one of {', '.join(REPLAY_SHAPES)}")
+    make_shape = SHAPES[shape]
     embedded = start_embedded(folder.parent / "replay-pgdata")
     results: list[RunResult] = []
     try:
@@ -71,29 +84,47 @@ def replay_incident(
                 "GOURMET_DATA_DIR": str(folder / profile),
             }
             with local_server(env, PORT, folder / f"{profile}.log") as base:
+                capacity = measure_capacity(base)
+                say(f"{profile}: checkout capacity {capacity:.0f}/s")
                 if base_rate is None:
-                    capacity = measure_capacity(base)
-                    base_rate = capacity * SPIKE_X_CAPACITY / 10
-                    say(
-                        f"checkout capacity {capacity:.0f}/s: normal {base_rate:.1f} customers/s,"
-                        f" the spike {10 * base_rate:.0f}/s"
-                    )
-                shape = november(base_rate, scale)
-                say(f"{profile}: {shape.description}, {shape.duration_s:.0f} s of arrivals")
+                    # Set once, from the first server: both profiles get the same arrivals.
+                    base_rate = capacity * SPIKE_X_CAPACITY / make_shape(1.0, scale).peak_rate
+                plan = make_shape(base_rate, scale)
+                say(
+                    f"{profile}: {plan.description}, normal {base_rate:.1f} customers/s, the peak"
+                    f" {plan.peak_rate:.0f}/s, {plan.duration_s:.0f} s of arrivals"
+                )
                 result = run_shape(
                     profile,
                     base,
-                    shape,
+                    plan,
                     patience_s=patience_s,
                     staff_token=STAFF_TOKEN,
                     database_url=url,
-                    spike_prefix="spike",
+                    spike_prefix=plan.peak,
                     progress=progress(profile) if progress else None,
                     # November's customers met the old page: no key, reloads after 15 s.
                     old_page=profile == "incident",
                 )
                 result.figures["base_rate_per_s"] = base_rate
+                result.figures.update(beside_ideal(result, capacity))
                 results.append(result)
     finally:
         embedded.stop()
     return results
+
+
+def beside_ideal(result: RunResult, capacity_per_s: float) -> dict[str, object]:
+    """The capacity measured before the run and the ideal queue's waits beside the measured.
+
+    The ideal queue takes the arrivals of every customer, placed or not (issue 21: "the same
+    arrivals"), and serves them all. The measured waits are those of the placed customers only:
+    one never placed has no wait to measure. So when some were not placed, the measured side
+    leaves out the customers who waited longest and the ratio flatters the run: read it beside
+    "placed within patience".
+    """
+    arrivals = [customer.arrives_s for customer in result.customers]
+    return {
+        "capacity_per_s": capacity_per_s,
+        **ideal_queue.beside_measured(result.figures, arrivals, capacity_per_s),
+    }

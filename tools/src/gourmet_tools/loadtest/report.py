@@ -48,6 +48,7 @@ COLORS = {
     "shed/s": "#ff7f0e",
 }
 
+IDEAL = "(same arrivals, measured capacity)"  # ideal_queue: what the measured waits are held to
 # (label, figure key, format)
 SUMMARY = [
     ("customers", "customers", "{:,}"),
@@ -55,6 +56,11 @@ SUMMARY = [
     ("orders placed/s at peak", "placed_per_s_peak", "{:,}"),
     ("wait p50", "wait_p50_s", "{:.1f} s"),
     ("wait p99", "wait_p99_s", "{:.1f} s"),
+    ("checkout capacity measured before the run", "capacity_per_s", "{:.0f}/s"),
+    (f"ideal FCFS queue wait p50 {IDEAL}", "ideal_wait_p50_s", "{:.2f} s"),
+    (f"ideal FCFS queue wait p99 {IDEAL}", "ideal_wait_p99_s", "{:.2f} s"),
+    ("wait p50 / ideal (goal ≤ 1.25)", "wait_vs_ideal_p50", "{:.2f}x"),
+    ("wait p99 / ideal (goal ≤ 1.25)", "wait_vs_ideal_p99", "{:.2f}x"),
     ("attempts answered 503 (busy, in line)", "busy_rate", "{:.1%}"),
     ("attempts failed (other 5xx, no answer)", "error_rate", "{:.1%}"),
     ("attempts' p99", "attempt_p99_ms", "{:,.0f} ms"),

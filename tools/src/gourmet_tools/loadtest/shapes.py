@@ -2,7 +2,9 @@
 
 Rates are multiples of ``base`` (customers per second on a normal evening). Ramps are steps of
 ``STEP_S``: the driver keeps a constant rate within a phase. ``scale`` compresses time, so that
-the November spike (hours in life) replays in minutes.
+the November spike (hours in life) replays in minutes. A shape with a surge names its phases
+above the normal rate with a common prefix, its ``peak``: the report's spike window (the first
+alert after it began, recovery after it ended).
 """
 
 from __future__ import annotations
@@ -31,10 +33,15 @@ class Shape:
     name: str
     description: str
     phases: list[Phase]
+    peak: str | None = None  # the prefix of the surge's phases, when there is one
 
     @property
     def duration_s(self) -> float:
         return sum(phase.duration_s for phase in self.phases)
+
+    @property
+    def peak_rate(self) -> float:
+        return max((phase.rate for phase in self.phases), default=0.0)
 
     def window(self, prefix: str) -> tuple[float, float]:
         """Start and end of the phases whose name starts with ``prefix``."""
@@ -73,7 +80,32 @@ def november(base: float, scale: float = 1.0) -> Shape:
         *ramp("spike ending", 10 * base, base, min(60.0, 30 * scale)),
         Phase("after", base, 90 * scale),
     ]
-    return Shape("november", "normal, 10x within a minute, held, then back", phases)
+    return Shape("november", "normal, 10x within a minute, held, then back", phases, "spike")
+
+
+def promotion(base: float, scale: float = 1.0) -> Shape:
+    """A promotion at 20:00: the push lands at once (a step to 6x, no ramp), held while the
+    offer is fresh, then a slow fade as it is forgotten."""
+    phases = [
+        Phase("before", base, 60 * scale),
+        Phase("promotion", 6 * base, 120 * scale),
+        *ramp("promotion fading", 6 * base, base, 240 * scale),
+        Phase("after", base, 60 * scale),
+    ]
+    return Shape("promotion", "a promotion: a step to 6x, held, a slow fade", phases, "promotion")
+
+
+def slow_climb(base: float, scale: float = 1.0) -> Shape:
+    """An evening that builds for an hour (compressed to 360 s at scale 1, as November's hours
+    are to minutes) to 10x, a moment at the top, then back."""
+    phases = [
+        Phase("normal", base, 60 * scale),
+        *ramp("climb rising", base, 10 * base, 360 * scale),
+        Phase("climb top", 10 * base, 60 * scale),
+        *ramp("climb falling", 10 * base, base, 120 * scale),
+        Phase("after", base, 90 * scale),
+    ]
+    return Shape("slow-climb", "a climb to 10x over an hour, then back", phases, "climb")
 
 
 def growth(base: float, scale: float = 1.0) -> Shape:
@@ -89,6 +121,8 @@ SHAPES: dict[str, Callable[[float, float], Shape]] = {
     "steady": steady,
     "dinner-rush": dinner_rush,
     "november": november,
+    "promotion": promotion,
+    "slow-climb": slow_climb,
     "growth": growth,
     "soak": soak,
 }
