@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -208,3 +208,28 @@ async def test_a_range_the_report_cannot_cover_gets_a_clear_answer(
 
 async def test_reports_are_for_managers(client: Client, menu: FixtureMenu) -> None:
     assert (await client.get(API)).status_code == 401
+
+
+async def test_todays_figures_are_read_at_most_every_half_minute(
+    app: Litestar, client: Client, conn: Conn, menu: FixtureMenu
+) -> None:
+    await a_days_trade(client, conn, menu)
+    offset = timedelta()
+    reports = SalesReports(
+        runtime_of(app).services.pool,
+        services(app)[0].tz,
+        clock=lambda: datetime.now(UTC) + offset,
+    )
+    today = reports.today()
+    first = await reports.report(today, today)
+    assert first.today_as_of is not None
+    placed = await client.post("/api/orders", json=checkout_body([{"item_id": menu.cake}]))
+    assert placed.status_code == 201, placed.text
+    again = await reports.report(today, today)
+    # Within the half minute: the figures already read, and the report says as of when.
+    assert (again.totals, again.today_as_of) == (first.totals, first.today_as_of)
+    offset = timedelta(seconds=31)
+    fresh = await reports.report(today, today)
+    assert fresh.totals.orders == first.totals.orders + 1
+    assert fresh.today_as_of is not None
+    assert fresh.today_as_of > first.today_as_of

@@ -198,6 +198,8 @@ async def shop(live_server: LiveServer, conn: Conn) -> FixtureMenu:
     """The fixture menu, fresh for each test, and the server's menu cache showing it."""
     menu = await load_fixture_menu(conn)
     await conn.execute("SELECT pg_notify('menu_changed', '')")
+    # The rules were set again too: the server's slot lists are read again.
+    await conn.execute("SELECT pg_notify('rules_changed', '')")
     await wait_for_menu(live_server, msgspec.to_builtins(await menu_repo.fetch_menu(conn)))
     return menu
 

@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 import msgspec
 
 from gourmet.db.types import Conn, Cursor
-from gourmet.menu.schemas import Category, Item, Menu, OpenHours
+from gourmet.menu.schemas import Category, DayNotice, Item, Menu, OpenHours
 
 # One round trip: items with their groups and options nested as JSON. An item is orderable when
 # switched on and, if its stock is tracked, not sold out.
@@ -74,6 +74,12 @@ async def fetch_menu(conn: Conn) -> Menu:
             " ORDER BY weekday, opens_minute, fulfilment"
         )
     ).fetchall()
+    special_days = await (
+        await conn.execute(
+            "SELECT day, closed, opens_minute, closes_minute, message FROM special_day"
+            " WHERE day BETWEEN current_date - 1 AND current_date + 31 ORDER BY day"
+        )
+    ).fetchall()
     categories = await (
         await conn.execute("SELECT id, name FROM category ORDER BY position, id")
     ).fetchall()
@@ -87,6 +93,7 @@ async def fetch_menu(conn: Conn) -> Menu:
         address=restaurant["address"] if restaurant else "",
         phone=restaurant["phone"] if restaurant else "",
         hours=[msgspec.convert(row, OpenHours) for row in hours],
+        special_days=[msgspec.convert(row, DayNotice) for row in special_days],
         categories=[
             Category(id=c["id"], name=c["name"], items=items_by_category.get(c["id"], []))
             for c in categories

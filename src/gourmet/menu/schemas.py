@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import msgspec
 
 
@@ -47,12 +49,24 @@ class OpenHours(msgspec.Struct, frozen=True):
     fulfilment: str  # both, pickup or delivery
 
 
+class DayNotice(msgspec.Struct, frozen=True):
+    """A special day ahead (the manager's): closed (a holiday), or open these hours only."""
+
+    day: date
+    closed: bool
+    opens_minute: int | None
+    closes_minute: int | None
+    message: str
+
+
 class Menu(msgspec.Struct, frozen=True):
     restaurant: str
     ordering_paused: bool
     pause_message: str
     categories: list[Category]
-    # How to reach the restaurant, and its week (special days are said at checkout).
+    # How to reach the restaurant, its week, and its special days of the month ahead (the
+    # page says today's in the restaurant's time zone: the cached page lives past midnight).
     address: str = ""
     phone: str = ""
     hours: list[OpenHours] = msgspec.field(default_factory=list)
+    special_days: list[DayNotice] = msgspec.field(default_factory=list)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import msgspec
 
@@ -54,3 +54,5 @@ class SalesReport(msgspec.Struct, frozen=True):
     worst_sellers: list[ItemFigures]
     by_fulfilment: list[Breakdown]
     by_payment: list[Breakdown]
+    # When today's figures were read from its orders (today in range): at most 30 s ago.
+    today_as_of: datetime | None = None

@@ -11,7 +11,7 @@ import {
   onCartChange,
   renderCartLines,
 } from "./cart.js";
-import { el, money, readJSON, signedMoney } from "./format.js";
+import { el, money, readJSON, restaurantTimeZone, signedMoney } from "./format.js";
 
 const menu = readJSON("menu-data");
 const index = indexMenu(menu);
@@ -226,3 +226,33 @@ dialog.addEventListener("close", () => {
 
 onCartChange(renderCart);
 renderCart();
+
+// -- today, when it is a special day --------------------------------------------------------------
+
+// The page is cached past midnight: which day is today is worked out here, in the restaurant's
+// time zone, from the special days the menu carries.
+function showSpecialToday() {
+  const box = document.querySelector("[data-special-today]");
+  if (!box) return;
+  const parts = new Intl.DateTimeFormat("en-CA", {
+    timeZone: restaurantTimeZone(),
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+  }).formatToParts(new Date());
+  const part = (type) => parts.find((p) => p.type === type).value;
+  const today = `${part("year")}-${part("month")}-${part("day")}`;
+  const special = (menu?.special_days || []).find((day) => day.day === today);
+  if (!special) return;
+  const clock = (minute) =>
+    minute === 1440
+      ? "midnight"
+      : `${String(Math.floor(minute / 60)).padStart(2, "0")}:${String(minute % 60).padStart(2, "0")}`;
+  const said = special.closed
+    ? "Closed today"
+    : `Today we are open ${clock(special.opens_minute)}\u2013${clock(special.closes_minute)} only`;
+  box.textContent = special.message ? `${said}: ${special.message}` : `${said}.`;
+  box.hidden = false;
+}
+
+showSpecialToday();
