@@ -89,7 +89,14 @@ def prepare_database(admin_url: str, url: str) -> str:
 
 
 @contextmanager
-def server(target: str, port: int, env: dict[str, str], factory: bool) -> Iterator[str]:
+def server(
+    target: str,
+    port: int,
+    env: dict[str, str],
+    factory: bool,
+    cores: frozenset[int] | None = None,
+) -> Iterator[str]:
+    """Serve ``target`` with granian, one worker, on ``cores`` if given (its workers inherit)."""
     args = [
         sys.executable,
         "-m",
@@ -108,7 +115,8 @@ def server(target: str, port: int, env: dict[str, str], factory: bool) -> Iterat
     ]
     if factory:
         args.append("--factory")
-    proc = subprocess.Popen([*args, target], env=env, cwd=ROOT)
+    pin = (lambda: os.sched_setaffinity(0, cores)) if cores else None
+    proc = subprocess.Popen([*args, target], env=env, cwd=ROOT, preexec_fn=pin)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -54,5 +54,5 @@ class SalesReport(msgspec.Struct, frozen=True):
     worst_sellers: list[ItemFigures]
     by_fulfilment: list[Breakdown]
     by_payment: list[Breakdown]
-    # When today's figures were read from its orders (today in range): at most 30 s ago.
-    today_as_of: datetime | None = None
+    # When these figures were read: a report asked for again within 30 s is the same one.
+    as_of: datetime

@@ -30,10 +30,12 @@ from gourmet.reports.schemas import (
 )
 
 REFRESH_EVERY_S = 60.0
-# Today's figures are read from today's orders; read again within this many seconds, they are
-# the ones already read (the report says as of when). A manager reading a year back to back in
-# a rush then costs the database and checkout's cores one read of today per half minute.
-TODAY_FRESH_S = 30.0
+# A report asked for again within this many seconds is the one already made (it says as of
+# when): managers reading a year back to back in a rush then cost the database and checkout's
+# cores one report per half minute, not one per view. Past days change only when the job
+# refreshes them (once a minute); today, as orders come.
+FRESH_S = 30.0
+HELD_REPORTS = 32  # the periods whose last report is kept
 DAYS_PER_ROUND = 31
 LOCK_KEY = 0x5A1E5  # pg advisory lock: one process refreshes the summary at a time
 # History entries are stamped when their statement ran but seen when their transaction commits:
@@ -41,12 +43,14 @@ LOCK_KEY = 0x5A1E5  # pg advisory lock: one process refreshes the summary at a t
 CHANGE_SLACK = timedelta(minutes=5)
 BEST_AND_WORST = 10
 
+# Days changed since the last refresh are looked for only once there is one: the first refresh
+# of a database with a year of history would otherwise read all of it (past the statement
+# timeout, on a small server), and every day is missing then anyway.
 DIRTY_DAYS_SQL = """
-WITH last AS (SELECT coalesce(max(computed_at), '-infinity') AS at FROM daily_sales),
-changed AS (
+WITH changed AS (
     SELECT DISTINCT (o.created_at AT TIME ZONE %(tz)s)::date AS day
-    FROM last, order_status_history h JOIN orders o ON o.id = h.order_id
-    WHERE h.at > last.at - %(slack)s
+    FROM order_status_history h JOIN orders o ON o.id = h.order_id
+    WHERE %(since)s::timestamptz IS NOT NULL AND h.at > %(since)s::timestamptz
 ),
 first AS (SELECT (min(created_at) AT TIME ZONE %(tz)s)::date AS day FROM orders),
 missing AS (
@@ -66,15 +70,15 @@ class SalesReports:
         tz: Any,
         currency: str = "USD",
         clock: Callable[[], datetime] | None = None,
-        today_fresh_s: float = TODAY_FRESH_S,
+        fresh_s: float = FRESH_S,
     ) -> None:
         self._pool = pool
         self._tz = tz
         self._currency = currency
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._today_fresh_s = today_fresh_s
-        # Today's figures as last read: (the day, when, its figures).
-        self._today: tuple[date, datetime, dict[str, Any]] | None = None
+        self._fresh_s = fresh_s
+        # The last report of each period asked for, by (first, last).
+        self._held: dict[tuple[date, date], SalesReport] = {}
 
     @property
     def tz(self) -> Any:
@@ -98,8 +102,21 @@ class SalesReports:
         return figures.of_orders(rows, self._tz)
 
     async def report(self, first: date, last: date) -> SalesReport:
-        """The figures of the days ``first`` to ``last`` (inclusive, local days)."""
-        today = self.today()
+        """The figures of the days ``first`` to ``last`` (inclusive, local days), made at most
+        ``fresh_s`` ago."""
+        now = self._clock()
+        held = self._held.get((first, last))
+        if held is not None and (now - held.as_of).total_seconds() < self._fresh_s:
+            return held
+        report = await self._made(first, last, now)
+        self._held.pop((first, last), None)
+        self._held[(first, last)] = report
+        while len(self._held) > HELD_REPORTS:
+            del self._held[next(iter(self._held))]  # the longest unasked
+        return report
+
+    async def _made(self, first: date, last: date, now: datetime) -> SalesReport:
+        today = now.astimezone(self._tz).date()
         by_day: dict[date, dict[str, Any]] = {}
         async with self._pool.connection() as conn:
             stored = await (
@@ -110,32 +127,18 @@ class SalesReports:
             ).fetchall()
             by_day.update((row["day"], row["figures"]) for row in stored)
             day = first
-            while day < min(last + timedelta(days=1), today):
-                if day not in by_day:  # a past day the job has not reached yet
+            while day <= min(last, today):
+                if day not in by_day:  # today, or a past day the job has not reached yet
                     by_day[day] = await self.day_figures(conn, day)
                 day += timedelta(days=1)
-            as_of = None
-            if first <= today <= last:
-                as_of, by_day[today] = await self._today_figures(conn, today)
-        return self._shaped(first, last, by_day, as_of)
-
-    async def _today_figures(self, conn: Conn, today: date) -> tuple[datetime, dict[str, Any]]:
-        """Today's figures, read from its orders at most ``today_fresh_s`` ago."""
-        now = self._clock()
-        held = self._today
-        if held is None or held[0] != today or (now - held[1]).total_seconds() >= (
-            self._today_fresh_s
-        ):
-            held = (today, now, await self.day_figures(conn, today))
-            self._today = held
-        return held[1], held[2]
+        return self._shaped(first, last, by_day, now)
 
     def _shaped(
         self,
         first: date,
         last: date,
         by_day: dict[date, dict[str, Any]],
-        today_as_of: datetime | None = None,
+        as_of: datetime,
     ) -> SalesReport:
         total = figures.empty()
         for day_figures in by_day.values():
@@ -162,7 +165,7 @@ class SalesReports:
             worst_sellers=items[::-1][:BEST_AND_WORST],
             by_fulfilment=_breakdown(total["fulfilment"]),
             by_payment=_breakdown(total["payment"]),
-            today_as_of=today_as_of,
+            as_of=as_of,
         )
 
     async def orders(self, first: date, last: date) -> list[dict[str, Any]]:
@@ -200,9 +203,12 @@ class DailySales:
             ).fetchone()
             if not locked or not locked["ok"]:
                 return 0
+            last = await (
+                await conn.execute("SELECT max(computed_at) AS at FROM daily_sales")
+            ).fetchone()
             params = {
                 "tz": self._reports.time_zone,
-                "slack": CHANGE_SLACK,
+                "since": last["at"] - CHANGE_SLACK if last and last["at"] else None,
                 "today": today,
                 "yesterday": today - timedelta(days=1),
                 "limit": DAYS_PER_ROUND,

@@ -30,14 +30,12 @@ function fill(tableId, rows) {
 
 function show(report) {
   money = new Intl.NumberFormat(undefined, { style: "currency", currency: report.currency });
-  const asOf = document.getElementById("today-as-of");
-  asOf.hidden = !report.today_as_of;
-  if (report.today_as_of) {
-    const at = new Intl.DateTimeFormat(undefined, {
-      timeZone: report.time_zone, hour: "2-digit", minute: "2-digit", second: "2-digit",
-    }).format(new Date(report.today_as_of));
-    asOf.textContent = `Today's figures as of ${at} (read again at most every 30 seconds).`;
-  }
+  const at = new Intl.DateTimeFormat(undefined, {
+    timeZone: report.time_zone, hour: "2-digit", minute: "2-digit", second: "2-digit",
+  }).format(new Date(report.as_of));
+  const asOf = document.getElementById("as-of");
+  asOf.textContent = `Figures as of ${at} (read again at most every 30 seconds).`;
+  asOf.hidden = false;
   const t = report.totals;
   fill("totals", [[t.orders, cents(t.gross_sales_cents), cents(t.delivery_fees_cents), cents(t.tax_cents),
     cents(t.tips_cents), cents(t.total_cents), cents(t.refunds_cents), cents(t.net_cents)]]);
