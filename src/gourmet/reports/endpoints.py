@@ -14,7 +14,7 @@ import io
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
-from litestar import Response, Router, get
+from litestar import MediaType, Response, Router, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
@@ -101,11 +101,11 @@ async def sales_report(
             for row in rows
         ]
         return _csv(ORDER_COLUMNS, lines, f"orders-{first}-{last}.csv")
-    report = await reports.report(first, last)
     if shape == "summary-csv":
+        report = await reports.report(first, last)
         lines = [[str(day.day), *_totals_row(day.totals)] for day in report.by_day]
         return _csv(DAY_COLUMNS, lines, f"sales-{first}-{last}.csv")
-    return Response(report)
+    return Response(await reports.report_json(first, last), media_type=MediaType.JSON)
 
 
 def _totals_row(totals: Any) -> list[int]:

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
 
+import msgspec
 from psycopg.types.json import Jsonb
 
 from gourmet.db.pool import GuardedPool
@@ -77,8 +78,8 @@ class SalesReports:
         self._currency = currency
         self._clock = clock or (lambda: datetime.now(UTC))
         self._fresh_s = fresh_s
-        # The last report of each period asked for, by (first, last).
-        self._held: dict[tuple[date, date], SalesReport] = {}
+        # The last report of each period asked for, and its JSON, by (first, last).
+        self._held: dict[tuple[date, date], tuple[SalesReport, bytes]] = {}
 
     @property
     def tz(self) -> Any:
@@ -104,16 +105,23 @@ class SalesReports:
     async def report(self, first: date, last: date) -> SalesReport:
         """The figures of the days ``first`` to ``last`` (inclusive, local days), made at most
         ``fresh_s`` ago."""
+        return (await self._held_report(first, last))[0]
+
+    async def report_json(self, first: date, last: date) -> bytes:
+        """:meth:`report` as JSON, encoded once per report made (a year is a large answer)."""
+        return (await self._held_report(first, last))[1]
+
+    async def _held_report(self, first: date, last: date) -> tuple[SalesReport, bytes]:
         now = self._clock()
         held = self._held.get((first, last))
-        if held is not None and (now - held.as_of).total_seconds() < self._fresh_s:
+        if held is not None and (now - held[0].as_of).total_seconds() < self._fresh_s:
             return held
         report = await self._made(first, last, now)
         self._held.pop((first, last), None)
-        self._held[(first, last)] = report
+        self._held[(first, last)] = held = (report, msgspec.json.encode(report))
         while len(self._held) > HELD_REPORTS:
             del self._held[next(iter(self._held))]  # the longest unasked
-        return report
+        return held
 
     async def _made(self, first: date, last: date, now: datetime) -> SalesReport:
         today = now.astimezone(self._tz).date()

@@ -1,6 +1,7 @@
 """What the server says about itself during a run, once a second: its pool, its line, what it
-refused and placed (from ``/metrics``), and the alerts it finds firing (``/api/ops/series``,
-evaluated in the process with the Prometheus rules' thresholds; staff token needed)."""
+refused and placed (from ``/metrics``), the alerts it finds firing (``/api/ops/series``,
+evaluated in the process with the Prometheus rules' thresholds; staff token needed), and what
+its public status page says (``/api/status``: operational, degraded...)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class Sample:
     http_5xx_total: float = 0.0
     up: bool = True
     alerts: list[str] = field(default_factory=list)
+    status: str | None = None  # the status page's overall state; None: no answer
 
 
 def read_metrics(page: str, sample: Sample) -> None:
@@ -69,6 +71,9 @@ class Probe:
     ) -> None:
         try:
             read_metrics((await client.get("/metrics")).text, sample)
+            status = await client.get("/api/status")
+            if status.status_code == 200:
+                sample.status = status.json()["overall"]
             if headers:
                 series = await client.get("/api/ops/series", headers=headers)
                 if series.status_code == 200:
@@ -83,3 +88,20 @@ def first_alert_after(samples: list[Sample], t: float) -> tuple[float, str] | No
         if sample.t >= t and sample.alerts:
             return sample.t - t, sample.alerts[0]
     return None
+
+
+def status_changes(
+    samples: list[Sample], start: float, end: float
+) -> tuple[float | None, float | None]:
+    """When the status page said something was wrong, in seconds after ``start`` (the surge's
+    beginning), and when it said operational again by itself, in seconds after ``end`` (the
+    surge's end); None for what it never did. A status that could not be read says nothing."""
+    degraded = next(
+        (s.t for s in samples if s.t >= start and s.status not in (None, "operational")), None
+    )
+    if degraded is None:
+        return None, None
+    back = next(
+        (s.t for s in samples if s.t >= max(degraded, end) and s.status == "operational"), None
+    )
+    return degraded - start, (back - end if back is not None else None)

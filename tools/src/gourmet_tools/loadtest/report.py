@@ -67,6 +67,8 @@ SUMMARY = [
     ("pool waiters, most", "pool_waiting_max", "{:.0f}"),
     ("first alert after the spike began", "first_alert_s", "{:.0f} s"),
     ("which alert", "first_alert", "{}"),
+    ("status page degraded after the spike began", "status_degraded_s", "{:.0f} s"),
+    ("status page operational again after the spike", "status_operational_s", "{:.0f} s"),
     ("recovered after the spike", "recovery_s", "{:.0f} s"),
     ("spike's customers all served after", "backlog_cleared_s", "{:.0f} s"),
     ("orders lost", "lost", "{}"),
@@ -80,7 +82,8 @@ SUMMARY = [
 def cell(figures: dict[str, Any], key: str, fmt: str) -> str:
     value = figures.get(key)
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "never" if key in ("first_alert_s", "recovery_s") else "-"
+        never = ("first_alert_s", "recovery_s", "status_degraded_s", "status_operational_s")
+        return "never" if key in never else "-"
     return fmt.format(value)
 
 

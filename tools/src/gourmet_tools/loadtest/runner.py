@@ -22,7 +22,7 @@ from gourmet_tools.loadtest.customers import (
     run_population,
 )
 from gourmet_tools.loadtest.menu_orders import checkout_bodies
-from gourmet_tools.loadtest.probe import Probe, Sample, first_alert_after
+from gourmet_tools.loadtest.probe import Probe, Sample, first_alert_after, status_changes
 from gourmet_tools.loadtest.shapes import Shape
 from gourmet_tools.percentiles import known, percentile
 
@@ -148,6 +148,9 @@ def timeline_figures(
         figures["first_alert_s"] = alert[0] if alert else None
         figures["first_alert"] = alert[1] if alert else None
         figures["recovery_s"] = recovery_after(customers, end)
+        figures["status_degraded_s"], figures["status_operational_s"] = status_changes(
+            samples, start, end
+        )
         figures["backlog_cleared_s"] = backlog_cleared_after(customers, end)
     return figures
 
