@@ -52,6 +52,11 @@ BOUNCER_GUARDS = (
 PGBOUNCER_START_S = 10.0
 
 A_SECRET = "kV3-qT9zLm2xW8pRb7YcN4dHs"  # what secrets.token_urlsafe gives: long, varied
+# The secrets an operator fills in (the example's placeholders are refused in production).
+FILLED_IN = {
+    "GOURMET_SECURITY__STAFF_TOKEN": A_SECRET,
+    "GOURMET_PAYMENTS__STRIPE_SECRET_KEY": "sk_live_" + "51HxQ2kLmN8pR4tV6wY9zB3cD5fG7hJ0" * 3,
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,7 +125,9 @@ def test_the_pods_settings_load_and_refuse_the_placeholder_secret(
     assert str(SECRET_EXAMPLE.relative_to(K8S)) not in kustomization()["resources"]
     with pytest.raises(ValidationError, match="GOURMET_SECURITY__STAFF_TOKEN"):
         pod_settings(monkeypatch)  # production refuses the example's placeholder
-    settings = pod_settings(monkeypatch, GOURMET_SECURITY__STAFF_TOKEN=A_SECRET)
+    with pytest.raises(ValidationError, match="placeholder"):  # and Stripe's
+        pod_settings(monkeypatch, GOURMET_SECURITY__STAFF_TOKEN=A_SECRET)
+    settings = pod_settings(monkeypatch, **FILLED_IN)
     assert settings.environment == "production"
     assert settings.database.pooler == "pgbouncer"
     assert settings.server.host == "0.0.0.0"
@@ -152,7 +159,7 @@ def test_the_secret_points_the_pools_at_pgbouncer_and_listen_at_postgresql() -> 
 def test_pgbouncer_sets_the_guards_gourmet_sets(monkeypatch: pytest.MonkeyPatch) -> None:
     """Through PgBouncer the statement, lock and idle timeouts reach PostgreSQL only by
     connect_query: the same ones, and the same queue bound, as the tested local PgBouncer."""
-    settings = pod_settings(monkeypatch, GOURMET_SECURITY__STAFF_TOKEN=A_SECRET)
+    settings = pod_settings(monkeypatch, **FILLED_IN)
     ini = pgbouncer_ini(PGBOUNCER_INI.read_text())
     assert settings.database.listen_url is not None
     config = BouncerConfig(

@@ -24,6 +24,7 @@ OK, DEGRADED, DOWN = "operational", "degraded", "major_outage"
         ([OK] * 15 + [DEGRADED] * 30 + [OK] * 15, (5.0, 5.0)),
         ([OK] * 12 + [DEGRADED] * 48, (2.0, None)),  # never back by itself
         ([DEGRADED] * 5 + [OK] * 10 + [DOWN] * 40 + [OK] * 5, (5.0, 15.0)),  # before: not it
+        ([DEGRADED] * 50 + [OK] * 10, (None, None)),  # degraded before the surge: not its doing
         ([OK] * 12 + [None] * 3 + [DEGRADED] * 20 + [OK] * 25, (5.0, 0.0)),  # back before end
         ([OK] * 11 + [DEGRADED] * 20 + [None] * 20 + [OK] * 9, (1.0, 11.0)),  # unread: says nothing
     ],

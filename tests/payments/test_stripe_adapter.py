@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import SecretStr
 
 from gourmet.config import DatabaseSettings, PaymentsSettings, SecuritySettings, Settings
 from gourmet.payments.provider import ChargeStatus, PaymentRequestRejected
 from gourmet.payments.stripe_provider import StripeProvider
+from gourmet.web.security import PRIVATE_HEADERS, with_card_provider
 from tests.payments.stripe_account import DECLINED
 from tests.payments.stripe_standin import (
     PUBLISHABLE_KEY,
@@ -102,14 +105,23 @@ def test_production_takes_live_keys_only() -> None:
         production(PaymentsSettings())
     with pytest.raises(ValueError, match="test-mode"):
         production(stripe_settings("https://api.stripe.com"))
+    live_key = "sk_live_" + "51HxQ2kLmN8pR4tV6wY9zB3cD5fG7hJ0" * 3
     live = PaymentsSettings(
         provider="stripe",
-        stripe_secret_key=SecretStr("sk_live_x"),
+        stripe_secret_key=SecretStr(live_key),
         stripe_publishable_key="pk_live_x",
         stripe_webhook_secret=SecretStr("whsec_x"),
     )
     assert production(live).payments.provider == "stripe"
-    assert "sk_live_x" not in repr(production(live))
+    assert live_key not in repr(production(live))
+    wrongs: list[tuple[dict[str, Any], str]] = [
+        ({"stripe_secret_key": SecretStr("sk_live_CHANGE-ME")}, "placeholder"),
+        ({"stripe_api_url": "http://127.0.0.1:9"}, "stand-in"),
+        ({"stripe_js_url": "https://elsewhere.example/v3/"}, "stand-in"),
+    ]
+    for wrong, why in wrongs:
+        with pytest.raises(ValueError, match=why):
+            production(live.model_copy(update=wrong))
     assert production(PaymentsSettings(url=None)).payments.url is None  # pay at pickup only
     with pytest.raises(ValueError, match="GOURMET_PAYMENTS__STRIPE_WEBHOOK_SECRET"):
         PaymentsSettings(
@@ -117,3 +129,15 @@ def test_production_takes_live_keys_only() -> None:
             stripe_secret_key=SecretStr("sk_live_x"),
             stripe_publishable_key="pk_live_x",
         )
+
+
+def test_the_order_pages_policy_names_stripes_own_origins_and_no_more() -> None:
+    headers = with_card_provider(PRIVATE_HEADERS, "https://js.stripe.com/v3/", None)
+    policy = headers["Content-Security-Policy"]
+    assert "script-src 'self' https://js.stripe.com https://*.js.stripe.com;" in policy
+    assert "connect-src 'self' https://api.stripe.com;" in policy
+    assert policy.endswith(
+        "frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com"
+    )
+    assert "style-src 'self';" in policy  # nothing else widened
+    assert headers["Cache-Control"] == PRIVATE_HEADERS["Cache-Control"]

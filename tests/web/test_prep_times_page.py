@@ -4,6 +4,8 @@ counting the orders the kitchen already has to make."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import httpx
 import pytest
 from playwright.async_api import Browser, expect
@@ -45,4 +47,10 @@ async def test_the_checkout_page_quotes_from_the_kitchens_backlog(
     for _ in range(2):  # two cakes of 30 minutes for a kitchen making two at once
         await order_by_api(api, [{"item_id": shop.cake}])
     await customer.reload()
-    await expect(quote).to_have_text("(ready in about 40 min)")  # 60 / 2 + 10
+    # 60 make-minutes ahead over 2 at once, then this cart's own cake: 30 + 30.
+    await expect(quote).to_have_text("(ready in about 60 min)")
+    placed = await order_by_api(api, [{"item_id": shop.cake}])  # and the order agrees
+    ready_in = datetime.fromisoformat(placed["estimated_ready_at"]) - datetime.fromisoformat(
+        placed["created_at"]
+    )
+    assert ready_in >= timedelta(minutes=60)

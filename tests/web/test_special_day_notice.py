@@ -8,13 +8,14 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Browser, expect
 
 from tests.conftest import STAFF_HEADERS, FixtureMenu
 from tests.polling import wait_for
-from tests.web.conftest import TIMEZONE, BrowserPage
+from tests.web.conftest import TIMEZONE, BrowserPage, LiveServer
 
 pytestmark = pytest.mark.anyio
+FAR_EAST = "Pacific/Kiritimati"
 
 
 async def set_special_days(api: httpx.AsyncClient, days: list[dict[str, object]]) -> None:
@@ -35,7 +36,12 @@ async def set_special_days(api: httpx.AsyncClient, days: list[dict[str, object]]
     ],
 )
 async def test_the_menu_page_says_when_today_is_a_special_day(
-    desktop: BrowserPage, shop: FixtureMenu, api: httpx.AsyncClient, closed: bool, shown: str
+    browser: Browser,
+    live_server: LiveServer,
+    shop: FixtureMenu,
+    api: httpx.AsyncClient,
+    closed: bool,
+    shown: str,
 ) -> None:
     today = datetime.now(ZoneInfo(TIMEZONE)).date()
     hours = {} if closed else {"opens_minute": 720, "closes_minute": 960}
@@ -46,8 +52,15 @@ async def test_the_menu_page_says_when_today_is_a_special_day(
             {"day": (today + timedelta(days=3)).isoformat(), "closed": True},
         ],
     )
-    await desktop.page.goto("/")
-    await expect(desktop.page.locator("[data-special-today]")).to_have_text(shown)
+    # A browser whose own clock is a day ahead of the restaurant's for most of the day (UTC+14
+    # against New York): the page must say what today is where the restaurant is.
+    context = await browser.new_context(base_url=live_server.url, timezone_id=FAR_EAST)
+    try:
+        page = await context.new_page()
+        await page.goto("/")
+        await expect(page.locator("[data-special-today]")).to_have_text(shown)
+    finally:
+        await context.close()
 
 
 async def test_a_special_day_ahead_says_nothing_today(

@@ -19,6 +19,8 @@ STATION_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
 DEFAULT_PRINTER_PORT = 9100
 # The sandbox card provider that `gourmet run` starts when payments point here.
 SANDBOX_PAYMENTS_URL = "http://127.0.0.1:8200"
+STRIPE_JS_URL = "https://js.stripe.com/v3/"  # Stripe requires Stripe.js loaded from Stripe
+STRIPE_KEY_MIN_LENGTH = 32  # Stripe's secret keys are about a hundred characters
 
 
 class Group(BaseModel):
@@ -157,7 +159,7 @@ class PaymentsSettings(Group):
     stripe_webhook_secret: SecretStr | None = None
     # Another server speaking Stripe's API, and its Stripe.js (the tests' local stand-in).
     stripe_api_url: str | None = None
-    stripe_js_url: str = "https://js.stripe.com/v3/"
+    stripe_js_url: str = STRIPE_JS_URL
     timeout_s: float = Field(default=2.5, gt=0, description="a whole charge call")
     breaker_failures: int = Field(default=5, ge=1, description="failures in a row that open it")
     breaker_open_s: float = Field(default=30.0, gt=0, description="how long it stays open")
@@ -192,6 +194,16 @@ class PaymentsSettings(Group):
             self.stripe_publishable_key
         ).startswith("pk_test_"):
             return "Stripe test-mode keys take no real money: production needs the live keys"
+        if len(secret) < STRIPE_KEY_MIN_LENGTH or "CHANGE-ME" in secret:
+            return (
+                "GOURMET_PAYMENTS__STRIPE_SECRET_KEY is not a Stripe key (a placeholder?): copy"
+                " the live secret key from Stripe's dashboard"
+            )
+        if self.stripe_api_url or self.stripe_js_url != STRIPE_JS_URL:
+            return (
+                "GOURMET_PAYMENTS__STRIPE_API_URL and _JS_URL point at a stand-in for tests:"
+                " production talks to Stripe itself (unset them)"
+            )
         return None
 
 

@@ -98,6 +98,12 @@ class CardTokenRequired(Problem):
     title = "Card details are missing"
 
 
+class CardConfirmedInBrowser(Problem):
+    status = 422
+    slug = "card-confirmed-in-browser"
+    title = "Cards are confirmed in the browser here"
+
+
 class PaymentDeclined(Problem):
     status = 402
     slug = "payment-declined"

@@ -161,14 +161,23 @@ class Slot(msgspec.Struct, frozen=True):
     available: bool
 
 
+class AsapQuote(msgspec.Struct, frozen=True):
+    lead_minutes: int
+    ahead_minutes: float
+    default_prep_minutes: int
+
+
 class SlotList(msgspec.Struct, frozen=True):
     fulfilment: Fulfilment
     slots: list[Slot]
     # Today is a special day the restaurant is closed: its message ("" when it has none).
     closed_today: str | None = None
     # How soon an order placed now can be ready, in minutes: the lead time, or longer when the
-    # kitchen has orders to make ahead of it.
+    # kitchen has orders to make ahead of it (for an order of the usual prep time).
     asap_minutes: int | None = None
+    # What it is made of, for a given cart: max(lead_minutes, ceil(ahead_minutes + the cart's
+    # longest prep time)), an item without one taking default_prep_minutes.
+    asap_quote: AsapQuote | None = None
 
 
 class StatusUpdate(msgspec.Struct, frozen=True):

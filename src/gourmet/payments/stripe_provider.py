@@ -4,8 +4,11 @@ A card order has one PaymentIntent per payment attempt, created with the attempt
 key (``<order token>-<attempt>``), so a checkout retried any number of times makes one intent and
 charges at most once. The customer's browser confirms it with Stripe's Payment Element (3-D
 Secure and other next actions happen there); Stripe then tells us by a signed webhook
-(:mod:`gourmet.ordering.money.stripe_events`). The attempt's key and the order's token travel in
-the intent's metadata: that is how a webhook, a settlement and reconciliation find the order.
+(:mod:`gourmet.ordering.money.intents`). The attempt's key and the order's token travel in the
+intent's metadata: that is how a webhook and reconciliation find the order; the intent's id,
+kept on the order, is how a settlement cancels it. (:meth:`StripeProvider.charge`, a card
+confirmed on the server, is the interface's; checkout never uses it with Stripe, see
+``gourmet.ordering.money.service.IN_BROWSER``.)
 
 Every way a call can fail maps to one of the interface's outcomes, as the sandbox client does:
 unreachable, timed out, 5xx, 409 and 429 are transient (:class:`ProviderUnavailable`); a card

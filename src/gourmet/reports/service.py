@@ -120,7 +120,7 @@ class SalesReports:
         self._held.pop((first, last), None)
         self._held[(first, last)] = held = (report, msgspec.json.encode(report))
         while len(self._held) > HELD_REPORTS:
-            del self._held[next(iter(self._held))]  # the longest unasked
+            del self._held[next(iter(self._held))]  # the oldest made
         return held
 
     async def _made(self, first: date, last: date, now: datetime) -> SalesReport:

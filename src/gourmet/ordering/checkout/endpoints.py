@@ -39,6 +39,7 @@ async def list_slots(
         slots=slots,
         closed_today=ordering.closed_today(fulfilment),
         asap_minutes=ordering.asap_minutes(fulfilment),
+        asap_quote=ordering.asap_quote(fulfilment),
     )
 
 

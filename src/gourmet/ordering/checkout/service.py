@@ -27,6 +27,7 @@ from gourmet.ordering.checkout.placed import OVERRIDE_CAPACITY, Entry, new_order
 from gourmet.ordering.checkout.pricing import price_cart, tax_cents, tip_cents
 from gourmet.ordering.checkout.slot_choice import SlotChoice
 from gourmet.ordering.errors import (
+    CardConfirmedInBrowser,
     CardTokenRequired,
     IdempotencyKeyReused,
     ItemUnavailable,
@@ -35,9 +36,10 @@ from gourmet.ordering.errors import (
     SlotFull,
     no_such_order,
 )
-from gourmet.ordering.money.service import PaymentService
+from gourmet.ordering.money.service import IN_BROWSER, PaymentService
 from gourmet.ordering.notifications.notices import Notices
 from gourmet.ordering.schemas import (
+    AsapQuote,
     CheckoutRequest,
     Fulfilment,
     OrderView,
@@ -97,8 +99,14 @@ class OrderingService:
         return self._slots.closed_today(fulfilment)
 
     def asap_minutes(self, fulfilment: Fulfilment) -> int | None:
-        """How soon an order placed now can be ready, in minutes (read with the slots)."""
-        return self._slots.asap_minutes(fulfilment)
+        """How soon an order of the usual prep time placed now can be ready, in minutes (read
+        with the slots)."""
+        quote = self._slots.rules(fulfilment)
+        return quote.quote_minutes() if quote else None
+
+    def asap_quote(self, fulfilment: Fulfilment) -> AsapQuote | None:
+        """What the quote is made of, for a cart's own prep time (read with the slots)."""
+        return self._slots.asap_quote(fulfilment)
 
     def forget_slots(self) -> None:
         """The restaurant's rules changed in this process: slot lists are read again."""
@@ -125,6 +133,8 @@ class OrderingService:
         # With Stripe the card is confirmed in the browser after the order is placed (its
         # payment intent); with the sandbox the card comes with the order.
         in_browser = self._payments is not None and self._payments.confirms_in_browser
+        if in_browser and request.card_token is not None:
+            raise CardConfirmedInBrowser(IN_BROWSER, field="card_token")
         if request.payment == "card" and (
             self._payments is None or (request.card_token is None and not in_browser)
         ):
@@ -265,7 +275,7 @@ class OrderingService:
         zone, fee = delivery_terms(request, cart, context.zones, self._money)
         # Its items are made side by side: the order takes as long as its longest one (an item
         # with no prep time of its own takes the lead time).
-        prep = {item.id: item.prep_minutes or rules.lead_minutes for item in items}
+        prep = {item.id: item.prep_minutes or rules.default_prep_minutes for item in items}
         make_minutes = max(prep[line.item_id] for line in cart.lines)
         candidates = await self._slots.candidates(conn, request, context, make_minutes)
         quantities = cart.quantities_by_item()

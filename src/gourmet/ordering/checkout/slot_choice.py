@@ -16,7 +16,7 @@ from gourmet.ordering.checkout.placed import in_utc
 from gourmet.ordering.checkout.slot_cache import SlotCache
 from gourmet.ordering.checkout.slots import SlotRules
 from gourmet.ordering.errors import OutsideOpeningHours, SlotFull
-from gourmet.ordering.schemas import CheckoutRequest, Fulfilment, Slot
+from gourmet.ordering.schemas import AsapQuote, CheckoutRequest, Fulfilment, Slot
 from gourmet.problems import Problem
 
 ASAP_CANDIDATES = 48  # how many upcoming slots an ASAP order may fall into
@@ -40,7 +40,7 @@ class SlotChoice:
         # Whether today is a closed special day, and how soon an order can be ready (minutes),
         # as of the last slot list read (held with it).
         self._closed_today: dict[Fulfilment, str | None] = {}
-        self._asap_minutes: dict[Fulfilment, int] = {}
+        self._rules: dict[Fulfilment, slot_repo.RestaurantRules] = {}
 
     async def candidates(
         self,
@@ -122,8 +122,19 @@ class SlotChoice:
     def closed_today(self, fulfilment: Fulfilment) -> str | None:
         return self._closed_today.get(fulfilment)
 
-    def asap_minutes(self, fulfilment: Fulfilment) -> int | None:
-        return self._asap_minutes.get(fulfilment)
+    def rules(self, fulfilment: Fulfilment) -> slot_repo.RestaurantRules | None:
+        """The rules as of the last slot list read."""
+        return self._rules.get(fulfilment)
+
+    def asap_quote(self, fulfilment: Fulfilment) -> AsapQuote | None:
+        rules = self._rules.get(fulfilment)
+        if rules is None:
+            return None
+        return AsapQuote(
+            lead_minutes=rules.lead_minutes,
+            ahead_minutes=round(rules.ahead_minutes, 2),
+            default_prep_minutes=rules.default_prep_minutes,
+        )
 
     async def _read_slots(self, fulfilment: Fulfilment) -> list[Slot]:
         async with self._pool.connection() as conn:
@@ -133,7 +144,7 @@ class SlotChoice:
             booked = await slot_repo.bookings(conn, fulfilment, starts)
         holiday = slot_rules.closed_today(self._clock())
         self._closed_today[fulfilment] = holiday.message if holiday else None
-        self._asap_minutes[fulfilment] = context.rules.quote_minutes()
+        self._rules[fulfilment] = context.rules
         rules, capacity = context.rules, context.capacity
         return [
             Slot(

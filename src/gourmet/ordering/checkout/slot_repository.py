@@ -26,17 +26,29 @@ class RestaurantRules:
     capacity_unit: str = "orders"  # what a slot's capacity counts: orders, or items
     # Orders the kitchen makes side by side; None: quotes do not count the backlog.
     orders_at_once: int | None = None
+    # The lead time without busy mode's minutes: an item's make time when it has none of its
+    # own (busy mode delays orders; it does not make a dish take longer to cook).
+    usual_lead_minutes: int | None = None
     # Make-minutes of the orders still to make that are due within the next two hours.
     backlog_minutes: int = 0
+
+    @property
+    def default_prep_minutes(self) -> int:
+        """An item's make time when it has none of its own: the usual lead time."""
+        return self.lead_minutes if self.usual_lead_minutes is None else self.usual_lead_minutes
 
     def quote_minutes(self, make_minutes: int | None = None) -> int:
         """How soon an order can be ready, in minutes: once the kitchen is free for it (the
         orders ahead, their make-minutes shared among the orders it makes at once) and it is
         made (``make_minutes``; the lead time when not known yet, a quote before the cart),
         and never sooner than the lead time."""
-        own = self.lead_minutes if make_minutes is None else make_minutes
-        ahead = self.backlog_minutes / self.orders_at_once if self.orders_at_once else 0
-        return max(self.lead_minutes, math.ceil(ahead + own))
+        own = self.default_prep_minutes if make_minutes is None else make_minutes
+        return max(self.lead_minutes, math.ceil(self.ahead_minutes + own))
+
+    @property
+    def ahead_minutes(self) -> float:
+        """How long the orders ahead keep the kitchen busy (0 when quotes do not count them)."""
+        return self.backlog_minutes / self.orders_at_once if self.orders_at_once else 0.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,7 @@ SELECT r.tax_rate_bp, r.slot_minutes, r.ordering_paused, r.pause_message, r.capa
     -- The kitchen's busy mode adds to the lead time while it lasts.
     r.lead_minutes + coalesce((SELECT b.extra_minutes FROM busy_mode b
         WHERE b.busy_until > now()), 0) AS lead_minutes,
+    r.lead_minutes AS usual_lead_minutes,
     coalesce((SELECT json_agg(json_build_object('weekday', h.weekday,
         'opens_minute', h.opens_minute, 'closes_minute', h.closes_minute))
         FROM opening_hours h WHERE h.fulfilment IN ('both', %(fulfilment)s)), '[]') AS periods,
@@ -111,6 +124,7 @@ async def read_ordering_context(sent: Cursor) -> OrderingContext:
             pause_message=row["pause_message"],
             capacity_unit=row["capacity_unit"],
             orders_at_once=row["orders_at_once"],
+            usual_lead_minutes=row["usual_lead_minutes"],
             backlog_minutes=row["backlog_minutes"],
         ),
         periods=tuple(OpeningPeriod(**p) for p in row["periods"]),

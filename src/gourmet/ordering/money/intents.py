@@ -18,7 +18,7 @@ import structlog
 from gourmet.db.pool import GuardedPool
 from gourmet.ordering.errors import PaymentNotPossible
 from gourmet.ordering.money import repository as repo
-from gourmet.ordering.money.service import PaymentService, provider_problem
+from gourmet.ordering.money.service import PaymentService, order_description, provider_problem
 from gourmet.ordering.money.settle import attempt_key
 from gourmet.payments.provider import (
     BadEventSignature,
@@ -81,7 +81,7 @@ class CardIntents:
                     order_token=token,
                     amount_cents=order["total_cents"],
                     currency=self._currency,
-                    description=f"Gourmet Delights order {order['id']}",
+                    description=order_description(order["id"]),
                 )
         except (ProviderUnavailable, PaymentRequestRejected) as exc:
             raise provider_problem(token, exc) from exc
@@ -106,11 +106,7 @@ class CardIntents:
                 # It ended while the intent was made: nobody holds its secret, nothing can be
                 # charged under it.
                 raise PaymentNotPossible("This order is not waiting for a payment.")
-            await conn.execute(
-                "UPDATE orders SET payment_intent = %s, payment_status = 'pending'"
-                " WHERE id = %s AND payment_intent IS NULL",
-                (intent.id, order["id"]),
-            )
+            await repo.record_intent(conn, order["id"], intent.id)
 
     async def _paid(self, token: str, intent_id: str) -> None:
         async with self._pool.connection() as conn, conn.transaction():
@@ -128,14 +124,7 @@ class CardIntents:
         token = event.order_token
         with deadline.unbounded():  # the provider has sent it: record it, whatever the time
             async with self._pool.connection() as conn, conn.transaction():
-                first = await (
-                    await conn.execute(
-                        "INSERT INTO stripe_event (id, type) VALUES (%s, %s)"
-                        " ON CONFLICT (id) DO NOTHING RETURNING id",
-                        (event.id, event.type),
-                    )
-                ).fetchone()
-                if first is None:
+                if not await repo.first_delivery(conn, event.id, event.type):
                     return False  # delivered again: handled already
                 version = None
                 if event.succeeded and token:
@@ -144,5 +133,5 @@ class CardIntents:
             self._payments.announce(token, version)
         # A failed payment changes nothing here: the customer's browser heard of it from
         # Stripe, and the same intent can be confirmed again with another card.
-        log.info("payment_event", event_id=event.id, type=event.type, order=token)
+        log.info("payment_event", event_id=event.id, type=event.type, intent=event.intent_id)
         return True

@@ -52,3 +52,25 @@ async def release_to_kitchen(
     await record_status(conn, order_id, "awaiting_payment", "received", None, actor)
     await notify_order_changed(conn, token, version)
     return version
+
+
+async def record_intent(conn: Conn, order_id: int, intent_id: str) -> None:
+    """The order's payment for the browser, made at the provider: its id, kept to settle it."""
+    await conn.execute(
+        "UPDATE orders SET payment_intent = %s, payment_status = 'pending'"
+        " WHERE id = %s AND payment_intent IS NULL",
+        (intent_id, order_id),
+    )
+
+
+async def first_delivery(conn: Conn, event_id: str, kind: str) -> bool:
+    """Note a provider's event as handled, in the caller's transaction; False when it was
+    handled before (a concurrent delivery waits here for the first one's transaction)."""
+    row = await (
+        await conn.execute(
+            "INSERT INTO stripe_event (id, type) VALUES (%s, %s)"
+            " ON CONFLICT (id) DO NOTHING RETURNING id",
+            (event_id, kind),
+        )
+    ).fetchone()
+    return row is not None

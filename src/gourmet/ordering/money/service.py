@@ -20,6 +20,7 @@ from gourmet.db.pool import GuardedPool
 from gourmet.db.types import Conn
 from gourmet.ordering import repository as order_repo
 from gourmet.ordering.errors import (
+    CardConfirmedInBrowser,
     PaymentDeclined,
     PaymentNotPossible,
     PaymentsUnavailable,
@@ -39,7 +40,18 @@ from gourmet.payments.provider import (
 from gourmet.resilience import deadline
 
 CHOICES_AFTER_FAILURE = ["retry", "pay_at_pickup"]
+# With a provider whose card form runs in the browser, no card comes with a request: a charge
+# made from a card_token would be an attempt the order never records (nothing to settle).
+IN_BROWSER = (
+    "Cards are confirmed in the browser here: place the order by card without a card_token,"
+    " then POST /api/orders/{token}/payment-intent and confirm it with Stripe.js."
+)
 CHOICES_AFTER_DECLINE = ["another_card", "pay_at_pickup"]
+
+
+def order_description(order_id: int) -> str:
+    """What the customer's card statement and the provider's dashboard show for an order."""
+    return f"Gourmet Delights order {order_id}"
 
 
 def provider_problem(token: str, failure: PaymentError) -> PaymentsUnavailable | PaymentNotPossible:
@@ -85,6 +97,8 @@ class PaymentService:
 
     async def pay(self, token: str, card_token: str) -> None:
         """Charge the order's card; on success the order goes to the kitchen."""
+        if self.confirms_in_browser:
+            raise CardConfirmedInBrowser(IN_BROWSER, field="card_token")
         async with self._pool.connection() as conn:
             order = await repo.lock_for_payment(conn, token)
         order = self.payable(token, order)
@@ -95,7 +109,7 @@ class PaymentService:
                 idempotency_key=key,
                 amount_cents=order["total_cents"],
                 currency=self._currency,
-                description=f"Gourmet Delights order {order['id']}",
+                description=order_description(order["id"]),
                 card_token=card_token,
             )
         except (ProviderUnavailable, PaymentRequestRejected) as exc:
@@ -175,9 +189,12 @@ class PaymentService:
                     with deadline.unbounded():  # the charge happened: record it, whatever the time
                         await self._record_paid(token, result.charge_id)
                     return
+        intent = order["payment_intent"]
         async with self._pool.connection() as conn, conn.transaction():
             order = self.payable(token, await repo.lock_for_payment(conn, token))
-            if outstanding:
+            # A payment made for the browser meanwhile (its intent recorded since the read
+            # above) is settled too: the form could still confirm it.
+            if outstanding or order["payment_intent"] != intent:
                 await settle_later(conn, order, token)
             version = await repo.release_to_kitchen(
                 conn,

@@ -93,12 +93,19 @@ def first_alert_after(samples: list[Sample], t: float) -> tuple[float, str] | No
 def status_changes(
     samples: list[Sample], start: float, end: float
 ) -> tuple[float | None, float | None]:
-    """When the status page said something was wrong, in seconds after ``start`` (the surge's
-    beginning), and when it said operational again by itself, in seconds after ``end`` (the
-    surge's end); None for what it never did. A status that could not be read says nothing."""
-    degraded = next(
-        (s.t for s in samples if s.t >= start and s.status not in (None, "operational")), None
-    )
+    """When the status page turned from operational to something worse, in seconds after
+    ``start`` (the surge's beginning), and when it said operational again by itself, in seconds
+    after ``end`` (the surge's end); None for what it never did. A page already degraded when
+    the surge began (the capacity probe's load, a minute before) is not credited to the surge.
+    A status that could not be read says nothing."""
+    known, degraded = None, None
+    for sample in samples:
+        if sample.status is None:
+            continue
+        if sample.t >= start and sample.status != "operational" and known == "operational":
+            degraded = sample.t
+            break
+        known = sample.status
     if degraded is None:
         return None, None
     back = next(

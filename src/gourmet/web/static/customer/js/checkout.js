@@ -183,7 +183,8 @@ function syncChoices() {
   const scheduled = value("when") === "slot";
   if (quotedFor !== fulfilment()) {
     quotedFor = fulfilment();
-    showAsapQuote(fulfilment(), asapQuote);
+    const prepTimes = loadCart().lines.map((line) => index.get(line.itemId)?.item.prep_minutes);
+    showAsapQuote(fulfilment(), asapQuote, prepTimes);
   }
   document.querySelector("[data-slot-field]").hidden = !scheduled;
   if (scheduled && slots.loadedFor !== fulfilment()) slots.load(fulfilment(), fulfilment);

@@ -76,10 +76,17 @@ export class SlotPicker {
   }
 }
 
-// How soon "as soon as possible" is now: the kitchen's quote, carried by the slot list (the
-// lead time, or longer when orders are waiting to be made). Nothing is said if it cannot load.
-export async function showAsapQuote(fulfilment, target) {
+// How soon "as soon as possible" is now, for this cart: the kitchen's quote, carried by the slot
+// list (the orders ahead, then the cart's longest prep time, never sooner than the lead time:
+// RestaurantRules.quote_minutes on the server). Nothing is said if it cannot load.
+export async function showAsapQuote(fulfilment, target, prepTimes) {
   const result = await send("GET", `/api/slots?fulfilment=${encodeURIComponent(fulfilment)}`);
-  const minutes = result.ok ? Number(result.data.asap_minutes) : NaN;
-  target.textContent = minutes > 0 ? `(ready in about ${minutes} min)` : "";
+  const quote = result.ok ? result.data.asap_quote : null;
+  if (!quote) {
+    target.textContent = "";
+    return;
+  }
+  const own = Math.max(0, ...prepTimes.map((prep) => prep ?? quote.default_prep_minutes));
+  const minutes = Math.max(quote.lead_minutes, Math.ceil(quote.ahead_minutes + own));
+  target.textContent = `(ready in about ${minutes} min)`;
 }

@@ -34,13 +34,19 @@ async function prepare() {
 async function pay() {
   payButton.disabled = true;
   errorBox.textContent = "";
-  const { error } = await stripe.confirmPayment({
-    elements,
-    // A bank's page, when the card needs one, brings the customer back here.
-    confirmParams: { return_url: window.location.href },
-    redirect: "if_required",
-  });
-  payButton.disabled = false;
+  let error;
+  try {
+    ({ error } = await stripe.confirmPayment({
+      elements,
+      // A bank's page, when the card needs one, brings the customer back here.
+      confirmParams: { return_url: window.location.href },
+      redirect: "if_required",
+    }));
+  } catch {
+    error = { message: "We could not reach the card provider. Please try again." };
+  } finally {
+    payButton.disabled = false;
+  }
   if (error) {
     errorBox.textContent = error.message || "The card was not accepted. Try another card.";
     return;
