@@ -68,3 +68,17 @@ async def test_a_key_within_its_retention_still_replays_its_order(
     )
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["token"] == first.json()["token"]
+
+
+async def test_the_card_providers_old_events_are_pruned_too(
+    client: Client, app: Litestar, conn: Conn, menu: FixtureMenu
+) -> None:
+    await conn.execute(
+        "INSERT INTO stripe_event (id, type, received_at) VALUES"
+        " ('evt_old', 'payment_intent.succeeded', now() - interval '31 days'),"
+        " ('evt_recent', 'payment_intent.succeeded', now() - interval '3 days')"
+    )
+    pruner = KeyPruner(runtime_of(app).services.pool, retention=timedelta(hours=48), every_s=60)
+    await pruner.prune()
+    rows = await (await conn.execute("SELECT id FROM stripe_event")).fetchall()
+    assert [row["id"] for row in rows] == ["evt_recent"]

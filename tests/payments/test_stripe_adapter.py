@@ -8,6 +8,7 @@ import pytest
 from pydantic import SecretStr
 
 from gourmet.config import DatabaseSettings, PaymentsSettings, SecuritySettings, Settings
+from gourmet.payments import stripe_provider
 from gourmet.payments.provider import ChargeStatus, PaymentRequestRejected
 from gourmet.payments.stripe_provider import StripeProvider
 from gourmet.web.security import PRIVATE_HEADERS, with_card_provider
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_the_adapter_makes_one_intent_per_key_and_maps_stripes_answers(
-    stripe: StripeStandIn,
+    stripe: StripeStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     provider = StripeProvider(
         secret_key=SECRET_KEY,
@@ -86,6 +87,8 @@ async def test_the_adapter_makes_one_intent_per_key_and_maps_stripes_answers(
             ("tok-3", False, 0),
         }
         assert [(r.idempotency_key, r.amount_cents) for r in ledger.refunds] == [("r-1", 400)]
+        monkeypatch.setattr(stripe_provider, "PAGE", 1)  # a page each: the cursor followed
+        assert await provider.ledger() == ledger
     finally:
         await provider.aclose()
 

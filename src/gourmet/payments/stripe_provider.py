@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, Final, TypeVar
 
 import stripe
@@ -216,29 +217,35 @@ class StripeProvider:
         return RefundResult(refund.id, charge_id, refund.amount)
 
     async def ledger(self) -> Ledger:
-        """Every PaymentIntent and refund of the account, page by page."""
+        """Every PaymentIntent and refund of the account, page by page (each page's call is
+        bounded and its failures mapped like any other)."""
         charges: list[LedgerCharge] = []
-        refunds: list[LedgerRefund] = []
-        intents = await self._call(
-            lambda: self._client.v1.payment_intents.list_async({"limit": PAGE}),
-            total_s=self._timeout_s,
-        )
-        async for pi in intents.auto_paging_iter():
+        for pi in await self._every(self._client.v1.payment_intents.list_async):
             key = _metadata(pi, "attempt_key")
             if key:  # an intent Gourmet did not make is none of its orders' business
                 charges.append(
                     LedgerCharge(pi.id, key, pi.status == "succeeded", pi.amount_received)
                 )
-        given = await self._call(
-            lambda: self._client.v1.refunds.list_async({"limit": PAGE}), total_s=self._timeout_s
-        )
-        async for refund in given.auto_paging_iter():
+        refunds: list[LedgerRefund] = []
+        for refund in await self._every(self._client.v1.refunds.list_async):
             if refund.status in ("failed", "canceled") or not refund.payment_intent:
                 continue
             intent_id = _id_of(refund.payment_intent)
             key = _metadata(refund, "idempotency_key") or ""
             refunds.append(LedgerRefund(refund.id, key, intent_id, refund.amount))
         return Ledger(charges=tuple(charges), refunds=tuple(refunds))
+
+    async def _every(self, list_page: Callable[..., Awaitable[Any]]) -> list[Any]:
+        """All the objects of a list endpoint, newest first, a page (one bounded call) at a
+        time, following Stripe's ``starting_after`` cursor."""
+        found: list[Any] = []
+        params: dict[str, Any] = {"limit": PAGE}
+        while True:
+            page = await self._call(partial(list_page, params), total_s=self._timeout_s)
+            found.extend(page.data)
+            if not page.has_more or not page.data:
+                return found
+            params = {"limit": PAGE, "starting_after": page.data[-1].id}
 
     # -- errors -------------------------------------------------------------------------------
 

@@ -84,6 +84,18 @@ async def prune_idempotency_keys(conn: Conn, older_than: timedelta, batch: int) 
     return cursor.rowcount
 
 
+async def prune_payment_events(conn: Conn, older_than: timedelta, batch: int) -> int:
+    """Delete up to ``batch`` of the card provider's events handled before ``older_than`` ago
+    (Stripe stops delivering an event again after three days); return how many."""
+    cursor = await conn.execute(
+        "DELETE FROM stripe_event WHERE id IN ("
+        " SELECT id FROM stripe_event WHERE received_at < now() - %s"
+        " ORDER BY received_at LIMIT %s FOR UPDATE SKIP LOCKED)",
+        (older_than, batch),
+    )
+    return cursor.rowcount
+
+
 async def claimed_request(conn: Conn, key: str) -> tuple[str, str | None] | None:
     row = await (
         await conn.execute(

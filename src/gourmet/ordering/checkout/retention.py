@@ -23,6 +23,9 @@ from gourmet.problems import ServiceUnavailable
 from gourmet.telemetry import metrics
 
 PRUNE_BATCH = 1000  # rows per statement: short transactions, short row locks
+# The card provider's events handled are kept this long to recognise a delivery again (Stripe
+# tries one for up to three days), then pruned with the keys.
+EVENT_RETENTION = timedelta(days=30)
 log = structlog.get_logger(__name__)
 
 
@@ -41,7 +44,8 @@ class KeyPruner:
         self._rng = rng or random.Random()
 
     async def prune(self) -> int:
-        """Delete every key older than the retention, a batch at a time; return how many."""
+        """Delete every key older than the retention, a batch at a time, and the card
+        provider's events older than EVENT_RETENTION; return how many keys."""
         pruned = 0
         while True:
             async with self._pool.connection() as conn:
@@ -49,6 +53,11 @@ class KeyPruner:
             pruned += deleted
             metrics.IDEMPOTENCY_KEYS_PRUNED.inc(deleted)
             if deleted < PRUNE_BATCH:
+                break
+        while True:
+            async with self._pool.connection() as conn:
+                events = await repo.prune_payment_events(conn, EVENT_RETENTION, PRUNE_BATCH)
+            if events < PRUNE_BATCH:
                 return pruned
 
     async def run(self) -> None:
