@@ -29,10 +29,9 @@ if TYPE_CHECKING:
     from gourmet.resilience.waiting_room import Turn
 
 # Customers sent back come again after at most this share of their estimated wait: the
-# estimate (places ahead / the best rate of the last two minutes) errs early when the line
-# slows in a crowd, and a line left empty by customers all told to come too late idles the
-# database; earlier still, and they find the line full and try once more for nothing.
-EARLY_SHARE = 0.9
+# estimate (places ahead / the last 5 s's rate) can be off by a fifth over a minute, and a line
+# left empty by customers all told to come too late idles the database.
+EARLY_SHARE = 0.8
 MAX_LINE_RETRY_S = 60  # a customer in line hears from us at least once a minute
 
 

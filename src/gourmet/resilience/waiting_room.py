@@ -171,9 +171,6 @@ class WaitingRoom:
         self._line: list[tuple[float, int, _Waiter]] = []
         self._arrivals = itertools.count()
         self._recent: collections.deque[float] = collections.deque()  # when places were given
-        # The 5 s rate, a value per second, over the last AWAY_FOR_S: what the line has shown
-        # it can keep up (see _estimate_rate).
-        self._rates: collections.deque[tuple[int, float]] = collections.deque()
         # Customers sent back with a ticket, still in line while away: by key, in the order
         # they were last seen (for forgetting), and sorted by first attempt (for places).
         # key -> (first attempt, last seen, when they were told to come back)
@@ -346,23 +343,6 @@ class WaitingRoom:
         self._recent.append(now)
         while self._recent[0] < now - RATE_WINDOW_S:
             self._recent.popleft()
-        rate, second = len(self._recent) / RATE_WINDOW_S, int(now)
-        if self._rates and self._rates[-1][0] == second:
-            self._rates[-1] = (second, max(self._rates[-1][1], rate))
-        else:
-            self._rates.append((second, rate))
-        while self._rates[0][0] < now - AWAY_FOR_S:
-            self._rates.popleft()
-
-    def _estimate_rate(self) -> float:
-        """The rate a customer's estimate assumes: the best 5 s rate of the last AWAY_FOR_S, or
-        the last 5 s's if better. In a crowd the last 5 s's rate falls (held customers' answers
-        take the worker's time), and estimates from it were 1.6 to 2 times the real waits: the
-        customers they sent back came after the line had emptied, and the kitchen's capacity
-        went unused meanwhile (docs/results, "the November replay beside an ideal queue")."""
-        now = self._clock()
-        best = max((r for second, r in self._rates if second >= now - AWAY_FOR_S), default=0.0)
-        return max(self.service_rate(), best)
 
     def service_rate(self) -> float:
         """Places given per second lately (0.0 when none were given in the window)."""
@@ -373,7 +353,7 @@ class WaitingRoom:
 
     def _turn(self, first_at: float) -> Turn:
         place = self._place_of(first_at)
-        rate = self._estimate_rate()
+        rate = self.service_rate()
         if rate <= 0:
             return Turn(place, None)
         return Turn(place, place / rate, reach_s=self._size / rate)
