@@ -98,6 +98,17 @@ def succeeded(stripe: StripeStandIn) -> list[tuple[bytes, str]]:
     return list(stripe.deliveries("payment_intent.succeeded"))
 
 
+async def paid_at_stripe(
+    client: Client, menu: FixtureMenu, stripe: StripeStandIn
+) -> tuple[dict[str, Any], bytes, str]:
+    """A card order placed and paid in the browser: the order, and Stripe's signed webhook
+    for it, not delivered yet."""
+    order = await placed(client, menu)
+    stripe.pay((await intent_of(client, order["token"]))["intent"])
+    [(body, signature)] = succeeded(stripe)
+    return order, body, signature
+
+
 # ---------------------------------------------------------------------------------------------
 # Checkout, the webhook, and what can go wrong between them
 
@@ -147,9 +158,7 @@ async def test_a_delivery_not_signed_by_stripe_is_refused_and_changes_nothing(
     forgery: str,
 ) -> None:
     async with gourmet(database_url, tmp_path, stripe.url) as (client, _):
-        order = await placed(client, menu)
-        stripe.pay((await intent_of(client, order["token"]))["intent"])
-        [(body, signature)] = succeeded(stripe)
+        order, body, signature = await paid_at_stripe(client, menu, stripe)
         payload = body.decode()
         if forgery == "wrong secret":
             signature = sign(payload, "whsec_someone_else")
@@ -173,9 +182,7 @@ async def test_two_deliveries_of_one_event_at_once_change_the_order_once(
     menu: FixtureMenu, database_url: str, tmp_path: Path, stripe: StripeStandIn, conn: Conn
 ) -> None:
     async with gourmet(database_url, tmp_path, stripe.url) as (client, _):
-        order = await placed(client, menu)
-        stripe.pay((await intent_of(client, order["token"]))["intent"])
-        [(body, signature)] = succeeded(stripe)
+        order, body, signature = await paid_at_stripe(client, menu, stripe)
         answers = await asyncio.gather(*(deliver(client, body, signature) for _ in range(4)))
         assert sorted(a.json()["first_delivery"] for a in answers) == [False, False, False, True]
         history = [h["status"] for h in (await order_of(client, order["token"]))["history"]]
@@ -186,9 +193,7 @@ async def test_a_checkout_retried_during_the_webhook_charges_once(
     menu: FixtureMenu, database_url: str, tmp_path: Path, stripe: StripeStandIn
 ) -> None:
     async with gourmet(database_url, tmp_path, stripe.url) as (client, _):
-        order = await placed(client, menu)
-        stripe.pay((await intent_of(client, order["token"]))["intent"])
-        [(body, signature)] = succeeded(stripe)
+        order, body, signature = await paid_at_stripe(client, menu, stripe)
         retries = [
             client.post("/api/orders", json=by_card(menu), headers={"Idempotency-Key": "stripe-1"})
             for _ in range(3)
@@ -287,9 +292,7 @@ async def test_reconcile_reads_stripes_ledger_and_finds_a_charge_no_order_record
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     async with gourmet(database_url, tmp_path, stripe.url) as (client, _):
-        order = await placed(client, menu)
-        stripe.pay((await intent_of(client, order["token"]))["intent"])
-        [(body, signature)] = succeeded(stripe)
+        _, body, signature = await paid_at_stripe(client, menu, stripe)
         await deliver(client, body, signature)
     for name, value in {
         "GOURMET_DATABASE__URL": database_url,

@@ -29,9 +29,8 @@ from gourmet.db.types import Conn
 from gourmet.ordering import repository as repo
 from gourmet.ordering.notifications.notices import Notices
 from gourmet.ordering.tracking.book import OrderBook
+from gourmet.ordering.workflow import DUE_SOON, TO_MAKE
 
-WAITING: tuple[str, ...] = ("received", "accepted", "preparing")
-DUE_SOON = timedelta(hours=2)  # orders due later are not the kitchen's rush
 EMAIL_AFTER = timedelta(minutes=10)  # a smaller move is shown, not emailed
 
 
@@ -108,7 +107,7 @@ class BusyMode:
                 " version = version + 1, updated_at = now() FROM due WHERE o.id = due.id"
                 " RETURNING o.id, o.token, o.status, o.version,"
                 " o.estimated_ready_at - due.before AS moved",
-                {"waiting": list(WAITING), "soon": DUE_SOON, "minutes": minutes},
+                {"waiting": list(TO_MAKE), "soon": DUE_SOON, "minutes": minutes},
             )
         ).fetchall()
         note = f"Delayed by {minutes} minutes: the kitchen is busy"
@@ -140,7 +139,7 @@ class AutoBusy:
                 await conn.execute(
                     "SELECT count(*) AS waiting FROM orders WHERE status = ANY(%s)"
                     " AND coalesce(estimated_ready_at, slot_start) < now() + %s",
-                    (list(WAITING), DUE_SOON),
+                    (list(TO_MAKE), DUE_SOON),
                 )
             ).fetchone()
             state = await _state(conn)

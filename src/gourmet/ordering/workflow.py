@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Final
 
 from gourmet.ordering.errors import InvalidTransition, ReasonRequired
@@ -25,6 +26,10 @@ TRANSITIONS: Final[dict[OrderStatus, frozenset[OrderStatus]]] = {
 OPEN_STATUSES: Final = frozenset(s for s, nexts in TRANSITIONS.items() if nexts) - {
     "awaiting_payment"
 }
+# Still to make: the kitchen's backlog, counted by busy mode and by ASAP quotes; and of those,
+# only orders due this soon (orders due later are not the kitchen's rush).
+TO_MAKE: Final[tuple[OrderStatus, ...]] = ("received", "accepted", "preparing")
+DUE_SOON: Final = timedelta(hours=2)
 # Ending an order this way gives its slot and stock back.
 RELEASING_STATUSES: Final[frozenset[OrderStatus]] = frozenset({"rejected", "cancelled"})
 # Moves only the payment flow makes; staff cannot mark an unpaid card order as received.

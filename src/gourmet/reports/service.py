@@ -9,6 +9,7 @@ refund, a cancellation: the history's new entries name the orders, and so their 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -80,6 +81,7 @@ class SalesReports:
         self._fresh_s = fresh_s
         # The last report of each period asked for, and its JSON, by (first, last).
         self._held: dict[tuple[date, date], tuple[SalesReport, bytes]] = {}
+        self._making = asyncio.Lock()
 
     @property
     def tz(self) -> Any:
@@ -112,10 +114,25 @@ class SalesReports:
         return (await self._held_report(first, last))[1]
 
     async def _held_report(self, first: date, last: date) -> tuple[SalesReport, bytes]:
-        now = self._clock()
-        held = self._held.get((first, last))
-        if held is not None and (now - held[0].as_of).total_seconds() < self._fresh_s:
+        held = self._fresh((first, last))
+        if held is not None:
             return held
+        # One report made at a time in this process: managers asking at once wait for it
+        # rather than each reading the same days again.
+        async with self._making:
+            held = self._fresh((first, last))
+            if held is not None:
+                return held
+            return await self._make(first, last)
+
+    def _fresh(self, period: tuple[date, date]) -> tuple[SalesReport, bytes] | None:
+        held = self._held.get(period)
+        if held is not None and (self._clock() - held[0].as_of).total_seconds() < self._fresh_s:
+            return held
+        return None
+
+    async def _make(self, first: date, last: date) -> tuple[SalesReport, bytes]:
+        now = self._clock()
         report = await self._made(first, last, now)
         self._held.pop((first, last), None)
         self._held[(first, last)] = held = (report, msgspec.json.encode(report))

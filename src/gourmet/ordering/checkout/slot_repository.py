@@ -14,6 +14,7 @@ import psycopg
 from gourmet.db.types import Conn, Cursor
 from gourmet.ordering.checkout.slots import OpeningPeriod, SpecialDay
 from gourmet.ordering.schemas import Fulfilment
+from gourmet.ordering.workflow import DUE_SOON, TO_MAKE
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,8 @@ SELECT r.tax_rate_bp, r.slot_minutes, r.ordering_paused, r.pause_message, r.capa
     -- due soon (pre-orders for later are made later).
     CASE WHEN r.orders_at_once IS NULL THEN 0 ELSE (
         SELECT coalesce(sum(o.make_minutes), 0) FROM orders o
-        WHERE o.status IN ('received', 'accepted', 'preparing')
-        AND coalesce(o.estimated_ready_at, o.slot_start) < now() + interval '2 hours') END
+        WHERE o.status = ANY(%(to_make)s)
+        AND coalesce(o.estimated_ready_at, o.slot_start) < now() + %(due_soon)s) END
         AS backlog_minutes,
     -- The kitchen's busy mode adds to the lead time while it lasts.
     r.lead_minutes + coalesce((SELECT b.extra_minutes FROM busy_mode b
@@ -107,7 +108,9 @@ async def ordering_context(conn: Conn, fulfilment: Fulfilment) -> OrderingContex
 
 async def send_ordering_context(conn: Conn, fulfilment: Fulfilment) -> Cursor:
     """The rules' read, sent: in a pipeline it travels with the statements around it."""
-    return await conn.execute(_CONTEXT_SQL, {"fulfilment": fulfilment})
+    return await conn.execute(
+        _CONTEXT_SQL, {"fulfilment": fulfilment, "to_make": list(TO_MAKE), "due_soon": DUE_SOON}
+    )
 
 
 async def read_ordering_context(sent: Cursor) -> OrderingContext:
