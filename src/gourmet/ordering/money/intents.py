@@ -12,6 +12,9 @@ customer chose to pay at pickup) goes back by itself.
 
 from __future__ import annotations
 
+import collections
+import time
+
 import msgspec
 import structlog
 
@@ -30,6 +33,8 @@ from gourmet.payments.provider import (
 from gourmet.problems import Problem
 from gourmet.resilience import deadline
 
+SEEN_FOR_S = 5.0
+SEEN_MAX = 10_000
 log = structlog.get_logger(__name__)
 
 
@@ -63,6 +68,10 @@ class CardIntents:
         self._payments = payments
         self._provider = provider
         self._currency = currency
+        # Intents read lately, by id: a page asking again and again (or a script holding the
+        # order's token) costs the provider one read per SEEN_FOR_S, and its rate limit, which
+        # the circuit breaker would count against every customer, is never reached this way.
+        self._seen: collections.OrderedDict[str, tuple[float, Intent]] = collections.OrderedDict()
 
     async def aclose(self) -> None:
         await self._provider.aclose()
@@ -74,7 +83,7 @@ class CardIntents:
         try:
             # No connection is held here: the provider may take seconds.
             if order["payment_intent"]:
-                intent = await self._provider.intent(order["payment_intent"])
+                intent = await self._read(order["payment_intent"])
             else:
                 intent = await self._provider.start_intent(
                     idempotency_key=attempt_key(token, order["payment_attempt"]),
@@ -98,6 +107,18 @@ class CardIntents:
             currency=self._currency,
             status=intent.status,
         )
+
+    async def _read(self, intent_id: str) -> Intent:
+        now = time.monotonic()
+        seen = self._seen.get(intent_id)
+        if seen is not None and now - seen[0] < SEEN_FOR_S:
+            return seen[1]
+        intent = await self._provider.intent(intent_id)
+        self._seen[intent_id] = (now, intent)
+        self._seen.move_to_end(intent_id)
+        while len(self._seen) > SEEN_MAX:
+            self._seen.popitem(last=False)
+        return intent
 
     async def _record_intent(self, token: str, intent: Intent) -> None:
         async with self._pool.connection() as conn, conn.transaction():
