@@ -104,6 +104,12 @@ class CardConfirmedInBrowser(Problem):
     title = "Cards are confirmed in the browser here"
 
 
+class BadSignature(Problem):
+    status = 400
+    slug = "bad-signature"
+    title = "The webhook's signature is not valid"
+
+
 class PaymentDeclined(Problem):
     status = 402
     slug = "payment-declined"

@@ -18,7 +18,6 @@ error is a decline; any other 4xx is :class:`PaymentRequestRejected`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -181,14 +180,17 @@ class StripeProvider:
             return None  # no intent was ever handed to a browser under this key
         intent = await self.intent(reference)
         if intent.status not in ("succeeded", "canceled", *IN_PROGRESS):
-            # Refused when it moved on meanwhile (succeeded, say): read where it stands now.
-            with contextlib.suppress(PaymentRequestRejected):
-                await self._call(
-                    lambda: self._client.v1.payment_intents.cancel_async(
-                        reference, {"cancellation_reason": "abandoned"}
+            try:
+                intent = _intent(
+                    await self._call(
+                        lambda: self._client.v1.payment_intents.cancel_async(
+                            reference, {"cancellation_reason": "abandoned"}
+                        )
                     )
                 )
-            intent = await self.intent(reference)
+            except PaymentRequestRejected:
+                # It moved on meanwhile (succeeded, say): read where it stands now.
+                intent = await self.intent(reference)
         if intent.status in IN_PROGRESS:
             raise ProviderUnavailable(f"payment {reference} is still {intent.status}")
         if intent.succeeded:

@@ -92,7 +92,10 @@ class SalesReports:
         return str(self._tz)
 
     def today(self) -> date:
-        return self._clock().astimezone(self._tz).date()
+        return self._day_of(self._clock())
+
+    def _day_of(self, moment: datetime) -> date:
+        return moment.astimezone(self._tz).date()
 
     def bounds(self, day: date) -> tuple[datetime, datetime]:
         """The instants a local day starts and ends (23 or 25 hours on a clock change)."""
@@ -141,7 +144,7 @@ class SalesReports:
         return held
 
     async def _made(self, first: date, last: date, now: datetime) -> SalesReport:
-        today = now.astimezone(self._tz).date()
+        today = self._day_of(now)
         by_day: dict[date, dict[str, Any]] = {}
         async with self._pool.connection() as conn:
             stored = await (

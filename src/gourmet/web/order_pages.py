@@ -88,7 +88,7 @@ async def tracking_page(
         return pages.busy(problem)
     tz = pages.tz
     card = pages.settings.payments
-    stripe = card.provider == "stripe" and payments is not None
+    stripe = payments is not None and payments.confirms_in_browser
     return pages.page(
         "customer/ordering/tracking.html",
         headers=with_card_provider(PRIVATE_HEADERS, card.stripe_js_url, card.stripe_api_url)

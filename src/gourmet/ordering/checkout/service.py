@@ -101,8 +101,8 @@ class OrderingService:
     def asap_minutes(self, fulfilment: Fulfilment) -> int | None:
         """How soon an order of the usual prep time placed now can be ready, in minutes (read
         with the slots)."""
-        quote = self._slots.rules(fulfilment)
-        return quote.quote_minutes() if quote else None
+        rules = self._slots.rules(fulfilment)
+        return rules.quote_minutes() if rules else None
 
     def asap_quote(self, fulfilment: Fulfilment) -> AsapQuote | None:
         """What the quote is made of, for a cart's own prep time (read with the slots)."""

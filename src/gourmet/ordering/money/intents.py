@@ -19,7 +19,7 @@ import msgspec
 import structlog
 
 from gourmet.db.pool import GuardedPool
-from gourmet.ordering.errors import PaymentNotPossible
+from gourmet.ordering.errors import BadSignature, PaymentNotPossible
 from gourmet.ordering.money import repository as repo
 from gourmet.ordering.money.service import PaymentService, order_description, provider_problem
 from gourmet.ordering.money.settle import attempt_key
@@ -30,7 +30,6 @@ from gourmet.payments.provider import (
     PaymentRequestRejected,
     ProviderUnavailable,
 )
-from gourmet.problems import Problem
 from gourmet.resilience import deadline
 
 SEEN_FOR_S = 5.0
@@ -47,12 +46,6 @@ class IntentView(msgspec.Struct, kw_only=True):
     amount_cents: int
     currency: str
     status: str
-
-
-class BadSignature(Problem):
-    status = 400
-    slug = "bad-signature"
-    title = "The webhook's signature is not valid"
 
 
 class CardIntents:
@@ -96,7 +89,7 @@ class CardIntents:
             raise provider_problem(token, exc) from exc
         with deadline.unbounded():
             if intent.succeeded:  # the webhook has not come yet: Stripe's word is enough
-                await self._paid(token, intent.id)
+                await self._payments.record_paid(token, intent.id)
             elif not order["payment_intent"]:
                 await self._record_intent(token, intent)
         return IntentView(
@@ -128,11 +121,6 @@ class CardIntents:
                 # charged under it.
                 raise PaymentNotPossible("This order is not waiting for a payment.")
             await repo.record_intent(conn, order["id"], intent.id)
-
-    async def _paid(self, token: str, intent_id: str) -> None:
-        async with self._pool.connection() as conn, conn.transaction():
-            version = await self._payments.record_paid_in(conn, token, intent_id)
-        self._payments.announce(token, version)
 
     async def on_event(self, payload: bytes, signature: str | None) -> bool:
         """A webhook delivery: checked, then handled once. False for one handled before."""

@@ -124,14 +124,14 @@ class PaymentService:
                 choices=CHOICES_AFTER_DECLINE,
             )
         with deadline.unbounded():  # the charge happened: record it, whatever the time
-            await self._record_paid(token, result.charge_id)
+            await self.record_paid(token, result.charge_id)
 
-    async def _record_paid(self, token: str, charge_id: str) -> None:
-        self.announce(token, await self._record_paid_now(token, charge_id))
-
-    async def _record_paid_now(self, token: str, charge_id: str) -> int | None:
+    async def record_paid(self, token: str, charge_id: str) -> None:
+        """Charge ``charge_id`` paid the order (see :meth:`record_paid_in`), in a transaction of
+        its own, announced after the commit."""
         async with self._pool.connection() as conn, conn.transaction():
-            return await self.record_paid_in(conn, token, charge_id)
+            version = await self.record_paid_in(conn, token, charge_id)
+        self.announce(token, version)
 
     async def record_paid_in(self, conn: Conn, token: str, charge_id: str) -> int | None:
         """In the caller's transaction: charge ``charge_id`` paid the order, which goes to the
@@ -187,7 +187,7 @@ class PaymentService:
                 outstanding = False
                 if result is not None and result.approved:
                     with deadline.unbounded():  # the charge happened: record it, whatever the time
-                        await self._record_paid(token, result.charge_id)
+                        await self.record_paid(token, result.charge_id)
                     return
         intent = order["payment_intent"]
         async with self._pool.connection() as conn, conn.transaction():
